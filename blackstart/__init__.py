@@ -1,0 +1,1 @@
+"""blackstart: the command line that ties checks, runbook, tui and lab together."""

@@ -1,0 +1,3 @@
+from blackstart.cli import main
+
+main()

@@ -1,0 +1,333 @@
+"""The cluster model and the results every probe returns.
+
+Plain, typed dataclasses. Everything here is data: no I/O, no Textual, no etcd client.
+The inventory builds a `Cluster`; probes return the `*State`/`*Info` records below;
+diagnosis turns them into `Finding`s and one `Verdict`, all gathered in a `Report`.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+
+class Severity(enum.IntEnum):
+    """Ordered so that max() over findings gives the verdict level."""
+
+    OK = 0
+    INFO = 1
+    WARNING = 2
+    CRITICAL = 3
+
+    @property
+    def label(self) -> str:
+        return self.name.lower()
+
+
+# --------------------------------------------------------------------------- inventory
+
+
+@dataclass(frozen=True)
+class SSHTarget:
+    host: str
+    port: int = 22
+    user: str = "root"
+    key_file: str | None = None
+    known_hosts: str | None = None  # None: the user's ~/.ssh/known_hosts
+
+
+@dataclass(frozen=True)
+class Node:
+    """A machine. `ssh` is None for the machine blackstart runs on."""
+
+    name: str
+    ssh: SSHTarget | None = None
+    backup_dirs: tuple[str, ...] = ()
+    etcdctl: str = "etcdctl"
+    etcdutl: str = "etcdutl"
+
+    @property
+    def is_local(self) -> bool:
+        return self.ssh is None
+
+
+@dataclass(frozen=True)
+class TLSFiles:
+    """A certificate, its key and the CA that should have signed it."""
+
+    cert: str
+    key: str
+    ca: str
+
+
+@dataclass(frozen=True)
+class Member:
+    name: str
+    node: str  # Node.name
+    client_url: str
+    peer_url: str
+    data_dir: str
+    metrics_url: str | None = None
+    server: TLSFiles | None = None
+    peer: TLSFiles | None = None
+    manifest: str | None = None  # kubeadm static pod manifest, if any
+    unit: str | None = None  # systemd unit, if any
+
+
+@dataclass(frozen=True)
+class CertSpec:
+    """A certificate file to check. `role` is kubeadm's name for it."""
+
+    node: str
+    role: str  # etcd-ca | etcd-server | etcd-peer | etcd-healthcheck-client | apiserver-etcd-client
+    path: str
+    key: str | None = None
+    ca: str | None = None
+    member: str | None = None  # the member whose URLs the SANs must cover
+
+
+@dataclass(frozen=True)
+class LogSource:
+    node: str
+    kind: str  # cri | journald | file
+    path: str | None = None  # cri/file: a file or a glob
+    unit: str | None = None  # journald
+    component: str = "kube-apiserver"
+
+
+@dataclass(frozen=True)
+class Service:
+    """How to stop and start one component on one node."""
+
+    node: str
+    name: str  # etcd | kube-apiserver | kube-controller-manager | kube-scheduler
+    kind: str  # command | systemd | static-pod
+    start: tuple[str, ...] = ()
+    stop: tuple[str, ...] = ()
+    unit: str | None = None
+    manifest: str | None = None
+    member: str | None = None  # for etcd: which member this is
+
+
+@dataclass(frozen=True)
+class Retention:
+    keep: int = 14
+    hot_days: int = 7
+    cold_days: int = 30
+
+
+@dataclass(frozen=True)
+class Cluster:
+    name: str
+    nodes: tuple[Node, ...]
+    members: tuple[Member, ...]
+    client: TLSFiles | None = None  # what blackstart uses to talk to etcd
+    certificates: tuple[CertSpec, ...] = ()
+    logs: tuple[LogSource, ...] = ()
+    services: tuple[Service, ...] = ()
+    state_dir: str = "/var/lib/blackstart"
+    token: str = "etcd-cluster"
+    retention: Retention = Retention()
+    source: str = ""  # where this model came from (file path, "flags", "discovery")
+
+    def node(self, name: str) -> Node:
+        for n in self.nodes:
+            if n.name == name:
+                return n
+        raise KeyError(f"no node named {name!r} in the inventory")
+
+    def member(self, name: str) -> Member:
+        for m in self.members:
+            if m.name == name:
+                return m
+        raise KeyError(f"no member named {name!r} in the inventory")
+
+    def services_named(self, name: str) -> list[Service]:
+        return [s for s in self.services if s.name == name]
+
+    @property
+    def quorum(self) -> int:
+        return len(self.members) // 2 + 1
+
+
+# --------------------------------------------------------------------------- probe results
+
+
+@dataclass
+class MemberState:
+    name: str
+    endpoint: str
+    healthy: bool = False
+    error_class: str | None = None  # refused | timeout | tls | dns | unknown
+    error: str | None = None
+    tls_fault: str | None = None  # path of the certificate found at fault
+    member_id: str | None = None
+    leader: bool = False
+    leader_id: str | None = None
+    raft_term: int | None = None
+    raft_index: int | None = None
+    revision: int | None = None
+    db_size: int | None = None
+    db_size_in_use: int | None = None
+    version: str | None = None
+    alarms: list[str] = field(default_factory=list)
+
+
+@dataclass
+class CertInfo:
+    path: str
+    node: str
+    role: str
+    member: str | None = None
+    subject: str | None = None
+    not_before: float | None = None  # epoch seconds
+    not_after: float | None = None
+    days_left: float | None = None
+    sans: list[str] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)  # expired, not-yet-valid, chain, san, key, eku, unreadable
+    error: str | None = None
+
+
+@dataclass
+class SnapshotInfo:
+    path: str
+    node: str
+    kind: str = "backup"  # backup | member-db
+    valid: bool = False
+    revision: int | None = None
+    total_keys: int | None = None
+    size: int = 0
+    mtime: float = 0.0
+    sha256_ok: bool | None = None  # None: no trailer (raw db copy)
+    consistent_index: int | None = None
+    error: str | None = None
+
+
+@dataclass
+class WalState:
+    member: str
+    node: str
+    path: str
+    state: str  # ok | torn-tail | corrupt | missing | unreadable
+    detail: str = ""
+    last_index: int | None = None
+    last_term: int | None = None
+    commit: int | None = None
+    snap_index: int | None = None
+    consistent_index: int | None = None
+    records: int = 0
+
+
+@dataclass
+class LogLine:
+    node: str
+    source: str
+    ts: str | None
+    text: str
+    signature: str | None = None  # key into the signature table
+    severity: Severity = Severity.OK
+
+
+@dataclass
+class ProcessInfo:
+    node: str
+    name: str
+    pid: int | None
+    running: bool
+    cmdline: list[str] = field(default_factory=list)
+    started: float | None = None
+    listening: list[str] = field(default_factory=list)
+
+
+@dataclass
+class ClockInfo:
+    node: str
+    epoch: float | None
+    skew: float | None = None  # seconds versus the local clock
+    error: str | None = None
+
+
+@dataclass
+class MetricsInfo:
+    member: str
+    wal_fsync_p99: float | None = None
+    backend_commit_p99: float | None = None
+    has_leader: bool | None = None
+    leader_changes: float | None = None
+    db_size: float | None = None
+    quota: float | None = None
+    error: str | None = None
+
+
+@dataclass
+class RestoreSource:
+    kind: str  # backup | member-db
+    node: str
+    path: str
+    valid: bool
+    revision: int | None
+    behind_revisions: int | None = None
+    window: str | None = None  # human text: how much time it loses, when it can be told
+    recommended: bool = False
+    reason: str = ""
+    member: str | None = None
+
+
+# --------------------------------------------------------------------------- diagnosis
+
+
+@dataclass
+class Action:
+    """The runbook action that fixes a finding: a name the runbook knows, and its args."""
+
+    name: str  # restore | restart | renew-cert | snapshot-save | disarm-alarm | defrag
+    args: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class Finding:
+    severity: Severity
+    code: str  # stable id, e.g. "quorum-lost", "cert-expired"
+    subject: str  # what it is about: a member, a file, a node
+    seen: str  # one sentence: what was seen
+    evidence: list[str] = field(default_factory=list)
+    remedy: str = ""
+    action: Action | None = None
+
+
+@dataclass
+class Verdict:
+    level: Severity
+    summary: str
+    next_steps: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Report:
+    cluster: str
+    taken_at: float
+    verdict: Verdict
+    findings: list[Finding] = field(default_factory=list)
+    members: list[MemberState] = field(default_factory=list)
+    certificates: list[CertInfo] = field(default_factory=list)
+    snapshots: list[SnapshotInfo] = field(default_factory=list)
+    wal: list[WalState] = field(default_factory=list)
+    logs: list[LogLine] = field(default_factory=list)
+    processes: list[ProcessInfo] = field(default_factory=list)
+    clocks: list[ClockInfo] = field(default_factory=list)
+    metrics: list[MetricsInfo] = field(default_factory=list)
+    restore_sources: list[RestoreSource] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        return _jsonable(asdict(self))
+
+
+def _jsonable(obj: Any) -> Any:
+    if isinstance(obj, Severity):
+        return obj.label
+    if isinstance(obj, dict):
+        return {k: _jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [_jsonable(v) for v in obj]
+    return obj
