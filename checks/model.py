@@ -46,6 +46,9 @@ class Node:
     backup_dirs: tuple[str, ...] = ()
     etcdctl: str = "etcdctl"
     etcdutl: str = "etcdutl"
+    # False when the node is known (e.g. from --initial-cluster) but blackstart has no way
+    # in (not this machine, no ssh configured): its files are not probed, and a finding says so.
+    has_access: bool = True
 
     @property
     def is_local(self) -> bool:
