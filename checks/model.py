@@ -190,6 +190,9 @@ class CertInfo:
     sans: list[str] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)  # expired, not-yet-valid, chain, san, key, eku, unreadable
     error: str | None = None
+    # one sentence per problem (keyed by the problem string) saying what was seen and what to do
+    explain: dict[str, str] = field(default_factory=dict)
+    issuer: str | None = None
 
 
 @dataclass
