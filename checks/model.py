@@ -324,6 +324,11 @@ class Report:
     clocks: list[ClockInfo] = field(default_factory=list)
     metrics: list[MetricsInfo] = field(default_factory=list)
     restore_sources: list[RestoreSource] = field(default_factory=list)
+    # Filled by checks.engine so that diagnose() needs nothing but the report:
+    member_dbs: list[SnapshotInfo] = field(default_factory=list)  # each member's member/snap/db
+    probe_errors: dict[str, str] = field(default_factory=dict)  # probe name -> why it failed
+    expected_members: list[str] = field(default_factory=list)  # inventory's member names
+    nodes_without_access: list[str] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         return _jsonable(asdict(self))
