@@ -111,6 +111,15 @@ class NodeClient:
     async def makedirs(self, path: str, mode: int = 0o700, timeout: float = DEFAULT_TIMEOUT) -> None:
         raise NotImplementedError
 
+    async def put_file(self, local_path: str, path: str, timeout: float = 600.0) -> None:
+        """Copy a file from this machine to `path` on the node (via a temp name, then
+        renamed, so a half-copied file never has the final name). Runbook only."""
+        raise NotImplementedError
+
+    async def get_file(self, path: str, local_path: str, timeout: float = 600.0) -> None:
+        """Copy `path` on the node to `local_path` on this machine. Runbook only."""
+        raise NotImplementedError
+
     async def close(self) -> None:
         return None
 
@@ -237,6 +246,24 @@ class LocalNode(NodeClient):
         await _deadline(
             asyncio.to_thread(Path(path).mkdir, mode, True, True), timeout, self, f"mkdir {path}"
         )
+
+    async def put_file(self, local_path: str, path: str, timeout: float = 600.0) -> None:
+        await _deadline(asyncio.to_thread(_copy_local, local_path, path), timeout, self,
+                        f"copy {local_path} -> {path}")
+
+    async def get_file(self, path: str, local_path: str, timeout: float = 600.0) -> None:
+        await _deadline(asyncio.to_thread(_copy_local, path, local_path), timeout, self,
+                        f"copy {path} -> {local_path}")
+
+
+def _copy_local(src: str, dst: str) -> None:
+    import shutil
+
+    tmp = f"{dst}.blackstart-tmp"
+    shutil.copyfile(src, tmp)
+    with open(tmp, "rb+") as fh:
+        os.fsync(fh.fileno())
+    os.replace(tmp, dst)
 
 
 # --------------------------------------------------------------------------- ssh
@@ -406,6 +433,24 @@ class SSHNode(NodeClient):
         res = await self.run(["mkdir", "-p", "-m", f"{mode:o}", path], timeout=timeout)
         if not res.ok:
             raise self._err(f"mkdir {path}: {res.stderr.decode('utf-8', 'replace').strip()}")
+
+    async def put_file(self, local_path: str, path: str, timeout: float = 600.0) -> None:
+        async def _put() -> None:
+            sftp = await self._sftp_client()
+            tmp = f"{path}.blackstart-tmp"
+            await sftp.put(local_path, tmp)
+            await sftp.posix_rename(tmp, path)
+
+        await _deadline(_put(), timeout, self, f"copy {local_path} -> {path}")
+
+    async def get_file(self, path: str, local_path: str, timeout: float = 600.0) -> None:
+        async def _get() -> None:
+            sftp = await self._sftp_client()
+            tmp = f"{local_path}.blackstart-tmp"
+            await sftp.get(path, tmp)
+            os.replace(tmp, local_path)
+
+        await _deadline(_get(), timeout, self, f"copy {path} -> {local_path}")
 
     async def close(self) -> None:
         if self._conn is not None:
