@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import pytest
+from certgen import CLIENT, NOW_TS, SERVER, make_ca, make_leaf
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from checks.certs import analyze_cert, dns_match, host_covered, tls_suspects
 from checks.model import CertInfo
-from certgen import CLIENT, NOW_TS, SERVER, make_ca, make_leaf
 
 
 @pytest.fixture(scope="module")
