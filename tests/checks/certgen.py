@@ -49,13 +49,13 @@ def _name(cn: str) -> x509.Name:
     return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, cn)])
 
 
-def make_ca(cn: str = "etcd-ca", *, ca_flag: bool = True) -> Pair:
+def make_ca(cn: str = "etcd-ca", *, ca_flag: bool = True, base: dt.datetime = NOW) -> Pair:
     key = ec.generate_private_key(ec.SECP256R1())
     cert = (
         x509.CertificateBuilder().subject_name(_name(cn)).issuer_name(_name(cn))
         .public_key(key.public_key()).serial_number(x509.random_serial_number())
-        .not_valid_before(NOW - dt.timedelta(days=100))
-        .not_valid_after(NOW + dt.timedelta(days=3550))
+        .not_valid_before(base - dt.timedelta(days=100))
+        .not_valid_after(base + dt.timedelta(days=3550))
         .add_extension(x509.BasicConstraints(ca=ca_flag, path_length=None), critical=True)
         .sign(key, hashes.SHA256())
     )
@@ -65,14 +65,14 @@ def make_ca(cn: str = "etcd-ca", *, ca_flag: bool = True) -> Pair:
 def make_leaf(ca: Pair, cn: str = "etcd1", *, dns: tuple[str, ...] = ("etcd1", "localhost"),
               ips: tuple[str, ...] = ("127.0.0.1", "::1"), eku: tuple[x509.ObjectIdentifier,
               ...] | None = SERVER, start_days: float = -100, end_days: float = 265,
-              ca_flag: bool = False) -> Pair:
-    """A leaf signed by `ca`, valid from NOW+start_days to NOW+end_days."""
+              ca_flag: bool = False, base: dt.datetime = NOW) -> Pair:
+    """A leaf signed by `ca`, valid from base+start_days to base+end_days."""
     key = ec.generate_private_key(ec.SECP256R1())
     b = (
         x509.CertificateBuilder().subject_name(_name(cn)).issuer_name(ca.cert.subject)
         .public_key(key.public_key()).serial_number(x509.random_serial_number())
-        .not_valid_before(NOW + dt.timedelta(days=start_days))
-        .not_valid_after(NOW + dt.timedelta(days=end_days))
+        .not_valid_before(base + dt.timedelta(days=start_days))
+        .not_valid_after(base + dt.timedelta(days=end_days))
         .add_extension(x509.BasicConstraints(ca=ca_flag, path_length=None), critical=True)
     )
     names: list[x509.GeneralName] = [x509.DNSName(d) for d in dns]
