@@ -38,7 +38,7 @@ KNOWN_BAD_VERSIONS = ("3.5.0", "3.5.1", "3.5.2")  # inconsistent data after cras
 _PRIORITY = (
     "quorum-lost", "quorum-unknown", "wal-corrupt", "snap-ahead-of-db", "member-db-corrupt",
     "cert-not-yet-valid", "cert-expired", "alarm-nospace", "alarm-corrupt", "cert-chain",
-    "cert-key", "cert-eku", "cert-san", "member-unreachable", "quorum-degraded", "clock-skew",
+    "cert-key", "cert-eku", "cert-san", "quorum-degraded", "member-unreachable", "clock-skew",
 )
 
 

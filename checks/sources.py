@@ -154,6 +154,13 @@ def _reason(top: RestoreSource, ranked: Sequence[RestoreSource]) -> str:
     return f"{_label(top)} is the newest intact copy (revision {rev:,})."
 
 
+def _unique(items: Iterable[SnapshotInfo]) -> list[SnapshotInfo]:
+    seen: dict[tuple[str, str], SnapshotInfo] = {}
+    for s in items:
+        seen.setdefault((s.node, s.path), s)
+    return list(seen.values())
+
+
 def rank_sources(
     snapshots: Sequence[SnapshotInfo],
     member_dbs: Sequence[SnapshotInfo],
@@ -166,8 +173,8 @@ def rank_sources(
     `now` is accepted for callers that want ages; ranking itself does not depend on it.
     """
     del now  # ranking is by revision; ages are the caller's (diagnosis) to tell
-    backups = [s for s in snapshots if s.kind == "backup"]
-    dbs = list(member_dbs) + [s for s in snapshots if s.kind == "member-db"]
+    backups = _unique(s for s in snapshots if s.kind == "backup")
+    dbs = _unique([*member_dbs, *(s for s in snapshots if s.kind == "member-db")])
     newest = _newest(backups, dbs, wal, members)
     mtimes = {s.path: s.mtime for s in [*backups, *dbs]}
     ranked = [_to_source(s, newest, wal) for s in [*backups, *dbs]]
