@@ -1,0 +1,425 @@
+"""A read-only reader for etcd's write-ahead log (`member/wal/*.wal`), in pure Python.
+
+It decodes the framing, the proto2 records and the rolling CRC32-Castagnoli chain the way
+etcd 3.5's `wal/decoder.go` and `WAL.ReadAll` do, and classifies the damage as etcd will
+at startup (ETCD_FACTS §2c):
+
+- **torn-tail**: `io.ErrUnexpectedEOF` in the *last* file (a short frame, or a record
+  that fails to decode/CRC while one of its 512-byte sector chunks is all zeros). etcd
+  repairs that itself: it truncates the last file at the last valid record.
+- **corrupt**: anything else (a CRC mismatch mid-log, a failure in a non-last file, a gap
+  in the segment sequence). etcd refuses to start: the member is lost.
+
+`scan_wal(segments)` is pure over (name, bytes) pairs; `scan_local_dir(path)` reads a
+data dir, member dir or wal dir from this machine.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import google_crc32c
+
+FRAME = 8
+SECTOR = 512
+SEGMENT_RE = re.compile(r"^([0-9a-f]{16})-([0-9a-f]{16})\.wal$")
+SNAP_RE = re.compile(r"^([0-9a-f]{16})-([0-9a-f]{16})\.snap$")
+
+METADATA, ENTRY, STATE, CRC, SNAPSHOT = 1, 2, 3, 4, 5
+RECORD_NAMES = {METADATA: "metadata", ENTRY: "entry", STATE: "hardstate", CRC: "crc",
+                SNAPSHOT: "snapshot"}
+
+VARINT, FIXED64, BYTES, FIXED32 = 0, 1, 2, 5
+_RECORD = {1: VARINT, 2: VARINT, 3: BYTES}
+_ENTRY = {1: VARINT, 2: VARINT, 3: VARINT, 4: BYTES}
+_HARDSTATE = {1: VARINT, 2: VARINT, 3: VARINT}
+_SNAPSHOT = {1: VARINT, 2: VARINT, 3: BYTES}
+_METADATA = {1: VARINT, 2: VARINT}
+_U64 = (1 << 64) - 1
+
+
+class ProtoError(ValueError):
+    """A protobuf message that does not decode."""
+
+
+# --------------------------------------------------------------------------- protobuf
+
+
+def read_varint(buf: bytes, pos: int) -> tuple[int, int]:
+    """Decode a base-128 varint at `pos`; returns (value, next position)."""
+    value = shift = 0
+    while True:
+        if pos >= len(buf):
+            raise ProtoError("unexpected end of message inside a varint")
+        b = buf[pos]
+        pos += 1
+        value |= (b & 0x7F) << shift
+        if b < 0x80:
+            return value & _U64, pos
+        shift += 7
+        if shift >= 70:
+            raise ProtoError("varint longer than 10 bytes")
+
+
+def decode_message(buf: bytes, schema: dict[int, int]) -> dict[int, int | bytes]:
+    """Decode the fields of a proto2 message; known fields must have the schema's wire
+    type, unknown ones are skipped (as gogo-protobuf's generated Unmarshal does)."""
+    fields: dict[int, int | bytes] = {}
+    pos = 0
+    while pos < len(buf):
+        tag, pos = read_varint(buf, pos)
+        num, wire = tag >> 3, tag & 7
+        if num <= 0:
+            raise ProtoError(f"illegal tag {num} (wire type {wire})")
+        if num in schema and schema[num] != wire:
+            raise ProtoError(f"wrong wire type {wire} for field {num}")
+        value, pos = _field_value(buf, pos, wire)
+        fields[num] = value
+    return fields
+
+
+def _field_value(buf: bytes, pos: int, wire: int) -> tuple[int | bytes, int]:
+    if wire == VARINT:
+        return read_varint(buf, pos)
+    if wire == BYTES:
+        n, pos = read_varint(buf, pos)
+        if pos + n > len(buf):
+            raise ProtoError("unexpected end of message inside a bytes field")
+        return buf[pos : pos + n], pos + n
+    width = {FIXED64: 8, FIXED32: 4}.get(wire)
+    if width is None:
+        raise ProtoError(f"unsupported wire type {wire}")
+    if pos + width > len(buf):
+        raise ProtoError("unexpected end of message inside a fixed field")
+    return int.from_bytes(buf[pos : pos + width], "little"), pos + width
+
+
+def _int(fields: dict[int, int | bytes], num: int) -> int:
+    v = fields.get(num, 0)
+    return v if isinstance(v, int) else 0
+
+
+def _bytes(fields: dict[int, int | bytes], num: int) -> bytes:
+    v = fields.get(num, b"")
+    return v if isinstance(v, bytes) else b""
+
+
+# --------------------------------------------------------------------------- records
+
+
+@dataclass(frozen=True)
+class Record:
+    type: int
+    crc: int
+    data: bytes
+
+
+def decode_record(buf: bytes) -> Record:
+    f = decode_message(buf, _RECORD)
+    rtype = _int(f, 1)
+    if rtype >= 1 << 63:
+        rtype -= 1 << 64  # int64 on the wire
+    return Record(rtype, _int(f, 2) & 0xFFFFFFFF, _bytes(f, 3))
+
+
+def decode_frame_size(length_field: int) -> tuple[int, int]:
+    """(record bytes, padding bytes) from the 8-byte LE length field (encoder.go)."""
+    rec = length_field & ~(0xFF << 56)
+    pad = (length_field >> 56) & 0x7 if length_field & (1 << 63) else 0
+    return rec, pad
+
+
+def is_torn_entry(data: bytes, file_off: int) -> bool:
+    """decoder.go isTornEntry: split the record (from `file_off`) on 512-byte sector
+    boundaries; any all-zero chunk means a write that never reached the disk."""
+    cur = 0
+    while cur < len(data):
+        n = min(SECTOR - (file_off % SECTOR), len(data) - cur)
+        if not any(data[cur : cur + n]):
+            return True
+        file_off += n
+        cur += n
+    return False
+
+
+# --------------------------------------------------------------------------- scan
+
+
+@dataclass
+class WalScan:
+    state: str  # ok | torn-tail | corrupt | missing | unreadable
+    detail: str = ""
+    files: list[str] = field(default_factory=list)
+    records: int = 0
+    entries: int = 0
+    first_index: int | None = None
+    last_index: int | None = None
+    last_term: int | None = None
+    commit: int | None = None
+    vote: int | None = None
+    term: int | None = None  # HardState term
+    snap_index: int | None = None  # index of the last snapshot record
+    node_id: int | None = None
+    cluster_id: int | None = None
+    error_file: str | None = None
+    error_offset: int | None = None  # where the bad record starts (its frame)
+    valid_end: int | None = None  # where etcd's repair would cut the last file
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+class _Stop(Exception):
+    def __init__(self, state: str, detail: str) -> None:
+        super().__init__(detail)
+        self.state = state
+        self.detail = detail
+
+
+def parse_segment_name(name: str) -> tuple[int, int] | None:
+    m = SEGMENT_RE.match(name)
+    return (int(m.group(1), 16), int(m.group(2), 16)) if m else None
+
+
+def select_segments(names: Iterable[str], snap_index: int | None = None) -> list[str] | str:
+    """The segment names etcd reads, in order, or why it would refuse them (wal.go
+    searchIndex + isValidSeq): from the last segment starting at or before the snapshot
+    index, with consecutive sequence numbers."""
+    segs = sorted((p, n) for n in names if (p := parse_segment_name(n)) is not None)
+    if not segs:
+        return "no WAL segment files (*.wal)"
+    start = 0
+    if snap_index is not None:
+        starts = [i for i, ((_, idx), _) in enumerate(segs) if idx <= snap_index]
+        if not starts:
+            return f"no WAL segment covers snapshot index {snap_index} (wal: file not found)"
+        start = starts[-1]
+    chosen = segs[start:]
+    for (prev, _), (cur, name) in zip(chosen, chosen[1:], strict=False):
+        if cur[0] != prev[0] + 1:
+            return f"segment sequence gap: {name} follows sequence {prev[0]} (wal: file not found)"
+    return [n for _, n in chosen]
+
+
+class _Decoder:
+    """One pass over the chosen segments, keeping the rolling CRC across files."""
+
+    def __init__(self, out: WalScan) -> None:
+        self.out = out
+        self.crc = 0
+        self.name = ""
+        self.last = False
+
+    def run(self, segments: Sequence[tuple[str, bytes]]) -> None:
+        for i, (name, data) in enumerate(segments):
+            self.name, self.last = name, i == len(segments) - 1
+            self.segment(data)
+
+    def segment(self, data: bytes) -> None:
+        off = 0
+        while True:
+            self.out.valid_end = off
+            if off + FRAME > len(data):
+                if off == len(data):
+                    return
+                self.unexpected_eof(off, f"{len(data) - off} bytes left, a length field needs 8")
+            lf = int.from_bytes(data[off : off + FRAME], "little")
+            if lf == 0:
+                return  # end of data: the preallocated zero tail
+            rec_len, pad = decode_frame_size(lf)
+            end = off + FRAME + rec_len + pad
+            if end > len(data):
+                self.unexpected_eof(off, f"record length {rec_len} runs past the end of the file")
+            self.record(data[off + FRAME : end], rec_len, off)
+            off = end
+
+    def unexpected_eof(self, off: int, why: str) -> None:
+        self.fail_at(off)
+        if self.last:
+            raise _Stop("torn-tail", f"{self.name} offset {off}: {why} (torn write; etcd "
+                                     f"truncates the last file there and starts)")
+        raise _Stop("corrupt", f"{self.name} offset {off}: {why}, and it is not the last "
+                               f"file (etcd cannot repair this)")
+
+    def fail_at(self, off: int) -> None:
+        self.out.error_file, self.out.error_offset = self.name, off
+
+    def damaged(self, framed: bytes, off: int, why: str) -> None:
+        self.fail_at(off)
+        if self.last and is_torn_entry(framed, off + FRAME):
+            raise _Stop("torn-tail", f"{self.name} offset {off}: {why} in a record with an "
+                                     f"all-zero sector (torn write; etcd repairs it)")
+        raise _Stop("corrupt", f"{self.name} offset {off}: {why}")
+
+    def record(self, framed: bytes, rec_len: int, off: int) -> None:
+        try:
+            rec = decode_record(framed[:rec_len])
+        except ProtoError as exc:
+            self.damaged(framed, off, f"record does not decode ({exc})")
+            return
+        if rec.type != CRC:
+            self.crc = int(google_crc32c.extend(self.crc, rec.data))
+            if rec.crc != self.crc:
+                kind = RECORD_NAMES.get(rec.type, str(rec.type))
+                self.damaged(framed, off, f"walpb: crc mismatch ({kind} record)")
+        self.apply(rec, off)
+        self.out.records += 1
+
+    def apply(self, rec: Record, off: int) -> None:
+        try:
+            _APPLY.get(rec.type, _unknown)(self, rec, off)
+        except ProtoError as exc:
+            self.fail_at(off)
+            raise _Stop("corrupt", f"{self.name} offset {off}: "
+                                   f"{RECORD_NAMES.get(rec.type, '?')} payload does not decode "
+                                   f"({exc})") from exc
+
+
+def _crc_record(d: _Decoder, rec: Record, off: int) -> None:
+    if d.crc != 0 and rec.crc != d.crc:
+        d.fail_at(off)
+        raise _Stop("corrupt", f"{d.name} offset {off}: wal: crc mismatch (the chain from the "
+                               f"previous segment is broken: missing or swapped file?)")
+    d.crc = rec.crc
+
+
+def _metadata(d: _Decoder, rec: Record, off: int) -> None:
+    f = decode_message(rec.data, _METADATA)
+    node, cluster = _int(f, 1), _int(f, 2)
+    if d.out.node_id is not None and (node, cluster) != (d.out.node_id, d.out.cluster_id):
+        d.fail_at(off)
+        raise _Stop("corrupt", f"{d.name} offset {off}: wal: conflicting metadata found")
+    d.out.node_id, d.out.cluster_id = node, cluster
+
+
+def _entry(d: _Decoder, rec: Record, off: int) -> None:
+    f = decode_message(rec.data, _ENTRY)
+    index, term = _int(f, 3), _int(f, 2)
+    if d.out.first_index is None:
+        d.out.first_index = index
+    d.out.last_index, d.out.last_term = index, term
+    d.out.entries += 1
+
+
+def _state(d: _Decoder, rec: Record, off: int) -> None:
+    f = decode_message(rec.data, _HARDSTATE)
+    d.out.term, d.out.vote, d.out.commit = _int(f, 1), _int(f, 2), _int(f, 3)
+
+
+def _snapshot(d: _Decoder, rec: Record, off: int) -> None:
+    f = decode_message(rec.data, _SNAPSHOT)
+    d.out.snap_index = _int(f, 1)
+
+
+def _unknown(d: _Decoder, rec: Record, off: int) -> None:
+    d.fail_at(off)
+    raise _Stop("corrupt", f"{d.name} offset {off}: unexpected record type {rec.type}")
+
+
+_APPLY = {CRC: _crc_record, METADATA: _metadata, ENTRY: _entry, STATE: _state,
+          SNAPSHOT: _snapshot}
+
+
+def scan_wal(segments: Sequence[tuple[str, bytes]], snap_index: int | None = None) -> WalScan:
+    """Classify a member's WAL from its segment files (name, content); never raises."""
+    by_name = dict(segments)
+    chosen = select_segments(by_name, snap_index)
+    if isinstance(chosen, str):
+        state = "missing" if not by_name or chosen.startswith("no WAL segment files") else "corrupt"
+        return WalScan(state, chosen)
+    out = WalScan("ok", files=chosen)
+    try:
+        _Decoder(out).run([(n, by_name[n]) for n in chosen])
+    except _Stop as stop:
+        out.state, out.detail = stop.state, stop.detail
+        return out
+    out.valid_end = None
+    out.detail = _ok_detail(out)
+    return out
+
+
+def _ok_detail(out: WalScan) -> str:
+    return (f"{len(out.files)} segment(s), {out.records} records, last index "
+            f"{out.last_index}, term {out.last_term}, commit {out.commit}")
+
+
+# --------------------------------------------------------------------------- snap dir
+
+
+def newest_snap_index(names: Iterable[str]) -> int | None:
+    """The raft index of the newest `member/snap/<term>-<index>.snap`, if any."""
+    found = [(int(m.group(1), 16), int(m.group(2), 16)) for n in names if (m := SNAP_RE.match(n))]
+    return max(found)[1] if found else None
+
+
+def snap_db_problem(snap_names: Iterable[str], consistent_index: int | None) -> str | None:
+    """Predict etcd's `failed to find database snapshot file`: the newest .snap is ahead of
+    the db's consistent_index and no `<index>.snap.db` was received to catch up."""
+    names = list(snap_names)
+    newest = newest_snap_index(names)
+    if newest is None or consistent_index is None or newest <= consistent_index:
+        return None
+    if f"{newest:016x}.snap.db" in names:
+        return None
+    return (f"newest .snap is at index {newest} but member/snap/db consistent_index is "
+            f"{consistent_index} and no {newest:016x}.snap.db exists: etcd will fail with "
+            f"'failed to find database snapshot file'")
+
+
+# --------------------------------------------------------------------------- local I/O
+
+
+def member_dirs(path: str) -> tuple[str, str]:
+    """(wal dir, snap dir) for a data dir, its member dir, or a wal dir."""
+    for wal in (os.path.join(path, "member", "wal"), os.path.join(path, "wal")):
+        if os.path.isdir(wal):
+            return wal, os.path.join(os.path.dirname(wal), "snap")
+    return path, os.path.join(os.path.dirname(path.rstrip("/")), "snap")
+
+
+def scan_local_dir(path: str) -> WalScan:
+    """Scan a WAL on this machine; I/O failures give state `unreadable` naming the file."""
+    wal_dir, snap_dir = member_dirs(path)
+    try:
+        names = sorted(os.listdir(wal_dir))
+    except FileNotFoundError:
+        return WalScan("missing", f"{wal_dir}: no such directory")
+    except OSError as exc:
+        return WalScan("unreadable", f"{wal_dir}: {exc.strerror or exc}")
+    snap_index = _local_snap_index(snap_dir)
+    chosen = select_segments(names, snap_index)
+    if isinstance(chosen, str):
+        return scan_wal([(n, b"") for n in names if parse_segment_name(n)], snap_index)
+    try:
+        segments = [(n, _read(os.path.join(wal_dir, n))) for n in chosen]
+    except OSError as exc:
+        return WalScan("unreadable", f"{exc.filename}: {exc.strerror or exc}")
+    return scan_wal(segments, snap_index)
+
+
+def _local_snap_index(snap_dir: str) -> int | None:
+    try:
+        return newest_snap_index(os.listdir(snap_dir))
+    except OSError:
+        return None
+
+
+def _read(path: str) -> bytes:
+    with open(path, "rb") as fh:
+        return fh.read()
+
+
+def iter_frames(data: bytes) -> Iterable[tuple[int, int, int]]:
+    """(offset, record length, padding) of each well-framed record in one segment, up to
+    the end of data; for tools and tests that need to point at a record."""
+    off = 0
+    while off + FRAME <= len(data):
+        rec_len, pad = decode_frame_size(int.from_bytes(data[off : off + FRAME], "little"))
+        if rec_len == 0 or off + FRAME + rec_len + pad > len(data):
+            return
+        yield off, rec_len, pad
+        off += FRAME + rec_len + pad
