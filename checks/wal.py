@@ -280,7 +280,7 @@ class _Decoder:
 
 
 def _crc_record(d: _Decoder, rec: Record, off: int) -> None:
-    if d.crc != 0 and rec.crc != d.crc:
+    if d.crc not in (0, rec.crc):  # 0: a fresh decoder has nothing to compare
         d.fail_at(off)
         raise _Stop("corrupt", f"{d.name} offset {off}: wal: crc mismatch (the chain from the "
                                f"previous segment is broken: missing or swapped file?)")
