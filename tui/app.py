@@ -1,0 +1,349 @@
+"""The blackstart cockpit: build it with `build_app(cluster, ...)`.
+
+Probes run each in its own thread worker with its own event loop (tui.probing), so a
+blackholed member only delays its own panel. Workers never touch widgets: the one
+`Worker.StateChanged` handler turns their outcome into past-tense messages, and the
+handlers of those messages own all state. Each probe re-arms itself with `set_timer`
+after it finished, so polls never overlap; while a modal is open nothing is re-rendered.
+"""
+
+from __future__ import annotations
+
+import getpass
+import time
+from collections.abc import Callable, Iterable, Mapping
+from functools import partial
+from typing import Any
+
+from textual import on
+from textual.app import App, ComposeResult, SystemCommand
+from textual.containers import Container
+from textual.screen import Screen
+from textual.widgets import Footer, Tab, Tabs
+from textual.worker import Worker, WorkerState
+
+from checks.model import Cluster, Report, Severity, Verdict
+from tui import actions as registry
+from tui.export import TakenAction, render_markdown, write_report
+from tui.messages import PlanFinished, ProbeFailed, ProbeFinished, ReportUpdated, StepEventReceived
+from tui.panels.certificates import CertificatesPanel
+from tui.panels.findings import FindingsPanel
+from tui.panels.logs import LogsPanel
+from tui.panels.members import MembersPanel
+from tui.panels.snapshots import SnapshotsPanel
+from tui.panels.verdict import VerdictBanner
+from tui.plans import PlanView, Refused, propose
+from tui.probing import Probe, run_probe
+from tui.screens.confirm import ConfirmScreen
+from tui.screens.help import HelpScreen
+from tui.screens.progress import ProgressScreen
+from tui.state import Diagnose, build_report, default_diagnose, diagnose_safely, panel_for_probe
+from tui.targets import resolve_args
+from tui.theme import DEFAULT_THEME, THEMES
+
+PANELS = ("members", "snapshots", "certificates", "logs", "findings")
+TAB_LABELS = {"members": "Members", "certificates": "Certificates", "logs": "API server logs",
+              "snapshots": "Snapshots", "findings": "Findings"}
+REFRESH_INTERVAL = 5.0
+FROZEN_RETRY = 0.5
+
+
+class MainScreen(Screen[None]):
+    """The one main screen: verdict banner, tabs (narrow only), the panels, the footer."""
+
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (120, "-wide")]
+
+    def __init__(self, cluster: Cluster, read_only: bool) -> None:
+        super().__init__(id="main")
+        self.cluster = cluster
+        self.read_only = read_only
+
+    def compose(self) -> ComposeResult:
+        yield VerdictBanner(self.cluster.name, self.read_only)
+        yield Tabs(*(Tab(TAB_LABELS[p], id=f"tab-{p}") for p in PANELS), id="tabs")
+        with Container(id="panels"):
+            yield MembersPanel(self.cluster)
+            yield SnapshotsPanel(self.cluster)
+            yield CertificatesPanel(self.cluster)
+            yield LogsPanel(self.cluster)
+            yield FindingsPanel()
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.show_panel("members")
+
+    @on(Tabs.TabActivated, "#tabs")
+    def _tab_activated(self, event: Tabs.TabActivated) -> None:
+        if event.tab.id:
+            self.show_panel(event.tab.id.removeprefix("tab-"), from_tabs=True)
+
+    def show_panel(self, name: str, from_tabs: bool = False) -> None:
+        """In narrow mode only the active panel is displayed (CSS); wide shows all."""
+        for panel in PANELS:
+            self.query_one(f"#{panel}").set_class(panel == name, "-active")
+        if not from_tabs:
+            self.query_one(Tabs).active = f"tab-{name}"
+
+    def on_screen_resume(self) -> None:
+        app = self.app
+        if isinstance(app, BlackstartApp):
+            app.thaw()
+
+
+class BlackstartApp(App[None]):
+    CSS_PATH = "blackstart.tcss"
+    TITLE = "blackstart"
+    BINDINGS = registry.bindings()
+
+    def __init__(  # noqa: PLR0913 - the factory's knobs, all keyword-only
+        self, cluster: Cluster, *, probes: Mapping[str, Probe], read_only: bool = False,
+        clock: Callable[[], float] = time.time, diagnose: Diagnose | None = None,
+        refresh_interval: float = REFRESH_INTERVAL, theme_name: str | None = None,
+        operator: str | None = None,
+    ) -> None:
+        super().__init__()
+        self.cluster, self.probes = cluster, dict(probes)
+        self.read_only, self.clock = read_only, clock
+        self.diagnose = diagnose or default_diagnose()
+        self.refresh_interval = refresh_interval
+        self.operator = operator or _operator()
+        self._theme_name = theme_name or DEFAULT_THEME
+        self.results: dict[str, list[Any]] = {}
+        self.errors: dict[str, str] = {}
+        self.running: dict[str, float] = {}
+        self.report: Report = Report(cluster.name, clock(), Verdict(Severity.INFO, "Checking…"))
+        self.taken: list[TakenAction] = []
+        self._dirty = False
+        self._cache: dict[str, Any] = {}
+        self._progress: ProgressScreen | None = None
+        self.last_export: str | None = None
+        self.main = MainScreen(cluster, read_only)
+
+    # ------------------------------------------------------------------ lifecycle
+    def on_mount(self) -> None:
+        for theme in THEMES:
+            self.register_theme(theme)
+        self.theme = self._theme_name
+        self.push_screen(self.main)
+        self.call_after_refresh(self.refresh_all)
+
+    def refresh_all(self) -> None:
+        for name in self.probes:
+            self.start_probe(name)
+
+    @property
+    def frozen(self) -> bool:
+        """Live data is frozen while anything covers the main screen (dialogs, help)."""
+        return self.screen is not self.main
+
+    def thaw(self) -> None:
+        if self._dirty:
+            self._render_report()
+
+    # ------------------------------------------------------------------ probes
+    def start_probe(self, name: str) -> None:
+        if name in self.running:
+            return  # polls never overlap: the running one re-arms when it finishes
+        if self.frozen:
+            self.set_timer(FROZEN_RETRY, partial(self.start_probe, name))
+            return
+        self.running[name] = time.monotonic()
+        work = partial(run_probe, self.probes[name], self.cluster, self.clock, self._cache)
+        self.run_worker(work, name=name, group=f"probe-{name}", thread=True,
+                        exclusive=True, exit_on_error=False)
+
+    @on(Worker.StateChanged)
+    def _worker_state_changed(self, event: Worker.StateChanged) -> None:
+        """The one place worker outcomes (probes, plan runs) become UI state."""
+        worker, state = event.worker, event.state
+        if state not in (WorkerState.SUCCESS, WorkerState.ERROR, WorkerState.CANCELLED):
+            return
+        if worker.group == "plan":
+            error = None if state == WorkerState.SUCCESS else _describe(worker.error)
+            self.post_message(PlanFinished(worker.result, error))
+            return
+        if worker.group == "export":
+            self._export_done(worker, state)
+        elif worker.group.startswith("probe-"):
+            self._probe_done(worker, state)
+
+    def _probe_done(self, worker: Worker[Any], state: WorkerState) -> None:
+        name = worker.name
+        started = self.running.pop(name, time.monotonic())
+        if state == WorkerState.SUCCESS:
+            self.post_message(ProbeFinished(name, list(worker.result or []),
+                                            time.monotonic() - started))
+        elif state == WorkerState.ERROR:
+            self.post_message(ProbeFailed(name, _describe(worker.error)))
+        self.set_timer(self.refresh_interval, partial(self.start_probe, name))
+
+    def on_probe_finished(self, message: ProbeFinished) -> None:
+        self.results[message.name] = message.results
+        self.errors.pop(message.name, None)
+        self._render_report()
+
+    def on_probe_failed(self, message: ProbeFailed) -> None:
+        self.errors[message.name] = message.error
+        self._render_report()
+
+    # ------------------------------------------------------------------ rendering
+    def _render_report(self) -> None:
+        if self.frozen:
+            self._dirty = True
+            return
+        self._dirty = False
+        now = self.clock()
+        report = diagnose_safely(self.diagnose, build_report(self.cluster, self.results, now), now)
+        self.report = report
+        with self.batch_update():
+            self._fill_panels(report, now)
+        self.post_message(ReportUpdated(report, len(self.running)))
+
+    def _fill_panels(self, report: Report, now: float) -> None:
+        m = self.main
+        fed = {panel_for_probe(n) for n in self.results}
+        if "members" in fed or report.members:
+            m.query_one(MembersPanel).show(report.members, len(self.cluster.members))
+        if "certificates" in fed or report.certificates:
+            m.query_one(CertificatesPanel).show(report.certificates)
+        if "logs" in fed or report.logs:
+            m.query_one(LogsPanel).show(report.logs)
+        if "snapshots" in fed or report.snapshots or report.restore_sources:
+            m.query_one(SnapshotsPanel).show(report, now)
+        m.query_one(FindingsPanel).show(report.findings)
+        for name, error in self.errors.items():
+            panel = m.query_one(f"#{panel_for_probe(name)}")
+            panel.set_status(f"{name} probe failed: {error}", error=True)  # type: ignore[attr-defined]
+        m.query_one(VerdictBanner).show(report.verdict, report.taken_at, len(self.running))
+
+    # ------------------------------------------------------------------ the action registry
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Read-only is enforced here and only here: False both hides and blocks."""
+        if self.read_only and action in registry.dangerous_names():
+            return False
+        return True
+
+    def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
+        yield from super().get_system_commands(screen)
+        for spec in self.visible_actions():
+            yield SystemCommand(f"{spec.description} ({registry.key_label(spec)})", spec.help,
+                                partial(self.run_action, spec.name))
+
+    def visible_actions(self) -> list[registry.ActionSpec]:
+        return [s for s in registry.ACTIONS if self.check_action(s.name, ()) is not False]
+
+    def action_refresh(self) -> None:
+        self.refresh_all()
+        self.notify("Refreshing every probe.", timeout=2)
+
+    def action_help(self) -> None:
+        self.push_screen(HelpScreen(self.visible_actions(), self.read_only))
+
+    def action_filter_logs(self) -> None:
+        self.main.show_panel("logs")
+        self.main.query_one(LogsPanel).open_filter()
+
+    def action_snapshot(self) -> None:
+        self._propose("snapshot")
+
+    def action_restore(self) -> None:
+        self._propose("restore")
+
+    def action_restart(self) -> None:
+        self._propose("restart")
+
+    def action_renew(self) -> None:
+        self._propose("renew")
+
+    def action_export(self) -> None:
+        now = self.clock()
+        text = render_markdown(self.report, self.taken, now)
+        self.run_worker(partial(write_report, self.cluster.state_dir, text, now),
+                        group="export", thread=True, exit_on_error=False)
+
+    def _export_done(self, worker: Worker[Any], state: WorkerState) -> None:
+        if state == WorkerState.SUCCESS:
+            self.last_export = str(worker.result)
+            self.notify(f"Incident report written: {self.last_export}", timeout=10)
+        elif state == WorkerState.ERROR:
+            self.notify(f"Export failed: {_describe(worker.error)}", severity="error")
+
+    # ------------------------------------------------------------------ plans
+    def _propose(self, name: str) -> None:
+        spec = registry.by_name(name)
+        assert spec.runbook is not None
+        args = resolve_args(spec.runbook, self.main, self.report)
+        try:
+            view = propose(spec.runbook, self.cluster, self.report, **args)
+        except Refused as exc:
+            self.notify(f"{spec.description} refused: {exc.reason}", severity="error", timeout=10)
+            return
+        except (KeyError, ValueError, TypeError) as exc:
+            self.notify(f"{spec.description}: cannot plan: {exc}", severity="error", timeout=10)
+            return
+        self.push_screen(ConfirmScreen(view, self.cluster.name), partial(self._confirmed, view))
+
+    def _confirmed(self, view: PlanView, ok: bool | None) -> None:
+        if not ok or not view.runnable:
+            return
+        self._progress = ProgressScreen(view)
+        self.push_screen(self._progress, partial(self._plan_closed, view))
+        post = self.post_message
+        self.run_worker(partial(_execute, view, self.cluster, self.operator,
+                                lambda ev: post(StepEventReceived(ev))),
+                        group="plan", thread=True, exit_on_error=False)
+
+    def on_step_event_received(self, message: StepEventReceived) -> None:
+        if self._progress is not None:
+            self._progress.step_event(message.event)
+
+    def on_plan_finished(self, message: PlanFinished) -> None:
+        ok = message.error is None and bool(getattr(message.result, "ok", False))
+        detail = message.error or getattr(message.result, "error", None) or ""
+        text = "Done: every step succeeded." if ok else (
+            f"Stopped: {detail}. Resume or roll back from its journal "
+            "(blackstart runbook resume / rollback).")
+        if self._progress is not None:
+            self._progress.finished(ok, text)
+
+    def _plan_closed(self, view: PlanView, ok: bool | None) -> None:
+        self.taken.append(TakenAction(self.clock(), view.action, view.target,
+                                      "ok" if ok else "failed or stopped"))
+        self._progress = None
+        self.refresh_all()
+
+
+def _execute(view: PlanView, cluster: Cluster, operator: str,
+             on_event: Callable[[Any], None]) -> Any:
+    import asyncio
+
+    from runbook.executor import execute
+
+    return asyncio.run(execute(view.plan, cluster, operator=operator, on_event=on_event))
+
+
+def _describe(error: BaseException | None) -> str:
+    if error is None:
+        return "cancelled"
+    return f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
+
+
+def _operator() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "unknown"
+
+
+def build_app(
+    cluster: Cluster, *, read_only: bool = False, clock: Callable[[], float] = time.time,
+    probes: Mapping[str, Probe] | None = None, diagnose: Diagnose | None = None,
+    refresh_interval: float = REFRESH_INTERVAL, theme: str | None = None,
+) -> BlackstartApp:
+    """The factory: tests pass recorded probes and a fixed clock; the CLI passes the engine's."""
+    if probes is None:
+        from checks.engine import PROBES
+
+        probes = PROBES
+    return BlackstartApp(cluster, probes=probes, read_only=read_only, clock=clock,
+                         diagnose=diagnose, refresh_interval=refresh_interval, theme_name=theme)

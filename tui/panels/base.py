@@ -1,0 +1,74 @@
+"""What every panel shares: a titled box, a status line, severity styles from the theme."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+from rich.style import Style
+from rich.text import Text
+from textual.containers import Vertical
+from textual.widgets import DataTable, Static
+
+from checks.model import Severity
+
+Cells = Sequence[Text]
+
+
+class Panel(Vertical):
+    """A box titled like the design says, with a line saying what it is checking."""
+
+    # Styled in blackstart.tcss from theme variables; read back as Rich styles so that
+    # data rendered with Text(...) still takes its colours from the theme.
+    COMPONENT_CLASSES = {"sev--ok", "sev--info", "sev--warning", "sev--critical", "panel--dim"}
+
+    def __init__(self, title: str, checking: str, *, id: str) -> None:  # noqa: A002
+        super().__init__(id=id, classes="panel")
+        self.border_title = title
+        self._checking = checking
+
+    def status_widget(self) -> Static:
+        return Static(self._checking, classes="panel-status", markup=False)
+
+    def set_status(self, text: str, *, error: bool = False) -> None:
+        status = self.query_one(".panel-status", Static)
+        status.update(Text(text))
+        status.set_class(error, "-error")
+        status.display = bool(text)
+
+    def sev_style(self, severity: Severity) -> Style:
+        return self.get_component_rich_style(f"sev--{severity.label}", partial=True)
+
+    def dim_style(self) -> Style:
+        return self.get_component_rich_style("panel--dim", partial=True)
+
+    def styled(self, text: str, severity: Severity | None = None) -> Text:
+        """Node data as a Text: never parsed as markup."""
+        return Text(text, style=self.sev_style(severity) if severity is not None else "")
+
+
+def sync_table(table: DataTable[Text], rows: Mapping[str, Cells]) -> None:
+    """Update a table by row key: changed cells in place, new rows added, gone rows removed.
+
+    The cursor and selection survive a refresh because rows are never cleared.
+    """
+    columns = list(table.columns)
+    for key in [k.value for k in table.rows if k.value not in rows]:
+        if key is not None:
+            table.remove_row(key)
+    for key, cells in rows.items():
+        if key in table.rows:
+            for col, cell in zip(columns, cells, strict=False):
+                if table.get_cell(key, col) != cell:
+                    table.update_cell(key, col, cell)
+        else:
+            table.add_row(*cells, key=key)
+
+
+def selected_key(table: DataTable[Text]) -> str | None:
+    if table.row_count == 0:
+        return None
+    try:
+        row_key, _ = table.coordinate_to_cell_key(table.cursor_coordinate)
+    except Exception:  # noqa: BLE001 - cursor outside the table after rows went away
+        return None
+    return row_key.value

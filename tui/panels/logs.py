@@ -1,0 +1,168 @@
+"""API server logs: classified lines, newest last, follow mode, filter/search with `/`.
+
+The probe hands over the tail of each log (never a whole file); this panel keeps at most
+MAX_LINES, appends only lines it has not seen, and re-renders only when the filter changes.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from dataclasses import dataclass
+
+from rich.style import Style
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.message import Message
+from textual.widgets import Input, RichLog, Static
+
+from checks.model import Cluster, LogLine, Severity
+from tui.formatting import line_matches, log_classes
+from tui.panels.base import Panel
+
+MAX_LINES = 5000
+MAX_LINE_CHARS = 400  # very long lines are cut: the start says what happened
+
+LineKey = tuple[str, str, str | None, str]
+
+
+class LogView(RichLog):
+    """A RichLog that says when the operator scrolled away from (or back to) the end."""
+
+    BINDINGS = [Binding("end", "scroll_end", "Follow", show=False)]
+
+    @dataclass
+    class Scrolled(Message):
+        at_end: bool
+
+    def watch_scroll_y(self, old_value: float, new_value: float) -> None:
+        super().watch_scroll_y(old_value, new_value)
+        self.post_message(self.Scrolled(self.is_vertical_scroll_end))
+
+
+class LogsPanel(Panel):
+    BINDINGS = [Binding("escape", "close_filter", "Clear filter", show=False)]
+
+    def __init__(self, cluster: Cluster) -> None:
+        n = len(cluster.logs)
+        super().__init__("API server logs", f"Reading the tail of {n} log sources…", id="logs")
+        self._lines: OrderedDict[LineKey, LogLine] = OrderedDict()
+        self._query = ""
+        self._pending = 0
+
+    def compose(self) -> ComposeResult:
+        yield self.status_widget()
+        yield Input(placeholder="class (e.g. refused, tls, critical) or text; Esc clears",
+                    id="log-filter")
+        yield LogView(id="log-view", max_lines=MAX_LINES, auto_scroll=False, markup=False,
+                      wrap=True, min_width=20)
+        yield Static("", id="log-marker", markup=False)
+
+    def on_mount(self) -> None:
+        self.query_one("#log-filter").display = False
+        self.query_one("#log-marker").display = False
+
+    def show(self, lines: list[LogLine]) -> None:
+        new = [ln for ln in lines if _key(ln) not in self._lines]
+        new.sort(key=lambda ln: ln.ts or "")
+        for ln in new:
+            self._lines[_key(ln)] = ln
+        while len(self._lines) > MAX_LINES:
+            self._lines.popitem(last=False)
+        self._append([ln for ln in new if self._matches(ln)])
+        self._update_status()
+
+    def _append(self, lines: list[LogLine]) -> None:
+        view = self.query_one(LogView)
+        follow = view.is_vertical_scroll_end
+        for ln in lines:
+            view.write(self._render_line(ln), scroll_end=follow)
+        if not follow and lines:
+            self._pending += len(lines)
+            self._show_marker()
+
+    def _render_line(self, ln: LogLine) -> Text:
+        text = Text()
+        text.append(f"{_clock_part(ln.ts)} ", style=self.dim_style())
+        text.append(f"{ln.node} ")
+        if ln.signature:
+            text.append(f"{ln.signature} ", style=self.sev_style(ln.severity) + Style(bold=True))
+        style = self.sev_style(ln.severity) if ln.severity > Severity.INFO else ""
+        text.append(ln.text[:MAX_LINE_CHARS], style=style)
+        return text
+
+    def _matches(self, ln: LogLine) -> bool:
+        return line_matches(ln.text, log_classes(ln.signature, ln.severity.label),
+                            self._query, self._known)
+
+    @property
+    def _known(self) -> set[str]:
+        return {c.lower() for ln in self._lines.values()
+                for c in log_classes(ln.signature, ln.severity.label)}
+
+    def _rerender(self) -> None:
+        view = self.query_one(LogView)
+        view.clear()
+        known = self._known
+        for ln in self._lines.values():
+            if line_matches(ln.text, log_classes(ln.signature, ln.severity.label),
+                            self._query, known):
+                view.write(self._render_line(ln), scroll_end=True)
+        self._pending = 0
+        self._show_marker()
+        self._update_status()
+
+    def _update_status(self) -> None:
+        total = len(self._lines)
+        if not self._query:
+            self.set_status(f"{total} lines" if total else "No log lines yet.")
+            return
+        shown = sum(1 for ln in self._lines.values() if self._matches(ln))
+        self.set_status(f"filter {self._query!r}: {shown}/{total} lines")
+
+    def _show_marker(self) -> None:
+        marker = self.query_one("#log-marker", Static)
+        marker.display = self._pending > 0
+        marker.update(Text(f"▼ {self._pending} new lines — press End to follow"))
+
+    @on(LogView.Scrolled)
+    def _scrolled(self, event: LogView.Scrolled) -> None:
+        if event.at_end and self._pending:
+            self._pending = 0
+            self._show_marker()
+
+    def open_filter(self) -> None:
+        box = self.query_one("#log-filter", Input)
+        box.display = True
+        box.focus()
+
+    @on(Input.Changed, "#log-filter")
+    def _filter_changed(self, event: Input.Changed) -> None:
+        self._query = event.value
+        self._rerender()
+
+    @on(Input.Submitted, "#log-filter")
+    def _filter_submitted(self) -> None:
+        self.query_one(LogView).focus()
+
+    def action_close_filter(self) -> None:
+        box = self.query_one("#log-filter", Input)
+        box.value = ""
+        box.display = False
+        self.query_one(LogView).focus()
+
+    @property
+    def line_count(self) -> int:
+        return len(self._lines)
+
+
+def _key(ln: LogLine) -> LineKey:
+    return (ln.node, ln.source, ln.ts, ln.text)
+
+
+def _clock_part(ts: str | None) -> str:
+    """'2026-11-18T01:02:03.123Z' -> '01:02:03': the date is the same for a whole incident."""
+    if not ts:
+        return "--:--:--"
+    return ts.split("T", 1)[1][:8] if "T" in ts else ts[:15]

@@ -1,0 +1,68 @@
+"""Members: one row per etcd member, and the quorum line."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.widgets import DataTable, Static
+
+from checks.model import Cluster, MemberState, Severity
+from tui.formatting import human_size, quorum_line
+from tui.panels.base import Panel, selected_key, sync_table
+
+COLUMNS = ("member", "endpoint", "health", "leader", "term", "index", "db size", "version",
+           "alarms", "error")
+
+
+class MembersPanel(Panel):
+    def __init__(self, cluster: Cluster) -> None:
+        names = ", ".join(m.name for m in cluster.members) or "no members in the inventory"
+        super().__init__("Members", f"Checking members: {names}…", id="members")
+
+    def compose(self) -> ComposeResult:
+        yield self.status_widget()
+        table: DataTable[Text] = DataTable(id="members-table", cursor_type="row",
+                                           zebra_stripes=True)
+        for col in COLUMNS:
+            table.add_column(col, key=col)
+        yield table
+        yield Static("", id="quorum-line", markup=False)
+
+    def show(self, members: list[MemberState], total: int) -> None:
+        rows = {m.name: self._cells(m) for m in members}
+        sync_table(self.query_one(DataTable), rows)
+        healthy = sum(1 for m in members if m.healthy)
+        need = total // 2 + 1
+        line = self.query_one("#quorum-line", Static)
+        line.update(Text(quorum_line(healthy, total)))
+        line.set_class(healthy < need, "-error")
+        self.set_status("")
+
+    def _cells(self, m: MemberState) -> list[Text]:
+        return [
+            Text(m.name, style="bold"),
+            Text(m.endpoint.removeprefix("https://").removeprefix("http://")),
+            self._health(m),
+            self.styled("leader", Severity.OK) if m.leader else Text(""),
+            Text(_num(m.raft_term)),
+            Text(_num(m.raft_index)),
+            Text(human_size(m.db_size)),
+            Text(m.version or "-"),
+            self.styled(", ".join(m.alarms), Severity.CRITICAL) if m.alarms else Text("-"),
+            Text((m.error or "")[:100], style=self.dim_style()),
+        ]
+
+    def _health(self, m: MemberState) -> Text:
+        if m.healthy:
+            return self.styled("healthy", Severity.OK)
+        label = m.error_class or "unhealthy"
+        if m.tls_fault:
+            label += f" ({m.tls_fault.rsplit('/', 1)[-1]})"
+        return self.styled(label, Severity.CRITICAL)
+
+    def selected_member(self) -> str | None:
+        return selected_key(self.query_one(DataTable))
+
+
+def _num(n: int | None) -> str:
+    return "-" if n is None else str(n)

@@ -1,0 +1,111 @@
+"""Snapshots: backup files and member databases one could restore from, the best one marked."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.widgets import DataTable
+
+from checks.model import Cluster, Report, RestoreSource, Severity, SnapshotInfo
+from tui.formatting import human_age, human_size
+from tui.panels.base import Panel, selected_key, sync_table
+from tui.state import best_source
+
+COLUMNS = ("", "file", "node", "age", "revision", "status", "size", "keys")
+MARK = "★"
+
+
+@dataclass(frozen=True)
+class SourceRow:
+    """One restorable thing: a snapshot file and, when ranked, what restoring it would lose."""
+
+    node: str
+    path: str
+    kind: str
+    snapshot: SnapshotInfo | None
+    source: RestoreSource | None
+
+    @property
+    def key(self) -> str:
+        return f"{self.node}:{self.path}"
+
+
+def source_rows(report: Report) -> list[SourceRow]:
+    ranked = {(s.node, s.path): s for s in report.restore_sources}
+    rows = [SourceRow(s.node, s.path, s.kind, s, ranked.pop((s.node, s.path), None))
+            for s in report.snapshots]
+    rows += [SourceRow(s.node, s.path, s.kind, None, s) for s in ranked.values()]
+    return rows
+
+
+class SnapshotsPanel(Panel):
+    def __init__(self, cluster: Cluster) -> None:
+        dirs = sum(len(n.backup_dirs) for n in cluster.nodes)
+        super().__init__("Snapshots", f"Checking {dirs} backup dirs and member databases…",
+                         id="snapshots")
+        self._rows: dict[str, SourceRow] = {}
+        self._best: str | None = None
+
+    def compose(self) -> ComposeResult:
+        yield self.status_widget()
+        table: DataTable[Text] = DataTable(id="snapshots-table", cursor_type="row",
+                                           zebra_stripes=True)
+        for col in COLUMNS:
+            table.add_column(col, key=col or "mark")
+        yield table
+
+    def show(self, report: Report, now: float) -> None:
+        rows = source_rows(report)
+        best = best_source(report)
+        self._best = f"{best.node}:{best.path}" if best else None
+        self._rows = {r.key: r for r in rows}
+        sync_table(self.query_one(DataTable), {r.key: self._cells(r, now) for r in rows})
+        self.set_status(_summary(rows, best))
+
+    def _cells(self, r: SourceRow, now: float) -> list[Text]:
+        s, src = r.snapshot, r.source
+        valid = src.valid if src else bool(s and s.valid)
+        marked = r.key == self._best
+        return [
+            self.styled(MARK if marked else "", Severity.OK),
+            Text("member db" if r.kind == "member-db" else os.path.basename(r.path)),
+            Text(r.node),
+            Text(human_age(now - s.mtime) if s and s.mtime else "-"),
+            Text(_num(src.revision if src else s.revision if s else None)),
+            self._status(s, src, valid, marked),
+            Text(human_size(s.size) if s else "-"),
+            Text(_num(s.total_keys if s else None)),
+        ]
+
+    def _status(self, s: SnapshotInfo | None, src: RestoreSource | None, valid: bool,
+                marked: bool) -> Text:
+        if not valid:
+            reason = (s.error if s else None) or (src.reason if src else "") or "invalid"
+            return self.styled(f"invalid: {reason}", Severity.CRITICAL)
+        text = self.styled("verified", Severity.OK)
+        if src and src.behind_revisions:
+            text.append(f", {src.behind_revisions} rev behind", style=self.sev_style(
+                Severity.WARNING))
+        if src and src.window:
+            text.append(f" ({src.window})")
+        return text
+
+    def selected_path(self) -> str | None:
+        key = selected_key(self.query_one(DataTable))
+        row = self._rows.get(key) if key else None
+        return row.path if row else None
+
+
+def _summary(rows: list[SourceRow], best: RestoreSource | SnapshotInfo | None) -> str:
+    if not rows:
+        return "No snapshots found in the backup dirs."
+    if best is None:
+        return f"{len(rows)} found, none valid: no safe restore source."
+    return f"{MARK} recommended: {getattr(best, 'node', '')} {os.path.basename(best.path)}"
+
+
+def _num(n: int | None) -> str:
+    return "-" if n is None else str(n)

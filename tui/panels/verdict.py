@@ -1,0 +1,49 @@
+"""The verdict banner: always visible, one sentence and the next step, coloured by level."""
+
+from __future__ import annotations
+
+import time
+
+from rich.text import Text
+from textual.widgets import Static
+
+from checks.model import Severity, Verdict
+
+LEVEL_CLASSES = {s: f"-{s.label}" for s in Severity}
+
+
+class VerdictBanner(Static):
+    def __init__(self, cluster: str, read_only: bool) -> None:
+        super().__init__(id="verdict")
+        self._cluster = cluster
+        self._read_only = read_only
+
+    def on_mount(self) -> None:
+        self.show_checking()
+
+    def show_checking(self) -> None:
+        self._render_lines(Severity.INFO, "Checking the cluster…", "First results in a moment.",
+                           None)
+
+    def show(self, verdict: Verdict, taken_at: float, pending: int) -> None:
+        steps = " · ".join(verdict.next_steps[:2]) or "Nothing to do."
+        extra = f" ({pending} checks still running)" if pending else ""
+        self._render_lines(verdict.level, verdict.summary + extra, steps, taken_at)
+
+    def _render_lines(self, level: Severity, summary: str, step: str, at: float | None) -> None:
+        for cls in LEVEL_CLASSES.values():
+            self.remove_class(cls)
+        self.add_class(LEVEL_CLASSES[level])
+        text = Text()
+        text.append(f" {level.label.upper()} ", style="bold reverse")
+        text.append(f"  {summary}\n", style="bold")
+        text.append(" Next: ", style="bold")
+        text.append(step)
+        text.append("\n")
+        text.append(self._meta(at), style="dim")
+        self.update(text)
+
+    def _meta(self, at: float | None) -> str:
+        when = time.strftime("%H:%M:%S UTC", time.gmtime(at)) if at else "—"
+        mode = " · READ-ONLY (observer)" if self._read_only else ""
+        return f" blackstart · cluster {self._cluster} · updated {when}{mode}"

@@ -1,0 +1,44 @@
+"""Runs one async probe to completion on its own event loop, in the calling thread.
+
+The app calls this from a thread worker per probe, so a probe that blocks (a grpc call
+to a blackholed member) can only delay itself, never the UI or the other panels. A fresh
+`ProbeContext` per run keeps each run's node clients on the loop that made them; the
+`cache` dict is shared so snapshot verification results survive between runs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from checks.context import ProbeContext
+from checks.model import Cluster
+
+Probe = Callable[[ProbeContext], Awaitable[list[Any]]]
+
+PROBE_TIMEOUT = 30.0  # a whole probe run; each probe also bounds its own calls
+
+
+class ProbeTimedOut(Exception):
+    pass
+
+
+def run_probe(
+    probe: Probe, cluster: Cluster, clock: Callable[[], float],
+    cache: dict[str, Any], timeout: float = PROBE_TIMEOUT,
+) -> list[Any]:
+    return asyncio.run(_run(probe, cluster, clock, cache, timeout))
+
+
+async def _run(
+    probe: Probe, cluster: Cluster, clock: Callable[[], float],
+    cache: dict[str, Any], timeout: float,
+) -> list[Any]:
+    ctx = ProbeContext(cluster=cluster, clock=clock, cache=cache)
+    try:
+        return list(await asyncio.wait_for(probe(ctx), timeout))
+    except TimeoutError as exc:
+        raise ProbeTimedOut(f"no answer within {timeout:.0f}s") from exc
+    finally:
+        await ctx.close()

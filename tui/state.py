@@ -1,0 +1,113 @@
+"""Turns the latest result of every probe into one `Report` (pure; no Textual, no I/O).
+
+Results are sorted into the report by their type, not by the probe's name, so the app
+does not depend on how `checks.engine.PROBES` names its probes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any
+
+from checks.model import (
+    CertInfo,
+    ClockInfo,
+    Cluster,
+    Finding,
+    LogLine,
+    MemberState,
+    MetricsInfo,
+    ProcessInfo,
+    Report,
+    RestoreSource,
+    Severity,
+    SnapshotInfo,
+    Verdict,
+    WalState,
+)
+
+Diagnose = Callable[[Report, float], tuple[list[Finding], Verdict]]
+
+FIELD_BY_TYPE: dict[type, str] = {
+    MemberState: "members",
+    CertInfo: "certificates",
+    SnapshotInfo: "snapshots",
+    WalState: "wal",
+    LogLine: "logs",
+    ProcessInfo: "processes",
+    ClockInfo: "clocks",
+    MetricsInfo: "metrics",
+    RestoreSource: "restore_sources",
+}
+
+# Which panel a probe feeds, guessed from its name, so a failed probe's error lands in
+# the right panel even before it ever returned a result (order matters: "member_dbs"
+# feeds Snapshots, not Members).
+PANEL_HINTS: tuple[tuple[str, str], ...] = (
+    ("db", "snapshots"), ("snap", "snapshots"), ("source", "snapshots"),
+    ("cert", "certificates"), ("log", "logs"), ("member", "members"),
+)
+
+
+def panel_for_probe(name: str) -> str:
+    for hint, panel in PANEL_HINTS:
+        if hint in name.lower():
+            return panel
+    return "findings"
+
+
+def build_report(cluster: Cluster, results: Mapping[str, Sequence[Any]], now: float) -> Report:
+    report = Report(cluster=cluster.name, taken_at=now, verdict=Verdict(Severity.INFO, ""))
+    for items in results.values():
+        for item in items:
+            name = FIELD_BY_TYPE.get(type(item))
+            if name is not None:
+                getattr(report, name).append(item)
+    return report
+
+
+def default_diagnose() -> Diagnose:
+    """checks.diagnosis.diagnose when it exists, else the built-in quorum-only fallback."""
+    try:
+        from checks.diagnosis import diagnose
+    except ImportError:
+        return fallback_diagnose
+    return diagnose  # type: ignore[no-any-return]
+
+
+def fallback_diagnose(report: Report, now: float) -> tuple[list[Finding], Verdict]:
+    """Quorum arithmetic only: used when checks.diagnosis is not available."""
+    total = len(report.members)
+    healthy = sum(1 for m in report.members if m.healthy)
+    need = total // 2 + 1
+    if total == 0:
+        return [], Verdict(Severity.INFO, "Checking the cluster…", [])
+    if healthy >= need:
+        return [], Verdict(Severity.OK, f"Quorum OK: {healthy}/{total} members healthy.", [])
+    text = f"Quorum lost: {healthy}/{total} members healthy, quorum needs {need}."
+    return [], Verdict(Severity.CRITICAL, text, ["Bring members back, or restore from a snapshot."])
+
+
+def diagnose_safely(diagnose: Diagnose, report: Report, now: float) -> Report:
+    """Fill findings and verdict; a diagnosis bug becomes a visible finding, not a crash."""
+    try:
+        findings, verdict = diagnose(report, now)
+    except Exception as exc:  # noqa: BLE001 - shown to the operator instead of crashing the UI
+        findings, verdict = fallback_diagnose(report, now)
+        findings = [*findings, Finding(Severity.WARNING, "diagnosis-error", "blackstart",
+                                       f"diagnosis failed: {type(exc).__name__}: {exc}")]
+    report.findings, report.verdict = list(findings), verdict
+    return report
+
+
+def healthy_count(members: Iterable[MemberState]) -> int:
+    return sum(1 for m in members if m.healthy)
+
+
+def best_source(report: Report) -> RestoreSource | SnapshotInfo | None:
+    """The recommended restore source, else the newest valid backup snapshot."""
+    for src in report.restore_sources:
+        if src.recommended:
+            return src
+    valid = [s for s in report.snapshots if s.valid and s.kind == "backup"]
+    return max(valid, key=lambda s: (s.revision or 0, s.mtime), default=None)

@@ -1,0 +1,81 @@
+"""What an action key acts on: the focused panel's selection, else what diagnosis points at."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from textual.screen import Screen
+
+from checks.model import Report
+from tui.panels.certificates import CertificatesPanel
+from tui.panels.findings import FindingsPanel
+from tui.panels.members import MembersPanel
+from tui.panels.snapshots import SnapshotsPanel
+from tui.state import best_source
+
+
+def focused_panel(screen: Screen[Any]) -> str | None:
+    node = screen.focused
+    while node is not None:
+        if node.id in ("members", "certificates", "logs", "snapshots", "findings"):
+            return node.id
+        node = node.parent  # type: ignore[assignment]
+    return None
+
+
+def resolve_args(action: str, screen: Screen[Any], report: Report) -> dict[str, str | bool]:
+    panel = focused_panel(screen)
+    finding = screen.query_one(FindingsPanel).selected_finding() if panel == "findings" else None
+    if finding and finding.action and finding.action.name == action:
+        return dict(finding.action.args)
+    if action == "restore":
+        return _restore(screen, report, panel)
+    if action == "restart":
+        return _restart(screen, report, panel)
+    if action == "renew-cert":
+        return _renew(screen, report, panel)
+    return {}
+
+
+def _from_findings(report: Report, action: str) -> dict[str, str | bool] | None:
+    for f in sorted(report.findings, key=lambda f: -int(f.severity)):
+        if f.action and f.action.name == action:
+            return dict(f.action.args)
+    return None
+
+
+def _restore(screen: Screen[Any], report: Report, panel: str | None) -> dict[str, str | bool]:
+    if panel == "snapshots":
+        path = screen.query_one(SnapshotsPanel).selected_path()
+        if path:
+            return {"snapshot": path}
+    best = best_source(report)
+    return {"snapshot": best.path} if best else {"best": True}
+
+
+def _restart(screen: Screen[Any], report: Report, panel: str | None) -> dict[str, str | bool]:
+    member = screen.query_one(MembersPanel).selected_member() if panel == "members" else None
+    if member is None:
+        found = _from_findings(report, "restart")
+        if found is not None:
+            return found
+        member = screen.query_one(MembersPanel).selected_member()
+    cluster = getattr(screen, "cluster", None)
+    node = cluster.member(member).node if cluster and member else (member or "")
+    return {"service": "etcd", "node": node}
+
+
+def _renew(screen: Screen[Any], report: Report, panel: str | None) -> dict[str, str | bool]:
+    cert = screen.query_one(CertificatesPanel).selected_cert() if panel == "certificates" else None
+    if cert is None:
+        found = _from_findings(report, "renew-cert")
+        if found is not None:
+            return found
+        expired = [c for c in report.certificates if "expired" in c.problems]
+        cert = expired[0] if expired else screen.query_one(CertificatesPanel).selected_cert()
+    if cert is None:
+        return {}
+    args: dict[str, str | bool] = {"path": cert.path}
+    if cert.member:
+        args["member"] = cert.member
+    return args
