@@ -18,19 +18,18 @@ from typing import Any
 import psutil
 
 from runbook.plan import stamp
+from runbook.preflight import PlanRefused
 
 LOCK_FILE = "lock"
 
 
-class LockHeld(Exception):
+class LockHeld(PlanRefused):
+    """A refusal like any preflight one: it happens before any change."""
+
     def __init__(self, holder: dict[str, Any], path: Path) -> None:
+        super().__init__(describe_holder(holder, path))
         self.holder = holder
         self.path = path
-        super().__init__(describe_holder(holder, path))
-
-    @property
-    def reason(self) -> str:
-        return str(self)
 
 
 def describe_holder(h: dict[str, Any], path: Path) -> str:

@@ -1,0 +1,53 @@
+"""The one entry point the TUI and the CLI use to get a plan: `plan_for(action, ...)`.
+
+Planning reads nodes (health, free disk, tool versions, hashes) but changes nothing on
+them; the only writes are copies into blackstart's own state dir (a member db is copied
+out there to be verified, never read in place). `plan_for` blocks: call it from a thread
+worker; `aplan_for` is the coroutine.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from checks.model import Cluster, Report
+from runbook.audit import operator_name
+from runbook.maintenance import plan_defrag, plan_disarm, plan_restart, plan_snapshot_save
+from runbook.plan import Plan
+from runbook.preflight import PlanRefused
+from runbook.renew import plan_renew
+from runbook.restore import plan_restore
+from runbook.services import ServiceError
+
+ACTIONS = ("snapshot-save", "restore", "restart", "renew-cert", "disarm-alarm", "defrag")
+
+__all__ = ["ACTIONS", "PlanRefused", "aplan_for", "plan_for"]
+
+
+async def aplan_for(action: str, cluster: Cluster, report: Report | None = None,
+                    **args: Any) -> Plan:
+    op = str(args.pop("operator", "") or operator_name())
+    try:
+        if action == "snapshot-save":
+            return await plan_snapshot_save(cluster, operator=op, **args)
+        if action == "restore":
+            return await plan_restore(cluster, report, operator=op, **args)
+        if action == "restart":
+            return await plan_restart(cluster, operator=op, **args)
+        if action == "renew-cert":
+            return await plan_renew(cluster, operator=op, **args)
+        if action == "disarm-alarm":
+            return await plan_disarm(cluster, operator=op)
+        if action == "defrag":
+            return await plan_defrag(cluster, operator=op)
+    except ServiceError as exc:
+        raise PlanRefused(str(exc)) from exc
+    except KeyError as exc:  # Cluster.member/node: an unknown name from the operator
+        raise PlanRefused(str(exc.args[0]) if exc.args else str(exc)) from exc
+    raise PlanRefused(f"unknown action {action!r} (one of {', '.join(ACTIONS)})")
+
+
+def plan_for(action: str, cluster: Cluster, report: Report | None = None, **args: Any) -> Plan:
+    """Blocking form of `aplan_for`: for thread workers and the CLI."""
+    return asyncio.run(aplan_for(action, cluster, report, **args))

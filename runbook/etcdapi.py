@@ -1,0 +1,136 @@
+"""The few etcd API calls the runbook makes, one member at a time (blocking: call them
+from a thread). Each opens its own client with its own timeout, apart from any polling."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any, BinaryIO
+from urllib.parse import urlsplit
+
+from checks.model import Cluster, Member
+
+
+@dataclass
+class MemberHealth:
+    name: str
+    ok: bool
+    member_id: int | None = None
+    leader: int | None = None
+    revision: int | None = None
+    raft_index: int | None = None
+    error: str | None = None
+
+    @property
+    def is_leader(self) -> bool:
+        return self.ok and self.leader is not None and self.leader == self.member_id
+
+
+@contextmanager
+def member_client(cluster: Cluster, member: Member, timeout: float = 5.0) -> Iterator[Any]:
+    import etcd3
+
+    u = urlsplit(member.client_url)
+    tls: dict[str, Any] = {}
+    if u.scheme == "https" and cluster.client is not None:
+        tls = {"ca_cert": cluster.client.ca, "cert_cert": cluster.client.cert,
+               "cert_key": cluster.client.key}
+    client = etcd3.client(host=u.hostname or "127.0.0.1", port=u.port or 2379,
+                          timeout=timeout, **tls)
+    try:
+        yield client
+    finally:
+        client.close()
+
+
+def member_health(cluster: Cluster, member: Member, timeout: float = 3.0) -> MemberHealth:
+    """Status plus one linearizable read: what `etcdctl endpoint health` means by healthy."""
+    from etcd3 import etcdrpc
+
+    try:
+        with member_client(cluster, member, timeout) as c:
+            st = c.maintenancestub.Status(etcdrpc.StatusRequest(), timeout)
+            c.get("health")  # linearizable: needs a leader and quorum
+            return MemberHealth(member.name, True, st.header.member_id, st.leader,
+                                st.header.revision, st.raftIndex)
+    except Exception as exc:  # grpc and etcd3 raise many types; all mean "not healthy"
+        return MemberHealth(member.name, False, error=_short(exc))
+
+
+def cluster_health(cluster: Cluster, timeout: float = 3.0) -> list[MemberHealth]:
+    return [member_health(cluster, m, timeout) for m in cluster.members]
+
+
+def quorum_problems(health: list[MemberHealth]) -> list[str]:
+    """Empty when every member is healthy and they agree on exactly one leader."""
+    problems = [f"{h.name}: {h.error or 'not healthy'}" for h in health if not h.ok]
+    leaders = {h.leader for h in health if h.ok}
+    if len(leaders) > 1:
+        problems.append(f"members disagree on the leader: {sorted(x or 0 for x in leaders)}")
+    if health and not problems and sum(h.is_leader for h in health) != 1:
+        problems.append(f"expected exactly one leader, found {sum(h.is_leader for h in health)}")
+    if 0 in leaders:
+        problems.append("no leader elected")
+    return problems
+
+
+def wait_healthy(cluster: Cluster, timeout: float, interval: float = 1.0) -> list[str]:
+    """Poll until quorum_problems is empty or the time is up; returns the last problems."""
+    deadline = time.monotonic() + timeout
+    problems = ["not checked"]
+    while time.monotonic() < deadline:
+        problems = quorum_problems(cluster_health(cluster))
+        if not problems:
+            return []
+        time.sleep(interval)
+    return problems
+
+
+def hashkv(cluster: Cluster, member: Member, revision: int = 0, timeout: float = 10.0
+           ) -> tuple[int, int, int]:
+    """(hash, compact_revision, header revision), as `etcdctl endpoint hashkv` shows."""
+    from etcd3 import etcdrpc
+
+    with member_client(cluster, member, timeout) as c:
+        r = c.maintenancestub.HashKV(etcdrpc.HashKVRequest(revision=revision), timeout)
+        return int(r.hash), int(r.compact_revision), int(r.header.revision)
+
+
+def save_snapshot(cluster: Cluster, member: Member, fh: BinaryIO, timeout: float = 600.0
+                  ) -> None:
+    """Stream the member's db into fh; the server appends the sha256 trailer itself."""
+    with member_client(cluster, member, timeout) as c:
+        c.snapshot(fh)
+
+
+def defragment(cluster: Cluster, member: Member, timeout: float = 300.0) -> None:
+    with member_client(cluster, member, timeout) as c:
+        c.defragment()
+
+
+def disarm_alarms(cluster: Cluster, member: Member, timeout: float = 10.0) -> list[str]:
+    """Deactivate every active alarm, each by its own member and type, as
+    `etcdctl alarm disarm` does. Returns what was active."""
+    from etcd3 import etcdrpc
+
+    with member_client(cluster, member, timeout) as c:
+        get = etcdrpc.AlarmRequest(action=etcdrpc.AlarmRequest.GET)
+        active = list(c.maintenancestub.Alarm(get, timeout).alarms)
+        for a in active:
+            req = etcdrpc.AlarmRequest(action=etcdrpc.AlarmRequest.DEACTIVATE,
+                                       memberID=a.memberID, alarm=a.alarm)
+            c.maintenancestub.Alarm(req, timeout)
+        return [f"{etcdrpc.AlarmType.Name(a.alarm)}@{a.memberID:x}" for a in active]
+
+
+def _short(exc: BaseException) -> str:
+    text = str(exc) or type(exc).__name__
+    details = getattr(exc, "details", None)
+    if callable(details):
+        try:
+            text = str(details()) or text
+        except Exception:  # a grpc error without details: keep the text we have
+            pass
+    return text.splitlines()[0][:200] if text else type(exc).__name__

@@ -1,0 +1,132 @@
+"""Small plans: snapshot save (+ prune), restart a service, disarm alarms, defragment."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import posixpath
+import time
+
+from checks.model import Cluster
+from checks.nodes import connect
+from runbook import etcdapi, lock, retention, services
+from runbook.plan import Plan, Step, StepIds, new_plan_id, stamp
+from runbook.preflight import PlanRefused
+
+
+async def _healthy_members(cluster: Cluster) -> list[etcdapi.MemberHealth]:
+    health = await asyncio.to_thread(etcdapi.cluster_health, cluster)
+    return [h for h in health if h.ok]
+
+
+async def plan_snapshot_save(cluster: Cluster, *, prune: bool = False, delete: bool = False,
+                             operator: str = "", now: float | None = None) -> Plan:
+    lock.check_free(cluster.state_dir, operator)
+    ok = await _healthy_members(cluster)
+    if not ok:
+        raise PlanRefused("no healthy member to take a snapshot from (every member failed "
+                          "a linearizable read)")
+    # a follower if we can: the snapshot stream then costs the leader nothing
+    src = cluster.member(next((h for h in ok if not h.is_leader), ok[0]).name)
+    pid, ts, ids = new_plan_id("snapshot-save"), stamp(now), StepIds()
+    name = f"{cluster.name}-snapshot-{ts}.db"
+    local = os.path.join(cluster.state_dir, "snapshots", name)
+    steps = [Step(ids("save"), src.node, f"save a snapshot from {src.name}", "api",
+                  detail=f"etcd Maintenance.Snapshot from {src.client_url} -> {local}.part, "
+                         "fsync, verify (sha256 trailer, bbolt), rename to final name",
+                  args={"call": "snapshot", "member": src.name, "dest": local},
+                  timeout=900)]
+    for n in cluster.nodes:
+        if n.backup_dirs and n.has_access:
+            dst = posixpath.join(n.backup_dirs[0], name)
+            steps.append(Step(ids(f"copy-{n.name}"), n.name, "copy into the backup dir",
+                              "copy", detail=f"copy {local} -> {dst}, then compare sha256",
+                              args={"src": local, "dst": dst, "sha256": ""}, timeout=900))
+    if prune:
+        steps += await _prune_steps(cluster, ids, name, delete, now or time.time())
+    return Plan(pid, "snapshot-save", f"Save a snapshot of {cluster.name}", cluster.name,
+                f"from member {src.name} into {local} and every node's backup dir",
+                delete, steps, info={"path": local, "member": src.name})
+
+
+async def _prune_steps(cluster: Cluster, ids: StepIds, new_name: str, delete: bool,
+                       now: float) -> list[Step]:
+    steps: list[Step] = []
+    for n in cluster.nodes:
+        if not n.has_access:
+            continue
+        async with connect(n) as c:
+            for d in n.backup_dirs:
+                try:
+                    entries = await c.list_dir(d)
+                except Exception:  # noqa: BLE001 - a missing backup dir has nothing to prune
+                    continue
+                files = [(e.name, e.mtime) for e in entries
+                         if not e.is_dir and retention.is_snapshot_name(e.name)]
+                files.append((new_name, now))
+                for victim in retention.select_prune(files, cluster.retention, now):
+                    steps.append(_prune_one(ids, n.name, d, victim, delete=delete, now=now))
+    return steps
+
+
+def _prune_one(ids: StepIds, node: str, d: str, name: str, *, delete: bool, now: float
+               ) -> Step:
+    path = posixpath.join(d, name)
+    if delete:
+        return Step(ids("delete"), node, f"delete {name} (retention, --delete)", "delete",
+                    detail=f"rm {path}", args={"path": path}, undo="none: deleted on request")
+    dst = posixpath.join(d, "pruned", f"{name}.{stamp(now)}")
+    return Step(ids("prune"), node, f"prune {name} (retention)", "rename",
+                detail=f"mv {path} -> {dst}", args={"src": path, "dst": dst},
+                undo=f"mv {dst} -> {path}", undo_op="rename-back")
+
+
+async def plan_restart(cluster: Cluster, *, service: str, node: str | None = None,
+                       operator: str = "") -> Plan:
+    lock.check_free(cluster.state_dir, operator)
+    targets = [s for s in cluster.services_named(service) if node in (None, s.node)]
+    if not targets and service == "etcd":
+        targets = [services.etcd_service(cluster, m) for m in cluster.members
+                   if node in (None, m.node)]
+    if not targets:
+        where = f" on node {node}" if node else ""
+        raise PlanRefused(f"the inventory has no service {service!r}{where} "
+                          "(see [[services]] in blackstart.toml)")
+    ids, steps = StepIds(), []
+    for svc in targets:
+        member = cluster.member(svc.member) if svc.member else None
+        steps += services.restart_steps(svc, ids, member)
+    return Plan(new_plan_id("restart"), "restart", f"Restart {service}", cluster.name,
+                f"{service} on " + ", ".join(s.node for s in targets), True, steps)
+
+
+async def plan_disarm(cluster: Cluster, *, operator: str = "") -> Plan:
+    lock.check_free(cluster.state_dir, operator)
+    ok = await _healthy_members(cluster)
+    if not ok:
+        raise PlanRefused("no healthy member answers: alarms can only be disarmed through "
+                          "a quorum")
+    m = cluster.member(ok[0].name)
+    step = Step("01-disarm", m.node, "disarm every active alarm", "api",
+                detail=f"etcd Maintenance.Alarm(GET, then DEACTIVATE each) via {m.client_url}",
+                args={"call": "disarm", "member": m.name})
+    return Plan(new_plan_id("disarm-alarm"), "disarm-alarm", "Disarm etcd alarms",
+                cluster.name, "every active alarm (NOSPACE, CORRUPT)", True, [step])
+
+
+async def plan_defrag(cluster: Cluster, *, operator: str = "") -> Plan:
+    lock.check_free(cluster.state_dir, operator)
+    health = await asyncio.to_thread(etcdapi.cluster_health, cluster)
+    down = [h.name for h in health if not h.ok]
+    if down:
+        raise PlanRefused(f"members not healthy: {', '.join(down)}; defragment only a "
+                          "healthy cluster")
+    # one member at a time, leader last: its pause is the one clients feel most
+    order = sorted(health, key=lambda h: h.is_leader)
+    ids = StepIds()
+    steps = [Step(ids(f"defrag-{h.name}"), cluster.member(h.name).node,
+                  f"defragment {h.name}{' (leader)' if h.is_leader else ''}", "api",
+                  detail=f"etcd Maintenance.Defragment on {cluster.member(h.name).client_url}",
+                  args={"call": "defrag", "member": h.name}, timeout=600) for h in order]
+    return Plan(new_plan_id("defrag"), "defrag", "Defragment every member", cluster.name,
+                "members in order " + ", ".join(h.name for h in order), True, steps)

@@ -1,0 +1,314 @@
+"""What each step op does on a node, and how it is undone. One handler per op."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+from runbook import certs, etcdapi
+from runbook.executor import (
+    Outcome,
+    Runner,
+    StepFailed,
+    etcd_pids_using,
+    local_tmp,
+    port_open,
+    wait_until,
+)
+from runbook.plan import Step, stamp
+
+Handler = Callable[[Runner, Step, "str | None"], Awaitable[Outcome]]
+
+
+async def op_run(r: Runner, step: Step, previous: str | None) -> Outcome:
+    fresh = step.args.get("fresh_dir")
+    if fresh:
+        await _ensure_fresh_dir(r, step, str(fresh), previous)
+    res = await r.client(step.node).run(step.argv, timeout=step.timeout)
+    output = r.say(res.stdout + res.stderr)
+    if res.exit_code != 0 and not step.allow_fail:
+        last = (res.stderr or res.stdout).decode("utf-8", "replace").strip().splitlines()
+        why = last[-1] if last else "no output"
+        return Outcome("failed", output, res.exit_code, f"exit code {res.exit_code}: {why}")
+    return Outcome("ok", output, res.exit_code)
+
+
+async def _ensure_fresh_dir(r: Runner, step: Step, path: str, previous: str | None) -> None:
+    """A restore writes into a path that must not exist. If an earlier run of this very
+    step was cut short, its partial output is moved aside (never deleted)."""
+    c = r.client(step.node)
+    if await c.stat(path) is None:
+        return
+    if previous not in ("running", "failed"):
+        raise StepFailed(f"{path} exists; refusing to restore over it")
+    aside = f"{path}.partial-{stamp()}"
+    await c.rename(path, aside)
+    r.say(f"moved the partial result of the interrupted step aside: {path} -> {aside}")
+
+
+async def op_rename(r: Runner, step: Step, previous: str | None) -> Outcome:
+    src, dst = str(step.args["src"]), str(step.args["dst"])
+    c = r.client(step.node)
+    s, d = await c.stat(src), await c.stat(dst)
+    if s is None and d is not None:
+        return Outcome("skipped", r.say(f"already done: {dst} exists, {src} does not"))
+    if s is None:
+        return Outcome("failed", error=f"{src} does not exist on {step.node}")
+    if d is not None:
+        return Outcome("failed", error=f"{dst} already exists on {step.node}")
+    await c.makedirs(os.path.dirname(dst), mode=0o700)
+    await c.rename(src, dst)
+    return Outcome("ok", r.say(f"mv {src} -> {dst}"))
+
+
+async def op_makedirs(r: Runner, step: Step, previous: str | None) -> Outcome:
+    await r.client(step.node).makedirs(str(step.args["path"]), int(step.args.get("mode", 0o700)))
+    return Outcome("ok")
+
+
+async def op_copy(r: Runner, step: Step, previous: str | None) -> Outcome:
+    src, dst, want = str(step.args["src"]), str(step.args["dst"]), str(step.args["sha256"])
+    src_node = str(step.args.get("src_node") or "")
+    c = r.client(step.node)
+    if await c.stat(dst) is not None and await node_sha256(r, step.node, dst) == want:
+        return Outcome("skipped", r.say(f"{dst} already holds the same bytes ({want[:12]}…)"))
+    await c.makedirs(os.path.dirname(dst), mode=0o700)
+    if src_node:
+        tmp = local_tmp(r.cluster, os.path.basename(src))
+        await r.client(src_node).get_file(src, str(tmp), timeout=step.timeout)
+        await c.put_file(str(tmp), dst, timeout=step.timeout)
+        tmp.unlink()  # our own temporary copy in the state dir, not operator data
+    else:
+        await c.put_file(src, dst, timeout=step.timeout)
+    return await op_check_sha(r, step, previous)
+
+
+async def node_sha256(r: Runner, node: str, path: str) -> str:
+    res = await r.client(node).run(["sha256sum", "--", path], timeout=300)
+    if not res.ok:
+        raise StepFailed(f"sha256sum {path} on {node}: {res.stderr.decode().strip()}")
+    return res.text().split()[0]
+
+
+async def op_check_sha(r: Runner, step: Step, previous: str | None) -> Outcome:
+    path, want = str(step.args.get("dst") or step.args["path"]), str(step.args["sha256"])
+    got = await node_sha256(r, step.node, path)
+    out = r.say(f"{path}: sha256 {got}")
+    if got != want:
+        return Outcome("failed", out, error=f"{path} on {step.node}: sha256 {got} != {want}")
+    return Outcome("ok", out)
+
+
+async def op_check(r: Runner, step: Step, previous: str | None) -> Outcome:
+    kind = step.args.get("kind")
+    if kind == "sha256":
+        return await op_check_sha(r, step, previous)
+    if kind == "verify":
+        return await _verify_cluster(r, step)
+    return Outcome("failed", error=f"unknown check {kind!r}")
+
+
+async def _verify_cluster(r: Runner, step: Step) -> Outcome:
+    min_rev = int(step.args.get("min_revision", 0))
+    problems, lines = await asyncio.to_thread(verify_cluster, r, min_rev)
+    out = r.say("\n".join(lines))
+    if problems:
+        return Outcome("failed", out, error="; ".join(problems))
+    return Outcome("ok", out)
+
+
+def verify_cluster(r: Runner, min_revision: int) -> tuple[list[str], list[str]]:
+    """Exactly one leader, hashkv equal on every member, revision ≥ the snapshot's."""
+    cl = r.cluster
+    health = etcdapi.cluster_health(cl)
+    problems = etcdapi.quorum_problems(health)
+    lines = [f"{h.name}: {'healthy' if h.ok else h.error} rev={h.revision} "
+             f"{'leader' if h.is_leader else ''}".rstrip() for h in health]
+    if problems:
+        return problems, lines
+    rev = min(h.revision or 0 for h in health)
+    hashes = {m.name: etcdapi.hashkv(cl, m, rev) for m in cl.members}
+    lines += [f"{n}: hashkv@{rev} = {h[0]}" for n, h in hashes.items()]
+    if len({h[0] for h in hashes.values()}) != 1:
+        problems.append(f"hashkv differs between members at revision {rev}")
+    if rev < min_revision:
+        problems.append(f"revision {rev} is below the snapshot's {min_revision}")
+    return problems, lines
+
+
+async def op_wait(r: Runner, step: Step, previous: str | None) -> Outcome:
+    kind = step.args.get("kind")
+    if kind == "stopped":
+        return await _wait_stopped(r, step, str(step.args["member"]), step.timeout)
+    if kind == "healthy":
+        problems = await asyncio.to_thread(etcdapi.wait_healthy, r.cluster, step.timeout)
+        if problems:
+            return Outcome("failed", r.say("\n".join(problems)),
+                           error=f"no healthy quorum within {step.timeout:g}s: "
+                                 + "; ".join(problems))
+        return Outcome("ok", r.say("every member healthy, one leader"))
+    if kind in ("process-gone", "process-back"):
+        return await _wait_process(r, step, str(step.args["name"]), kind == "process-gone")
+    return Outcome("failed", error=f"unknown wait {kind!r}")
+
+
+async def etcd_running(r: Runner, node: str, data_dir: str) -> list[int]:
+    res = await r.client(node).run(["pgrep", "-a", "-f", data_dir], timeout=10)
+    return etcd_pids_using(res.text(), data_dir)
+
+
+async def _wait_stopped(r: Runner, step: Step, member_name: str, timeout: float) -> Outcome:
+    m = r.cluster.member(member_name)
+    state: dict[str, object] = {}
+
+    async def stopped() -> bool:
+        state["pids"] = await etcd_running(r, step.node, m.data_dir)
+        state["port"] = await asyncio.to_thread(port_open, m.client_url)
+        return not state["pids"] and not state["port"]
+
+    if await wait_until(stopped, timeout):
+        return Outcome("ok", r.say(f"etcd {m.name}: no process, {m.client_url} closed"))
+    why = (f"etcd {m.name} did not stop within {timeout:g}s: processes {state.get('pids')}, "
+           f"client port {'open' if state.get('port') else 'closed'}; no data dir was touched")
+    return Outcome("failed", r.say(why), error=why)
+
+
+async def _wait_process(r: Runner, step: Step, name: str, gone: bool) -> Outcome:
+    async def check() -> bool:
+        res = await r.client(step.node).run(["pgrep", "-x", name], timeout=10)
+        return (res.exit_code != 0) if gone else res.ok
+
+    if await wait_until(check, step.timeout, interval=1.0):
+        return Outcome("ok", r.say(f"{name} is {'gone' if gone else 'running'}"))
+    return Outcome("failed", error=f"{name} on {step.node} still "
+                   f"{'running' if gone else 'not running'} after {step.timeout:g}s")
+
+
+async def op_api(r: Runner, step: Step, previous: str | None) -> Outcome:
+    call, m = step.args.get("call"), r.cluster.member(str(step.args["member"]))
+    if call == "snapshot":
+        return await _snapshot(r, step)
+    if call == "defrag":
+        await asyncio.to_thread(etcdapi.defragment, r.cluster, m)
+        return Outcome("ok", r.say(f"defragmented {m.name}"))
+    if call == "disarm":
+        active = await asyncio.to_thread(etcdapi.disarm_alarms, r.cluster, m)
+        return Outcome("ok", r.say(f"disarmed: {', '.join(active) or 'no active alarm'}"))
+    return Outcome("failed", error=f"unknown api call {call!r}")
+
+
+async def _snapshot(r: Runner, step: Step) -> Outcome:
+    from checks.snapshot import verify_snapshot_file
+
+    m, dest = r.cluster.member(str(step.args["member"])), Path(str(step.args["dest"]))
+    part = dest.with_name(dest.name + ".part")
+    dest.parent.mkdir(parents=True, exist_ok=True)
+
+    def save() -> None:
+        with open(part, "wb") as fh:
+            etcdapi.save_snapshot(r.cluster, m, fh, timeout=step.timeout)
+            fh.flush()
+            os.fsync(fh.fileno())
+
+    await asyncio.to_thread(save)
+    v = await asyncio.to_thread(verify_snapshot_file, str(part))
+    if not v.valid or v.sha256_ok is not True:
+        return Outcome("failed", error=f"saved snapshot {part} does not verify: {v.error}")
+    os.replace(part, dest)
+    info = {"path": str(dest), "revision": v.revision, "total_keys": v.total_keys,
+            "sha256": _file_sha256(dest), "member": m.name}
+    return Outcome("ok", r.say(json.dumps(info)))
+
+
+def _file_sha256(path: Path) -> str:
+    import hashlib
+
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+async def op_write(r: Runner, step: Step, previous: str | None) -> Outcome:
+    if step.args.get("kind") != "renew-cert":
+        return Outcome("failed", error=f"unknown write {step.args.get('kind')!r}")
+    a = {k: str(v) for k, v in step.args.items()}
+    c = r.client(step.node)
+    old = await c.read_file(a["from_cert"])
+    ca_cert, ca_key = await c.read_file(a["ca_cert"]), await c.read_file(a["ca_key"])
+    cert_pem, key_pem = certs.renew(old, ca_cert, ca_key, time.time())
+    # key first: a cert without its key is worse than a key without its cert
+    await c.write_file(a["key"], key_pem, mode=0o600)
+    await c.write_file(a["cert"], cert_pem, mode=0o644)
+    return Outcome("ok", r.say(f"wrote {a['cert']} ({certs.describe(cert_pem)}), "
+                               f"new key {a['key']} (0600)"))
+
+
+async def op_delete(r: Runner, step: Step, previous: str | None) -> Outcome:
+    """Only for `snapshot save --prune --delete`, which the operator asks for by name."""
+    res = await r.client(step.node).run(["rm", "-f", "--", str(step.args["path"])])
+    if not res.ok:
+        return Outcome("failed", res.stderr, res.exit_code, res.stderr.decode().strip())
+    return Outcome("ok", r.say(f"deleted {step.args['path']}"), 0)
+
+
+HANDLERS: dict[str, Handler] = {
+    "run": op_run, "rename": op_rename, "makedirs": op_makedirs, "copy": op_copy,
+    "check": op_check, "wait": op_wait, "api": op_api, "write": op_write, "delete": op_delete,
+}
+
+
+# --------------------------------------------------------------------------- undo
+
+
+def should_undo(step: Step, status: str | None) -> bool:
+    if not step.undo_op:
+        return False
+    if step.undo_op == "rename-back":  # idempotent: looks before it moves
+        return status in ("ok", "running", "failed")
+    return status == "ok"
+
+
+async def undo_step(r: Runner, step: Step) -> Outcome:
+    try:
+        if step.undo_op == "rename-back":
+            return await _rename_back(r, step)
+        if step.undo_op == "run":
+            return await _undo_run(r, step)
+    except (OSError, StepFailed) as exc:
+        return Outcome("failed", error=str(exc))
+    except Exception as exc:  # NodeError and friends: reported, never a traceback
+        return Outcome("failed", error=str(exc))
+    return Outcome("failed", error=f"unknown undo {step.undo_op!r}")
+
+
+async def _rename_back(r: Runner, step: Step) -> Outcome:
+    src, dst = str(step.args["src"]), str(step.args["dst"])
+    c = r.client(step.node)
+    if await c.stat(dst) is None:
+        return Outcome("skipped", r.say(f"nothing to put back: {dst} does not exist"))
+    lines = []
+    if await c.stat(src) is not None:
+        aside = f"{src}.rolled-back-{stamp()}"
+        await c.rename(src, aside)
+        lines.append(f"moved aside {src} -> {aside}")
+    await c.rename(dst, src)
+    lines.append(f"put back {dst} -> {src}")
+    return Outcome("ok", r.say("\n".join(lines)))
+
+
+async def _undo_run(r: Runner, step: Step) -> Outcome:
+    res = await r.client(step.node).run(step.undo_argv, timeout=step.timeout)
+    out = r.say(res.stdout + res.stderr)
+    if not res.ok:
+        return Outcome("failed", out, res.exit_code, f"exit code {res.exit_code}")
+    member = str(step.args.get("member") or "")
+    if member and step.argv != step.undo_argv and "start" in step.id:
+        # undoing an etcd start: confirm it stopped before any data dir is put back
+        return await _wait_stopped(r, step, member, 30.0)
+    return Outcome("ok", out, res.exit_code)

@@ -1,0 +1,115 @@
+"""Facts gathered from nodes before a plan is built: free disk, the restore tool and its
+flags, file hashes. Parsing is pure; the I/O goes through `checks.nodes` clients."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import posixpath
+import re
+from dataclasses import dataclass
+
+from checks.model import Node
+from checks.nodes import NodeClient
+
+FREE_BYTES_ENV = "BLACKSTART_TEST_FREE_BYTES"  # tests only: pretend every node has this free
+
+
+class PlanRefused(Exception):
+    """A preflight refusal, before any change. `reason` names the node or file."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+@dataclass
+class RestoreTool:
+    argv0: tuple[str, ...]  # e.g. ("etcdutl",) or ("env", "ETCDCTL_API=3", "etcdctl")
+    name: str  # etcdutl | etcdctl
+    version: str
+    bump: bool  # supports --bump-revision / --mark-compacted
+
+
+def parse_df_avail(text: str) -> int | None:
+    """Available bytes from `df -P -B1 PATH` (the 4th column of the last line)."""
+    lines = [ln for ln in text.strip().splitlines() if ln.strip()]
+    if len(lines) < 2:
+        return None
+    cols = lines[-1].split()
+    return int(cols[3]) if len(cols) >= 4 and cols[3].isdigit() else None
+
+
+def parse_version(text: str) -> str | None:
+    """'etcdutl version: 3.5.1' / 'etcdctl version: 3.4.23' -> '3.5.1'."""
+    m = re.search(r"(?:etcdutl|etcdctl) version:\s*v?(\d+\.\d+\.\d+)", text)
+    return m.group(1) if m else None
+
+
+def version_tuple(v: str) -> tuple[int, ...]:
+    return tuple(int(x) for x in v.split(".")[:3])
+
+
+def help_has_bump(help_text: str) -> bool:
+    return "--bump-revision" in help_text and "--mark-compacted" in help_text
+
+
+async def free_bytes(client: NodeClient, path: str) -> int:
+    fake = os.environ.get(FREE_BYTES_ENV)
+    if fake:
+        return int(fake)
+    probe = path
+    for _ in range(64):  # the data dir may not exist: walk up to a dir that does
+        if await client.stat(probe) is not None:
+            break
+        probe = posixpath.dirname(probe.rstrip("/")) or "/"
+    res = await client.run(["df", "-P", "-B1", probe], timeout=10)
+    avail = parse_df_avail(res.text()) if res.ok else None
+    if avail is None:
+        raise PlanRefused(f"node {client.name}: cannot read free space at {probe} "
+                          f"({res.stderr.decode('utf-8', 'replace').strip() or 'df failed'})")
+    return avail
+
+
+async def restore_tool(client: NodeClient, node: Node) -> RestoreTool:
+    """etcdutl for 3.5+, etcdctl (ETCDCTL_API=3) for 3.4; bump support read from --help."""
+    for name, argv0 in (("etcdutl", (node.etcdutl,)),
+                        ("etcdctl", ("env", "ETCDCTL_API=3", node.etcdctl))):
+        try:
+            res = await client.run([*argv0, "version"], timeout=10)
+        except Exception:  # noqa: BLE001 - a missing binary is the next candidate's turn
+            continue
+        version = parse_version(res.text()) if res.ok else None
+        if version is None:
+            continue
+        if name == "etcdctl" and version_tuple(version) >= (3, 6):
+            continue  # 3.6 etcdctl has no restore
+        helps = await client.run([*argv0, "snapshot", "restore", "--help"], timeout=10)
+        text = (helps.stdout + helps.stderr).decode("utf-8", "replace")
+        return RestoreTool(argv0, name, version, help_has_bump(text))
+    raise PlanRefused(f"node {client.name}: neither {node.etcdutl!r} nor {node.etcdctl!r} "
+                      "runs here (`version`); set etcdutl/etcdctl for this node in the inventory")
+
+
+async def remote_sha256(client: NodeClient, path: str) -> str | None:
+    if await client.stat(path) is None:
+        return None
+    res = await client.run(["sha256sum", "--", path], timeout=300)
+    return res.text().split()[0] if res.ok and res.text().strip() else None
+
+
+def file_sha256(path: str) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(8 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def bump_amount(source_rev: int | None, newest_seen: int | None) -> int | None:
+    """N for --bump-revision: the revisions the source is behind, plus a margin for writes
+    we did not see (10 %, at least 1000). None when the source is not behind."""
+    if source_rev is None or newest_seen is None or newest_seen <= source_rev:
+        return None
+    behind = newest_seen - source_rev
+    return behind + max(1000, behind // 10)

@@ -1,0 +1,100 @@
+"""The certificate renewal plan: pick the certs, move the old files aside, write the
+renewed pair, restart what uses them."""
+
+from __future__ import annotations
+
+import posixpath
+
+from checks.model import CertSpec, Cluster, Member, Service
+from checks.nodes import connect
+from runbook import certs, lock, services
+from runbook.plan import Plan, Step, StepIds, new_plan_id, stamp
+from runbook.preflight import PlanRefused
+
+NO_RENEW_ROLES = ("etcd-ca",)  # CAs are never renewed (kubeadm does not either)
+
+
+async def plan_renew(cluster: Cluster, *, member: str | None = None, expired: bool = False,
+                     path: str | None = None, operator: str = "") -> Plan:
+    lock.check_free(cluster.state_dir, operator)
+    specs = [s for s in cluster.certificates if s.role not in NO_RENEW_ROLES]
+    if path:
+        specs = [s for s in specs if s.path == path]
+    if member:
+        specs = [s for s in specs if s.member == member
+                 and s.role in ("etcd-server", "etcd-peer")]
+    if expired:
+        specs = await _time_invalid(cluster, specs)
+    if not specs:
+        raise PlanRefused("no certificate to renew: " + (
+            "none is expired or not yet valid by its node's clock" if expired
+            else "none in the inventory matches"))
+    ids, ts, steps, why = StepIds(), stamp(), [], []
+    for spec in specs:
+        steps += _renew_steps(cluster, spec, ids, ts)
+        why.append(f"{spec.role} {spec.path} on {spec.node}")
+    for svc, m in _users(cluster, specs):
+        steps += services.restart_steps(svc, ids, m)
+    return Plan(new_plan_id("renew-cert"), "renew-cert", "Renew certificates from the CA",
+                cluster.name, "; ".join(why), True, steps,
+                warnings=["each renewed cert keeps its subject, SANs and EKU; new key; "
+                          "NotAfter = now + 365 d; old files kept beside with .{ts}"])
+
+
+async def _time_invalid(cluster: Cluster, specs: list[CertSpec]) -> list[CertSpec]:
+    """Expired or not-yet-valid by the node's own clock (the one its etcd checks with)."""
+    out = []
+    for node in sorted({s.node for s in specs}):
+        async with connect(cluster.node(node)) as c:
+            now = await c.now()
+            for s in (s for s in specs if s.node == node):
+                try:
+                    problem = certs.time_problem(await c.read_file(s.path), now)
+                except (certs.CertError, Exception) as exc:  # noqa: BLE001
+                    raise PlanRefused(f"cannot read certificate {s.path} on {node}: {exc}"
+                                      ) from exc
+                if problem:
+                    out.append(s)
+    return out
+
+
+def _renew_steps(cluster: Cluster, spec: CertSpec, ids: StepIds, ts: str) -> list[Step]:
+    if not spec.key or not spec.ca:
+        raise PlanRefused(f"certificate {spec.path} on {spec.node}: the inventory names no "
+                          "key or CA for it")
+    ca_key = spec.ca[:-4] + ".key" if spec.ca.endswith(".crt") else spec.ca + ".key"
+    old_cert, old_key = f"{spec.path}.{ts}", f"{spec.key}.{ts}"
+    steps = []
+    for cur, old in ((spec.path, old_cert), (spec.key, old_key)):
+        steps.append(Step(ids("aside"), spec.node, f"keep the old {posixpath.basename(cur)}",
+                          "rename", detail=f"mv {cur} -> {old}", args={"src": cur, "dst": old},
+                          undo=f"mv {old} -> {cur}", undo_op="rename-back"))
+    steps.append(Step(
+        ids("renew"), spec.node, f"renew {spec.role} {posixpath.basename(spec.path)}", "write",
+        detail=(f"sign a new cert for {spec.path} with {spec.ca} + {ca_key}, copying subject, "
+                f"SANs, EKU from {old_cert}; new key {spec.key} (0600)"),
+        precondition=f"{old_cert} and {ca_key} readable",
+        args={"kind": "renew-cert", "from_cert": old_cert, "cert": spec.path,
+              "key": spec.key, "ca_cert": spec.ca, "ca_key": ca_key}))
+    return steps
+
+
+def _users(cluster: Cluster, specs: list[CertSpec]) -> list[tuple[Service, Member | None]]:
+    """What must restart to load the new files: the member's etcd for its server/peer
+    cert, the node's kube-apiserver for apiserver-etcd-client."""
+    out: list[tuple[Service, Member | None]] = []
+    seen: set[tuple[str, str]] = set()
+    for s in specs:
+        if s.role in ("etcd-server", "etcd-peer") and s.member:
+            m = cluster.member(s.member)
+            svc = services.etcd_service(cluster, m)
+            key = (svc.node, f"etcd:{m.name}")
+            if key not in seen:
+                seen.add(key)
+                out.append((svc, m))
+        elif s.role == "apiserver-etcd-client":
+            for svc in cluster.services_named("kube-apiserver"):
+                if svc.node == s.node and (svc.node, svc.name) not in seen:
+                    seen.add((svc.node, svc.name))
+                    out.append((svc, None))
+    return out

@@ -1,0 +1,328 @@
+"""The restore plan: one verified snapshot, the same bytes on every node, etcd stopped
+everywhere and confirmed stopped, each data dir moved aside (never deleted), restored
+with its member's own flags, started, then quorum, control plane and a final check."""
+
+from __future__ import annotations
+
+import os
+import posixpath
+from dataclasses import dataclass, field
+
+from checks.model import Cluster, Member, Report, RestoreSource
+from checks.nodes import NodeClient, connect
+from checks.snapshot import SnapshotVerdict, verify_snapshot_file
+from runbook import lock, services
+from runbook.plan import Plan, Step, StepIds, new_plan_id, stamp
+from runbook.preflight import (
+    PlanRefused,
+    RestoreTool,
+    bump_amount,
+    file_sha256,
+    free_bytes,
+    remote_sha256,
+    restore_tool,
+)
+
+HEALTH_TIMEOUT = 90.0
+BUMP_WARNING = (
+    "{tool} {version} on {node} has no --bump-revision/--mark-compacted (etcdutl ≥ 3.5.10, "
+    "etcdctl ≥ 3.4.27): after the restore the revision goes back{by}, so clients see "
+    "resourceVersions move backwards and watch caches keyed on them go stale; restart every "
+    "kube-apiserver, controller-manager and scheduler (the plan does) and any other client "
+    "that watches etcd.")
+
+
+@dataclass
+class Source:
+    """The chosen snapshot, staged where this machine can read it."""
+
+    path: str  # local path of the bytes we restore (a staged copy for member dbs)
+    origin: str  # what the operator named, for the plan's target line
+    verdict: SnapshotVerdict
+    sha256: str
+    skip_hash: bool
+    revision: int | None
+    notes: list[str] = field(default_factory=list)
+
+
+class Planner:
+    def __init__(self, cluster: Cluster, report: Report | None) -> None:
+        self.cluster, self.report = cluster, report
+        self.clients: dict[str, NodeClient] = {}
+        self.plan_id = new_plan_id("restore")
+        self.ts = stamp()
+        self.ids = StepIds()
+        self.token = ""
+        self.bump: int | None = None
+
+    def client(self, node: str) -> NodeClient:
+        if node not in self.clients:
+            self.clients[node] = connect(self.cluster.node(node))
+        return self.clients[node]
+
+    async def close(self) -> None:
+        for c in self.clients.values():
+            await c.close()
+
+    def staging(self) -> str:
+        d = os.path.join(self.cluster.state_dir, "restore", self.plan_id)
+        os.makedirs(d, mode=0o700, exist_ok=True)
+        return d
+
+
+async def plan_restore(cluster: Cluster, report: Report | None = None, *,
+                       snapshot: str | None = None, best: bool = False,
+                       operator: str = "") -> Plan:
+    lock.check_free(cluster.state_dir, operator)
+    if not cluster.members:
+        raise PlanRefused("the inventory lists no etcd members")
+    p = Planner(cluster, report)
+    try:
+        src = await _choose_source(p, snapshot, best)
+        return await _build(p, src)
+    finally:
+        await p.close()
+
+
+# --------------------------------------------------------------------------- the source
+
+
+async def _choose_source(p: Planner, snapshot: str | None, best: bool) -> Source:
+    if best:
+        rec = _recommended(p.report)
+        notes = lost_lines(p.report) if p.report else []
+        if rec.kind == "member-db" or p.cluster.node(rec.node).ssh is not None:
+            src = await _stage_copy(p, rec.node, rec.path, f"{rec.path} on {rec.node}")
+        else:
+            src = _verified(rec.path, rec.path)
+        src.notes = [f"chosen: {rec.reason}", *notes]
+        return src
+    if not snapshot:
+        raise PlanRefused("name a snapshot (--snapshot PATH) or ask for the best source (--best)")
+    owner = _member_owning(p.cluster, snapshot)
+    if owner is not None or _looks_like_member_db(snapshot):
+        node = owner.node if owner else p.cluster.members[0].node
+        return await _stage_copy(p, node, snapshot, snapshot)
+    return _verified(snapshot, snapshot)
+
+
+def _recommended(report: Report | None) -> RestoreSource:
+    if report is None:
+        raise PlanRefused("--best needs a check report (run the checks first)")
+    rec = next((s for s in report.restore_sources if s.recommended), None)
+    if rec is None or not rec.valid:
+        raise PlanRefused("no valid restore source was found on any node "
+                          "(every backup and member db failed verification)")
+    return rec
+
+
+def lost_lines(report: Report) -> list[str]:
+    """What each candidate source would lose, best first, for the operator to weigh."""
+    keys = {s.path: s.total_keys for s in [*report.snapshots, *report.member_dbs]}
+    out = []
+    for s in report.restore_sources:
+        label = f"{s.kind} {s.path} on {s.node}"
+        if not s.valid:
+            out.append(f"{label}: unusable ({s.reason})")
+            continue
+        lost = "nothing known" if not s.behind_revisions else (
+            f"{s.behind_revisions:,} revisions (writes) newer than it")
+        k = keys.get(s.path)
+        out.append(f"{label}: revision {s.revision}, {k if k is not None else '?'} keys; "
+                   f"would lose {lost}" + (f"; window: {s.window}" if s.window else "")
+                   + ("  <- recommended" if s.recommended else ""))
+    return out
+
+
+def _member_owning(cluster: Cluster, path: str) -> Member | None:
+    norm = posixpath.normpath(path)
+    for m in cluster.members:
+        if norm.startswith(posixpath.normpath(m.data_dir) + "/"):
+            return m
+    return None
+
+
+def _looks_like_member_db(path: str) -> bool:
+    return path.rstrip("/").endswith("member/snap/db")
+
+
+async def _stage_copy(p: Planner, node: str, path: str, origin: str) -> Source:
+    """Never read a member's db in place: copy it out first, then verify the copy."""
+    dst = os.path.join(p.staging(), "member-db" if _looks_like_member_db(path)
+                       else os.path.basename(path))
+    try:
+        await p.client(node).get_file(path, dst)
+    except Exception as exc:  # noqa: BLE001 - NodeError/OSError: refuse, naming the file
+        raise PlanRefused(f"cannot copy {path} from node {node}: {exc}") from exc
+    src = _verified(dst, origin)
+    src.notes.append(f"copied {path} from {node} to {dst}; the copy is what is verified "
+                     "and restored")
+    return src
+
+
+def _verified(path: str, origin: str) -> Source:
+    v = verify_snapshot_file(path)
+    if not v.valid:
+        raise PlanRefused(f"snapshot {origin} failed verification: {v.error or 'invalid'}")
+    skip = v.sha256_ok is None
+    notes = [f"{origin} has no sha256 trailer (raw db copy): restoring with "
+             "--skip-hash-check; writes still only in that member's WAL are not in it"] \
+        if skip else []
+    return Source(path, origin, v, file_sha256(path), skip, v.revision, notes)
+
+
+# --------------------------------------------------------------------------- the plan
+
+
+async def _build(p: Planner, src: Source) -> Plan:
+    cl = p.cluster
+    size = os.path.getsize(src.path)
+    tools: dict[str, RestoreTool] = {}
+    for node in _member_nodes(cl):
+        c = p.client(node)
+        await _check_disk(c, cl, node, size)
+        tools[node] = await restore_tool(c, cl.node(node))
+    token = f"{cl.name}-{p.ts.lower()}"
+    bump, warnings = _bump(p, src, tools)
+    p.token, p.bump = token, bump
+    steps = await _place_snapshot(p, src)
+    steps += _stop_all(p)
+    snap_on = {s.node: str(s.args.get("dst") or s.args.get("path")) for s in steps
+               if s.op in ("copy", "check")}
+    for m in cl.members:
+        steps += _restore_member(p, m, tools[m.node], snap_on[m.node], src)
+    steps += _start_all(p, src)
+    return Plan(p.plan_id, "restore", f"Restore cluster {cl.name} from one snapshot",
+                cl.name, f"{src.origin} (revision {src.revision}) -> members "
+                + ", ".join(m.name for m in cl.members),
+                True, steps, warnings + src.notes,
+                info={"token": token, "bump_revision": bump, "revision": src.revision,
+                      "sha256": src.sha256, "skip_hash_check": src.skip_hash,
+                      "source": src.origin, "staged": src.path})
+
+
+def _member_nodes(cl: Cluster) -> list[str]:
+    out: list[str] = []
+    for m in cl.members:
+        if m.node not in out:
+            out.append(m.node)
+    return out
+
+
+async def _check_disk(c: NodeClient, cl: Cluster, node: str, size: int) -> None:
+    for m in (m for m in cl.members if m.node == node):
+        parent = posixpath.dirname(m.data_dir.rstrip("/"))
+        avail = await free_bytes(c, parent)
+        if avail < 2 * size:
+            raise PlanRefused(
+                f"node {node}: only {avail:,} bytes free at {parent}; restoring member "
+                f"{m.name} needs 2 × the snapshot = {2 * size:,} bytes")
+
+
+def _newest_seen(report: Report | None) -> int | None:
+    if report is None:
+        return None
+    revs = [s.revision for s in report.restore_sources if s.valid and s.revision]
+    revs += [m.revision for m in report.members if m.revision]
+    revs += [s.revision for s in report.snapshots if s.valid and s.revision]
+    return max(revs) if revs else None
+
+
+def _bump(p: Planner, src: Source, tools: dict[str, RestoreTool]) -> tuple[int | None,
+                                                                          list[str]]:
+    newest = _newest_seen(p.report)
+    n = bump_amount(src.revision, newest)
+    lacking = [(node, t) for node, t in tools.items() if not t.bump]
+    if lacking:
+        node, t = lacking[0]
+        by = (f" by {newest - (src.revision or 0):,} revisions (newest seen {newest:,}, "
+              f"snapshot {src.revision:,}; with the flags N would be {n:,})"
+              if n is not None and newest is not None and src.revision is not None else "")
+        return None, [BUMP_WARNING.format(tool=t.name, version=t.version, node=node, by=by)]
+    if n is None and newest is None:
+        n = 1_000_000_000  # nothing seen to size it: the upstream guide's one-week figure
+    return n, ([f"revision bump N = {n:,} with --mark-compacted: watches break and clients "
+                "relist instead of serving stale caches"] if n else [])
+
+
+async def _place_snapshot(p: Planner, src: Source) -> list[Step]:
+    """The same bytes on every node: reuse a node's identical file, else copy it over."""
+    steps = []
+    for node in _member_nodes(p.cluster):
+        have = await remote_sha256(p.client(node), src.path)
+        if have == src.sha256:
+            steps.append(Step(p.ids(f"check-snapshot-{node}"), node, "snapshot present",
+                              "check", detail=f"sha256 {src.path} == {src.sha256[:16]}…",
+                              args={"kind": "sha256", "path": src.path,
+                                    "sha256": src.sha256}))
+            continue
+        dst = posixpath.join(_restore_dir(p, node), os.path.basename(src.path))
+        steps.append(Step(p.ids(f"copy-snapshot-{node}"), node, "copy the snapshot here",
+                          "copy", detail=f"copy {src.path} -> {dst}, then sha256 == "
+                          f"{src.sha256[:16]}…", precondition="enough free disk",
+                          args={"src": src.path, "dst": dst, "sha256": src.sha256},
+                          timeout=900))
+    return steps
+
+
+def _restore_dir(p: Planner, node: str) -> str:
+    n = p.cluster.node(node)
+    # beside the backups, else beside the data dir (same filesystem as the restore)
+    first = next(m for m in p.cluster.members if m.node == node)
+    base = n.backup_dirs[0] if n.backup_dirs else posixpath.dirname(first.data_dir.rstrip("/"))
+    return posixpath.join(base, "blackstart-restore", p.plan_id)
+
+
+def _stop_all(p: Planner) -> list[Step]:
+    cl, steps = p.cluster, []
+    for svc in cl.services_named("kube-apiserver"):
+        steps += services.stop_steps(svc, p.ids)
+    for m in cl.members:
+        steps += services.stop_steps(services.etcd_service(cl, m), p.ids, member=m)
+    return steps
+
+
+def _restore_member(p: Planner, m: Member, tool: RestoreTool, snap: str, src: Source
+                    ) -> list[Step]:
+    token, bump = p.token, p.bump
+    aside = f"{m.data_dir.rstrip('/')}.before-restore-{p.ts}"
+    initial = ",".join(f"{x.name}={x.peer_url}" for x in p.cluster.members)
+    argv = [*tool.argv0, "snapshot", "restore", snap, "--name", m.name,
+            "--data-dir", m.data_dir, "--initial-cluster", initial,
+            "--initial-cluster-token", token, "--initial-advertise-peer-urls", m.peer_url]
+    if src.skip_hash:
+        argv.append("--skip-hash-check")
+    if bump:
+        argv += ["--bump-revision", str(bump), "--mark-compacted"]
+    return [
+        Step(p.ids(f"aside-{m.name}"), m.node, f"move {m.name}'s data dir aside", "rename",
+             detail=f"mv {m.data_dir} -> {aside}", args={"src": m.data_dir, "dst": aside},
+             precondition=f"etcd {m.name} confirmed stopped; {aside} does not exist",
+             undo=f"put {aside} back at {m.data_dir} (moving whatever is there aside)",
+             undo_op="rename-back"),
+        Step(p.ids(f"restore-{m.name}"), m.node, f"restore {m.name} from the snapshot", "run",
+             argv=tuple(argv), precondition=f"{m.data_dir} does not exist",
+             undo=f"rolled back with the data dir move above (the restored {m.data_dir} "
+                  "is moved aside, not deleted)",
+             args={"fresh_dir": m.data_dir}, timeout=900),
+    ]
+
+
+def _start_all(p: Planner, src: Source) -> list[Step]:
+    cl, steps = p.cluster, []
+    for m in cl.members:
+        steps += services.start_steps(services.etcd_service(cl, m), p.ids)
+    steps.append(Step(p.ids("wait-quorum"), cl.members[0].node, "wait for quorum and health",
+                      "wait", detail=f"until every member answers a linearizable read and "
+                      f"they agree on one leader (≤ {HEALTH_TIMEOUT:g}s)",
+                      args={"kind": "healthy"}, timeout=HEALTH_TIMEOUT))
+    for svc in cl.services_named("kube-apiserver"):
+        steps += services.start_steps(svc, p.ids)
+    for name in ("kube-controller-manager", "kube-scheduler"):
+        for svc in cl.services_named(name):
+            steps += services.restart_steps(svc, p.ids)
+    steps.append(Step(p.ids("verify"), cl.members[0].node, "verify the restored cluster",
+                      "check", detail=("exactly one leader; hashkv equal on every member; "
+                                       f"revision ≥ {src.revision}"),
+                      args={"kind": "verify", "min_revision": src.revision or 0}))
+    return steps
