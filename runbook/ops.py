@@ -73,6 +73,8 @@ async def op_makedirs(r: Runner, step: Step, previous: str | None) -> Outcome:
 async def op_copy(r: Runner, step: Step, previous: str | None) -> Outcome:
     src, dst, want = str(step.args["src"]), str(step.args["dst"]), str(step.args["sha256"])
     src_node = str(step.args.get("src_node") or "")
+    if not want and not src_node:  # made by an earlier step of this plan: hash it now
+        want = step.args["sha256"] = await asyncio.to_thread(_file_sha256, Path(src))
     c = r.client(step.node)
     if await c.stat(dst) is not None and await node_sha256(r, step.node, dst) == want:
         return Outcome("skipped", r.say(f"{dst} already holds the same bytes ({want[:12]}…)"))
