@@ -83,7 +83,9 @@ async def _read_source(client: NodeClient, src: LogSource, n: int,
         raise NodeError(client.name, "no path configured for this log source")
     files = await node_glob(client, src.path, timeout)
     if not files:
-        raise NodeError(client.name, f"no file matches {src.path}", "missing")
+        glob = any(c in src.path for c in _GLOB_CHARS)
+        raise NodeError(client.name, f"no file matches {src.path}" if glob else
+                        f"{src.path}: no such file", "missing")
     return await read_files(client, files, src.kind, n, timeout)
 
 
