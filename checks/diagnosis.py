@@ -548,7 +548,14 @@ def _next_steps(f: _Facts, findings: Sequence[Finding]) -> list[str]:
                      "until it says ok.")
     elif any(x.code in ("no-backups", "backup-stale", "backups-all-invalid") for x in findings):
         steps.append("Take a snapshot now (snapshot-save).")
-    return steps or ["No action needed."]
+    return steps or _fallback_steps(findings)
+
+
+def _fallback_steps(findings: Sequence[Finding]) -> list[str]:
+    """No recovery plan is needed: each warning's own remedy, once, worst first."""
+    remedies = [f"{x.subject}: {x.remedy}" for x in findings
+                if x.severity >= W and x.remedy]
+    return list(dict.fromkeys(remedies)) or ["No action needed."]
 
 
 def _level(findings: Iterable[Finding]) -> Severity:

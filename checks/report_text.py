@@ -53,7 +53,8 @@ def _steps(r: Report) -> list[str]:
 
 
 def _finding(f: Finding) -> list[str]:
-    out = _wrap(f"{f.severity.label.upper():<8} {f.seen}", "  ")
+    out = textwrap.wrap(f"{f.severity.label.upper():<8} {f.seen}", WIDTH, initial_indent="  ",
+                        subsequent_indent="           ")
     out += [line for e in f.evidence for line in _wrap(e, "           ")]
     if f.remedy:
         out += _wrap(f"fix: {f.remedy}", "           ")

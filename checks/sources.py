@@ -101,7 +101,9 @@ def _window(src: SnapshotInfo, newest: _Newest, w: WalState | None) -> str | Non
         return None
     if newest.write_time is not None and src.mtime:
         gap = newest.write_time - src.mtime
-        return f"about {human_duration(gap)} of writes" if gap > 0 else "none known"
+        if gap < 60:  # mtimes are seconds apart even when nothing was written in between
+            return "none known"
+        return f"about {human_duration(gap)} of writes"
     return None
 
 
