@@ -25,8 +25,11 @@ def cri(i: int, text: str, tag: str = "F") -> str:
     return f"2026-11-26T01:{i // 60 % 60:02d}:{i % 60:02d}.000000000Z stderr {tag} {text}\n"
 
 
-def _ctx(sources, nodes=(Node("n1"), Node("n2", has_access=False))):
-    cluster = Cluster("lab", nodes=tuple(nodes), members=(), logs=tuple(sources))
+NODES = (Node("n1"), Node("n2", has_access=False))
+
+
+def _ctx(sources):
+    cluster = Cluster("lab", nodes=NODES, members=(), logs=tuple(sources))
     rec = RecordingNode(cluster.node("n1"))
     return ProbeContext(cluster, clients={"n1": rec}), rec
 
