@@ -244,6 +244,8 @@ class ProcessInfo:
     cmdline: list[str] = field(default_factory=list)
     started: float | None = None
     listening: list[str] = field(default_factory=list)
+    member: str | None = None  # for etcd: the member (its --name)
+    error: str | None = None  # e.g. the node could not be looked at (names the node)
 
 
 @dataclass
@@ -264,6 +266,9 @@ class MetricsInfo:
     db_size: float | None = None
     quota: float | None = None
     error: str | None = None
+    db_size_in_use: float | None = None
+    proposals_failed: float | None = None
+    peer_rtt_p99: float | None = None
 
 
 @dataclass
