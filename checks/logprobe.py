@@ -112,13 +112,26 @@ async def read_files(client: NodeClient, files: list[DirEntry], kind: str, n: in
     chunks: list[list[Entry]] = []
     found = 0
     for f in reversed(files):  # `files` is oldest first
-        lines = await read_tail(client, f.path, n - found, timeout)
-        entries = parse_lines(lines, kind)
+        entries = await read_entries(client, f.path, kind, n - found, timeout)
         chunks.append(entries)
         found += len(entries)
         if found >= n:
             break
     return [e for chunk in reversed(chunks) for e in chunk][-n:]
+
+
+async def read_entries(client: NodeClient, path: str, kind: str, n: int,
+                       timeout: float) -> list[Entry]:
+    """The last `n` entries of one file. CRI fragments join into fewer entries than
+    physical lines, so ask for a few more lines when the first tail came up short."""
+    want = n + n // 8 + 8  # a margin for joined fragments, so one read usually suffices
+    for _ in range(4):  # bounded: each round asks for twice as many lines
+        lines = await read_tail(client, path, want, timeout)
+        entries = parse_lines(lines, kind)
+        if len(entries) >= n or len(lines) < want:
+            break
+        want *= 2
+    return entries[-n:]
 
 
 async def read_tail(client: NodeClient, path: str, n: int, timeout: float, *,

@@ -162,3 +162,17 @@ async def test_journald_failure_is_a_marker(tmp_path):
     assert "unit *[" in line.text and "node n1" in line.text
     assert "journalctl exited 1: Failed to add filter for units" in line.text
 
+
+
+async def test_fragmented_cri_still_gives_max_lines(tmp_path):
+    # Every entry split in three fragments: 3 physical lines per entry.
+    f = tmp_path / "0.log"
+    f.write_text("".join(cri(i, f"part-a-{i} ", "P") + cri(i, "part-b ", "P") +
+                         cri(i, "dial tcp 127.0.0.1:2379: connect: connection refused")
+                         for i in range(400)))
+    ctx, _ = _ctx([LogSource("n1", "cri", str(f))])
+    lines = await probe_logs(ctx, max_lines=50)
+    assert len(lines) == 50
+    assert lines[-1].text == ("part-a-399 part-b dial tcp 127.0.0.1:2379: connect: "
+                              "connection refused")
+    assert all(ln.signature == "etcd-refused" for ln in lines)
