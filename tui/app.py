@@ -71,6 +71,13 @@ class MainScreen(Screen[None]):
 
     def on_mount(self) -> None:
         self.show_panel("members")
+        # Probes start once the panels exist: first paint never waits for them.
+        self.call_after_refresh(self._start_probes)
+
+    def _start_probes(self) -> None:
+        app = self.app
+        if isinstance(app, BlackstartApp):
+            app.refresh_all()
 
     @on(Tabs.TabActivated, "#tabs")
     def _tab_activated(self, event: Tabs.TabActivated) -> None:
@@ -125,7 +132,6 @@ class BlackstartApp(App[None]):
             self.register_theme(theme)
         self.theme = self._theme_name
         self.push_screen(self.main)
-        self.call_after_refresh(self.refresh_all)
 
     def refresh_all(self) -> None:
         for name in self.probes:
@@ -164,6 +170,8 @@ class BlackstartApp(App[None]):
             return
         if worker.group == "export":
             self._export_done(worker, state)
+        elif worker.group == "propose":
+            self._proposed(worker, state)
         elif worker.group.startswith("probe-"):
             self._probe_done(worker, state)
 
@@ -188,12 +196,15 @@ class BlackstartApp(App[None]):
 
     # ------------------------------------------------------------------ rendering
     def _render_report(self) -> None:
+        if not self.is_running or not self.main.is_attached:
+            return  # a result that arrived while the app shuts down
         if self.frozen:
             self._dirty = True
             return
         self._dirty = False
         now = self.clock()
-        report = diagnose_safely(self.diagnose, build_report(self.cluster, self.results, now), now)
+        report = build_report(self.cluster, self.results, now, self.errors)
+        report = diagnose_safely(self.diagnose, report, now)
         self.report = report
         with self.batch_update():
             self._fill_panels(report, now)
@@ -270,41 +281,53 @@ class BlackstartApp(App[None]):
 
     # ------------------------------------------------------------------ plans
     def _propose(self, name: str) -> None:
+        """Plan in a thread worker: planning reads nodes and may stage copies."""
         spec = registry.by_name(name)
         assert spec.runbook is not None
         args = resolve_args(spec.runbook, self.main, self.report)
-        try:
-            view = propose(spec.runbook, self.cluster, self.report, **args)
-        except Refused as exc:
-            self.notify(f"{spec.description} refused: {exc.reason}", severity="error", timeout=10)
-            return
-        except (KeyError, ValueError, TypeError) as exc:
-            self.notify(f"{spec.description}: cannot plan: {exc}", severity="error", timeout=10)
-            return
-        self.push_screen(ConfirmScreen(view, self.cluster.name), partial(self._confirmed, view))
+        self.notify(f"Planning {spec.description.lower()}…", timeout=3)
+        self.run_worker(partial(propose, spec.runbook, self.cluster, self.report, **args),
+                        name=name, group="propose", thread=True, exclusive=True,
+                        exit_on_error=False)
+
+    def _proposed(self, worker: Worker[Any], state: WorkerState) -> None:
+        if state == WorkerState.SUCCESS:
+            view: PlanView = worker.result
+            self.push_screen(ConfirmScreen(view, self.cluster.name),
+                             partial(self._confirmed, view))
+        elif state == WorkerState.ERROR:
+            err = worker.error
+            reason = err.reason if isinstance(err, Refused) else _describe(err)
+            self.notify(f"{worker.name} refused: {reason}", severity="error", timeout=15)
 
     def _confirmed(self, view: PlanView, ok: bool | None) -> None:
         if not ok or not view.runnable:
             return
         self._progress = ProgressScreen(view)
         self.push_screen(self._progress, partial(self._plan_closed, view))
+        self._run_plan(view, None, "execute")
+
+    def _run_plan(self, view: PlanView, journal: str | None, mode: str) -> None:
         post = self.post_message
         self.run_worker(partial(_execute, view, self.cluster, self.operator,
-                                lambda ev: post(StepEventReceived(ev))),
+                                lambda ev: post(StepEventReceived(ev)), journal=journal, mode=mode),
                         group="plan", thread=True, exit_on_error=False)
+
+    def on_progress_screen_requested(self, message: ProgressScreen.Requested) -> None:
+        if self._progress is not None:
+            self._run_plan(self._progress.view, message.journal, message.kind)
 
     def on_step_event_received(self, message: StepEventReceived) -> None:
         if self._progress is not None:
             self._progress.step_event(message.event)
 
     def on_plan_finished(self, message: PlanFinished) -> None:
-        ok = message.error is None and bool(getattr(message.result, "ok", False))
-        detail = message.error or getattr(message.result, "error", None) or ""
-        text = "Done: every step succeeded." if ok else (
-            f"Stopped: {detail}. Resume or roll back from its journal "
-            "(blackstart runbook resume / rollback).")
+        result = message.result
+        ok = message.error is None and bool(getattr(result, "ok", False))
+        detail = message.error or getattr(result, "error", None) or ""
+        text = "Done: every step succeeded." if ok else f"Stopped: {detail}"
         if self._progress is not None:
-            self._progress.finished(ok, text)
+            self._progress.finished(ok, text, getattr(result, "journal", None))
 
     def _plan_closed(self, view: PlanView, ok: bool | None) -> None:
         self.taken.append(TakenAction(self.clock(), view.action, view.target,
@@ -314,12 +337,20 @@ class BlackstartApp(App[None]):
 
 
 def _execute(view: PlanView, cluster: Cluster, operator: str,
-             on_event: Callable[[Any], None]) -> Any:
+             on_event: Callable[[Any], None], *, journal: str | None, mode: str) -> Any:
+    """Run, resume or roll back a plan on this worker thread's own event loop."""
     import asyncio
+    from pathlib import Path
 
-    from runbook.executor import execute
+    from runbook.executor import execute, rollback
+    from runbook.journal import load_journal
 
-    return asyncio.run(execute(view.plan, cluster, operator=operator, on_event=on_event))
+    if mode == "rollback" and journal:
+        coro = rollback(load_journal(Path(journal)), cluster, operator=operator, on_event=on_event)
+    else:
+        j = load_journal(Path(journal)) if journal else None
+        coro = execute(view.plan, cluster, operator=operator, on_event=on_event, journal=j)
+    return asyncio.run(coro)
 
 
 def _describe(error: BaseException | None) -> str:

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from checks.model import Cluster, Report
+from tui.state import best_source
 
 DESTRUCTIVE = frozenset({"restore"})
 
@@ -40,7 +41,7 @@ def propose(action: str, cluster: Cluster, report: Report | None, **args: Any) -
     try:
         from runbook.actions import PlanRefused, plan_for
     except ImportError:
-        return _preview_only(action, cluster, args)
+        return _preview_only(action, cluster, report, args)
     try:
         plan = plan_for(action, cluster, report, **args)
     except PlanRefused as exc:
@@ -49,11 +50,15 @@ def propose(action: str, cluster: Cluster, report: Report | None, **args: Any) -
                     list(plan.preview_lines()), list(plan.warnings), plan)
 
 
-def _preview_only(action: str, cluster: Cluster, args: dict[str, Any]) -> PlanView:
+def _preview_only(action: str, cluster: Cluster, report: Report | None,
+                  args: dict[str, Any]) -> PlanView:
     target = ", ".join(f"{k}={v}" for k, v in args.items()) or cluster.name
+    if args.get("best") and report is not None:
+        best = best_source(report)
+        target = f"{best.path} on {best.node}" if best else target
     lines = [f"{action} on cluster {cluster.name}: {target}"]
     if action == "restore":
-        lines += _restore_outline(cluster, str(args.get("snapshot", "the recommended snapshot")))
+        lines += _restore_outline(cluster, str(args.get("snapshot", target)))
     return PlanView(action, f"{action} ({cluster.name})", target, action in DESTRUCTIVE, lines,
                     note="The runbook module is not available: this is a preview only, "
                          "nothing will run.")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from checks.context import ProbeContext
@@ -17,7 +18,7 @@ from checks.model import Cluster
 
 Probe = Callable[[ProbeContext], Awaitable[list[Any]]]
 
-PROBE_TIMEOUT = 30.0  # a whole probe run; each probe also bounds its own calls
+PROBE_TIMEOUT = 20.0  # a whole probe run; each probe also bounds its own calls
 
 
 class ProbeTimedOut(Exception):
@@ -28,7 +29,25 @@ def run_probe(
     probe: Probe, cluster: Cluster, clock: Callable[[], float],
     cache: dict[str, Any], timeout: float = PROBE_TIMEOUT,
 ) -> list[Any]:
-    return asyncio.run(_run(probe, cluster, clock, cache, timeout))
+    """Own loop and executor, not asyncio.run: that would wait forever at exit for an
+    executor thread stuck in a blocking call to a blackholed member."""
+    loop = asyncio.new_event_loop()
+    pool = ThreadPoolExecutor(max_workers=8, thread_name_prefix="tui-probe")
+    loop.set_default_executor(pool)
+    try:
+        return loop.run_until_complete(_run(probe, cluster, clock, cache, timeout))
+    finally:
+        _cancel_pending(loop)
+        pool.shutdown(wait=False, cancel_futures=True)
+        loop.close()
+
+
+def _cancel_pending(loop: asyncio.AbstractEventLoop) -> None:
+    pending = [t for t in asyncio.all_tasks(loop) if not t.done()]
+    for t in pending:
+        t.cancel()
+    if pending:
+        loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
 
 
 async def _run(

@@ -56,14 +56,39 @@ def panel_for_probe(name: str) -> str:
     return "findings"
 
 
-def build_report(cluster: Cluster, results: Mapping[str, Sequence[Any]], now: float) -> Report:
+def build_report(
+    cluster: Cluster, results: Mapping[str, Sequence[Any]], now: float,
+    errors: Mapping[str, str] | None = None,
+) -> Report:
+    """Like checks.engine.assemble_report, minus diagnosis, but keyed by result type."""
     report = Report(cluster=cluster.name, taken_at=now, verdict=Verdict(Severity.INFO, ""))
     for items in results.values():
         for item in items:
-            name = FIELD_BY_TYPE.get(type(item))
-            if name is not None:
-                getattr(report, name).append(item)
+            _file(report, item)
+    report.probe_errors = dict(errors or {})
+    report.expected_members = [m.name for m in cluster.members]
+    report.nodes_without_access = [n.name for n in cluster.nodes if not n.has_access]
+    if not report.restore_sources:
+        report.restore_sources = _rank(report, now)
     return report
+
+
+def _file(report: Report, item: Any) -> None:
+    if isinstance(item, SnapshotInfo) and item.kind == "member-db":
+        report.member_dbs.append(item)
+        return
+    name = FIELD_BY_TYPE.get(type(item))
+    if name is not None:
+        getattr(report, name).append(item)
+
+
+def _rank(report: Report, now: float) -> list[RestoreSource]:
+    try:
+        from checks.sources import rank_sources
+    except ImportError:
+        return []
+    return list(rank_sources(report.snapshots, report.member_dbs, report.wal,
+                             report.members, now))
 
 
 def default_diagnose() -> Diagnose:

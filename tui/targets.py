@@ -49,6 +49,8 @@ def _restore(screen: Screen[Any], report: Report, panel: str | None) -> dict[str
         path = screen.query_one(SnapshotsPanel).selected_path()
         if path:
             return {"snapshot": path}
+    if any(s.recommended for s in report.restore_sources):
+        return {"best": True}  # the runbook stages and verifies the recommended source
     best = best_source(report)
     return {"snapshot": best.path} if best else {"best": True}
 

@@ -14,7 +14,7 @@ from tui.formatting import human_age, human_size
 from tui.panels.base import Panel, selected_key, sync_table
 from tui.state import best_source
 
-COLUMNS = ("", "file", "node", "age", "revision", "status", "size", "keys")
+COLUMNS = ("", "status", "node", "age", "revision", "file", "size", "keys")
 MARK = "★"
 
 
@@ -36,7 +36,7 @@ class SourceRow:
 def source_rows(report: Report) -> list[SourceRow]:
     ranked = {(s.node, s.path): s for s in report.restore_sources}
     rows = [SourceRow(s.node, s.path, s.kind, s, ranked.pop((s.node, s.path), None))
-            for s in report.snapshots]
+            for s in [*report.snapshots, *report.member_dbs]]
     rows += [SourceRow(s.node, s.path, s.kind, None, s) for s in ranked.values()]
     return rows
 
@@ -71,17 +71,16 @@ class SnapshotsPanel(Panel):
         marked = r.key == self._best
         return [
             self.styled(MARK if marked else "", Severity.OK),
-            Text("member db" if r.kind == "member-db" else os.path.basename(r.path)),
+            self._status(s, src, valid),
             Text(r.node),
             Text(human_age(now - s.mtime) if s and s.mtime else "-"),
             Text(_num(src.revision if src else s.revision if s else None)),
-            self._status(s, src, valid, marked),
+            Text("member db" if r.kind == "member-db" else os.path.basename(r.path)),
             Text(human_size(s.size) if s else "-"),
             Text(_num(s.total_keys if s else None)),
         ]
 
-    def _status(self, s: SnapshotInfo | None, src: RestoreSource | None, valid: bool,
-                marked: bool) -> Text:
+    def _status(self, s: SnapshotInfo | None, src: RestoreSource | None, valid: bool) -> Text:
         if not valid:
             reason = (s.error if s else None) or (src.reason if src else "") or "invalid"
             return self.styled(f"invalid: {reason}", Severity.CRITICAL)

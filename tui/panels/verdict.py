@@ -34,7 +34,8 @@ class VerdictBanner(Static):
         for cls in LEVEL_CLASSES.values():
             self.remove_class(cls)
         self.add_class(LEVEL_CLASSES[level])
-        text = Text()
+        # One line each, cut with an ellipsis: the banner must never push the panels away.
+        text = Text(no_wrap=True, overflow="ellipsis")
         text.append(f" {level.label.upper()} ", style="bold reverse")
         text.append(f"  {summary}\n", style="bold")
         text.append(" Next: ", style="bold")

@@ -1,0 +1,40 @@
+"""Helpers for the TUI tests: the app on recorded data, and waiting for it to settle."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from textual.pilot import Pilot
+
+from tui import demo_data
+from tui.app import BlackstartApp, build_app
+
+
+async def settle(pilot: Pilot[Any], timeout: float = 30.0, need: int | None = None) -> None:
+    """Wait (bounded) until every probe reported at least once and none is running."""
+    app = pilot.app
+    assert isinstance(app, BlackstartApp)
+    want = len(app.probes) if need is None else need
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        await pilot.pause(0.05)
+        if not app.running and len(set(app.results) | set(app.errors)) >= want:
+            break
+    else:
+        raise AssertionError(f"probes did not settle in {timeout}s: running={app.running}")
+    await pilot.pause()
+
+
+def recorded_app(outage: bool = True, **kw: Any) -> BlackstartApp:
+    """The app on recorded lab-shaped data with a fixed clock (deterministic)."""
+    kw.setdefault("refresh_interval", 3600.0)
+    return build_app(demo_data.lab_cluster(), probes=demo_data.probes(outage),
+                     clock=demo_data.clock, diagnose=demo_data.diagnose_fn(outage), **kw)
+
+
+@pytest.fixture
+def make_recorded() -> Callable[..., BlackstartApp]:
+    return recorded_app

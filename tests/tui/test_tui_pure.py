@@ -1,0 +1,82 @@
+"""Pure helpers of the TUI: formatting, the log filter, the registry, report assembly."""
+
+from __future__ import annotations
+
+from checks.model import LogLine, MemberState, Severity, SnapshotInfo
+from tui import actions, demo_data
+from tui.export import TakenAction, render_markdown, write_report
+from tui.formatting import days_left_text, human_age, human_size, line_matches, quorum_line
+from tui.state import build_report, fallback_diagnose, panel_for_probe
+
+
+def test_human_units() -> None:
+    assert human_size(None) == "-"
+    assert human_size(512) == "512 B"
+    assert human_size(2_531_328) == "2.4 MiB"
+    assert human_age(42) == "42s"
+    assert human_age(3 * 86400 + 3600) == "3d1h"
+
+
+def test_days_left_says_expired_n_days_ago() -> None:
+    assert days_left_text(-3.2) == "expired 3 days ago"
+    assert days_left_text(-1.5) == "expired 1 day ago"
+    assert days_left_text(-0.2) == "expired today"
+    assert days_left_text(364.6) == "364 days"
+
+
+def test_quorum_line() -> None:
+    assert quorum_line(1, 3) == "1/3 healthy, quorum needs 2 — NO QUORUM"
+    assert quorum_line(2, 3).endswith("quorum OK")
+
+
+def test_filter_by_known_class_else_search() -> None:
+    known = {"etcd-refused", "critical", "ok"}
+    assert line_matches("dial tcp", {"etcd-refused", "critical"}, "etcd-refused", known)
+    assert not line_matches("Processing item", {"ok"}, "etcd-refused", known)
+    assert line_matches("Processing item [k8s]", {"ok"}, "ITEM [k8s", known)  # text search
+    assert line_matches("anything", set(), "", known)
+
+
+def test_registry_drives_bindings_and_dangerous_set() -> None:
+    keys = {b.key: b.action for b in actions.bindings()}
+    assert keys["R"] == "restore" and keys["r"] == "refresh" and keys["slash"] == "filter_logs"
+    assert all(b.description and b.id for b in actions.bindings())
+    assert actions.dangerous_names() == {"snapshot", "restore", "restart", "renew"}
+
+
+def test_build_report_sorts_results_by_type() -> None:
+    cluster = demo_data.lab_cluster()
+    db = SnapshotInfo("/x/member/snap/db", "etcd1", kind="member-db", valid=True, revision=5)
+    results = {"a": [MemberState("etcd1", "https://127.0.0.1:2379", healthy=True), db],
+               "b": [LogLine("etcd1", "kube-apiserver", None, "hi")]}
+    report = build_report(cluster, results, 100.0, {"c": "boom"})
+    assert [m.name for m in report.members] == ["etcd1"]
+    assert report.member_dbs == [db] and report.snapshots == []
+    assert len(report.logs) == 1 and report.probe_errors == {"c": "boom"}
+    assert report.expected_members == ["etcd1", "etcd2", "etcd3"]
+
+
+def test_fallback_verdict_is_quorum_arithmetic() -> None:
+    report = build_report(demo_data.lab_cluster(), {"m": demo_data.outage_members()}, 1.0)
+    _, verdict = fallback_diagnose(report, 1.0)
+    assert verdict.level == Severity.CRITICAL and "quorum needs 2" in verdict.summary
+
+
+def test_probe_names_map_to_panels() -> None:
+    assert panel_for_probe("member_dbs") == "snapshots"
+    assert panel_for_probe("members") == "members"
+    assert panel_for_probe("certificates") == "certificates"
+    assert panel_for_probe("clocks") == "findings"
+
+
+def test_export_markdown_and_never_overwrites(tmp_path: object) -> None:
+    report = build_report(demo_data.lab_cluster(), {"m": demo_data.outage_members()}, 1.0)
+    report.findings, report.verdict = demo_data.outage_findings()
+    text = render_markdown(report, [TakenAction(2.0, "restart", "etcd2", "ok")], 3.0)
+    assert "**CRITICAL**: Quorum lost" in text and "`cert-expired`" in text
+    assert "restart (etcd2): ok" in text
+    first = write_report(str(tmp_path), text, 3.0)
+    second = write_report(str(tmp_path), "other", 3.0)
+    assert first != second
+    with open(first, encoding="utf-8") as fh:
+        assert fh.read() == text
