@@ -117,12 +117,14 @@ def lost_members(report: Report) -> dict[str, str]:
 # --------------------------------------------------------------------------- rules
 
 
+def probe_failed(name: str, error: str) -> Finding:
+    """The finding for a probe that raised or ran out of time (the engine's error result)."""
+    return Finding(W, "probe-failed", name, f"probe {name} failed: {error}",
+                   remedy="The report is missing what this probe would have shown.")
+
+
 def _rule_probes(f: _Facts) -> list[Finding]:
-    return [
-        Finding(W, "probe-failed", name, f"probe {name} failed: {err}",
-                remedy="The report is missing what this probe would have shown.")
-        for name, err in sorted(f.report.probe_errors.items())
-    ]
+    return [probe_failed(name, err) for name, err in sorted(f.report.probe_errors.items())]
 
 
 def _restore_action(f: _Facts) -> Action | None:

@@ -17,8 +17,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from checks.context import ProbeContext
-from checks.diagnosis import diagnose
-from checks.model import Cluster, Report, Severity, Verdict
+from checks.diagnosis import diagnose, probe_failed
+from checks.model import Cluster, Finding, Report, Severity, Verdict
 from checks.sources import rank_sources
 
 ProbeFn = Callable[[ProbeContext], Awaitable[list[Any]]]
@@ -73,6 +73,10 @@ class ProbeRun:
     results: list[Any] = field(default_factory=list)
     error: str | None = None
     seconds: float = 0.0
+
+    def finding(self) -> Finding | None:
+        """'probe X failed: ...' when it failed (diagnose() adds the same from the report)."""
+        return None if self.error is None else probe_failed(self.name, self.error)
 
 
 def probe_timeout(deadline: float) -> float:

@@ -59,6 +59,8 @@ async def test_a_raising_probe_becomes_an_error_result(only: Any) -> None:
     only(members=_boom)
     run = await run_probe("members", ProbeContext(CLUSTER))
     assert run.results == [] and run.error == "RuntimeError: boom"
+    f = run.finding()
+    assert f is not None and f.seen == "probe members failed: RuntimeError: boom"
 
 
 async def test_a_hanging_probe_times_out(only: Any) -> None:
