@@ -156,12 +156,11 @@ def read_metas(src: ReadAt) -> tuple[Meta, Meta]:
     """Both meta pages. The page size comes from meta 0, else is probed for meta 1."""
     m0 = parse_meta(src.read_at(0, PAGE_HEADER + _META.size), 0)
     sizes = (m0.page_size,) if m0.problem is None else _PAGE_SIZES
-    m1 = parse_meta(b"", 1)
-    for psz in sizes:
-        m1 = parse_meta(src.read_at(psz, PAGE_HEADER + _META.size), 1)
+    tried = [parse_meta(src.read_at(psz, PAGE_HEADER + _META.size), 1) for psz in sizes]
+    for psz, m1 in zip(sizes, tried, strict=True):
         if m1.problem is None and m1.page_size == psz:
-            break
-    return m0, m1
+            return m0, m1
+    return m0, tried[0]  # none valid: report the one at the usual page size
 
 
 def choose_meta(m0: Meta, m1: Meta) -> Meta | str:

@@ -6,6 +6,7 @@ by `stop()`, which the fixtures call from their finalizers.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
@@ -137,3 +138,78 @@ class EtcdSingle:
 def copy_data_dir(src: Path, dst: Path) -> Path:
     shutil.copytree(src, dst)
     return dst
+
+
+# --------------------------------------------------------------------------- shared sample
+
+
+class Sample:
+    """Files cut from one real etcd, built once per test process (a few seconds):
+
+    - `snapshot`: `etcdctl snapshot save` (independent client), with `status` =
+      `etcdutl snapshot status -w json` of it;
+    - `data_dir`: the member's data dir after SIGKILL mid-writes (a power cut);
+    - `db_status`: etcdutl's status of that data dir's `member/snap/db`.
+    """
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.snapshot = root / "snap.db"
+        self.data_dir = root / "killed"
+        self.status: dict[str, int] = {}
+        self.db_status: dict[str, int] = {}
+
+
+_SAMPLES: dict[str, Sample] = {}  # one per process
+
+
+def etcdutl_status(path: Path) -> dict[str, int]:
+    out = subprocess.run([require_bin("etcdutl"), "snapshot", "status", "-w", "json",
+                          str(path)], capture_output=True, timeout=60, check=True)
+    return dict(json.loads(out.stdout))
+
+
+def etcdutl_rejects(path: Path) -> bool:
+    """True when `etcdutl snapshot status` refuses the file (the independent verdict)."""
+    res = subprocess.run([require_bin("etcdutl"), "snapshot", "status", "-w", "json",
+                          str(path)], capture_output=True, timeout=60, check=False)
+    return res.returncode != 0
+
+
+def _fill(e: EtcdSingle) -> None:
+    """Keys of many sizes (branch pages), deletes (tombstones), a lease, a 100 KB value
+    (overflow pages)."""
+    import etcd3
+
+    c = etcd3.client(host=HOST, port=e.client_port, timeout=10)
+    try:
+        for i in range(400):
+            c.put(f"/registry/pods/ns{i % 7}/pod-{i:04d}", "v" * (i * 13 % 1500))
+        for i in range(0, 400, 9):
+            c.delete(f"/registry/pods/ns{i % 7}/pod-{i:04d}")
+        lease = c.lease(600)
+        c.put("/registry/leases/kube-node-lease/n1", "lease", lease=lease)
+        c.put("/registry/configmaps/big", "B" * 100_000)
+    finally:
+        c.close()
+
+
+def sample(tmp_factory: pytest.TempPathFactory) -> Sample:
+    """The shared sample (built on first use; the etcd that made it is gone after)."""
+    if "s" in _SAMPLES:
+        return _SAMPLES["s"]
+    s = Sample(tmp_factory.mktemp("etcd-sample"))
+    e = EtcdSingle(s.root / "live")
+    e.start()
+    try:
+        _fill(e)
+        e.etcdctl("snapshot", "save", str(s.snapshot))
+        for i in range(30):
+            e.put(f"/after/{i}", "w" * 600)
+    finally:
+        e.kill()
+    shutil.copytree(s.root / "live", s.data_dir)
+    s.status = etcdutl_status(s.snapshot)
+    s.db_status = etcdutl_status(s.data_dir / "member" / "snap" / "db")
+    _SAMPLES["s"] = s
+    return s
