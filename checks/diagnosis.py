@@ -501,7 +501,8 @@ def _quorum_plan(f: _Facts) -> list[str]:
                 "then start etcd on all of them."]
     steps = []
     if restartable:
-        steps.append(f"Start etcd on {', '.join(restartable)}: nothing shows their data is "
+        their = "their" if len(restartable) > 1 else "its"
+        steps.append(f"Start etcd on {', '.join(restartable)}: nothing shows {their} data is "
                      "lost (etcd repairs a torn WAL tail itself), so quorum "
                      f"{len(q.healthy) + len(restartable)}/{q.total} can come back.")
     if lost:
