@@ -60,11 +60,14 @@ def _dial_failed(addr: str, host: str, desc: str) -> Attempt:
     return Attempt(False, "W", "logging.go:59", msg)
 
 
-def _peer_cert(host: str, port: int) -> x509.Certificate | None:
-    """The server's cert fetched without verification, to word x509 errors like Go."""
+def _peer_cert(host: str, port: int, tlsconf: TLSConf) -> x509.Certificate | None:
+    """The server's cert fetched without verification, to word x509 errors like Go.
+
+    Our client cert is still presented: etcd aborts the handshake without one."""
     ctx = ssl.create_default_context()
     ctx.check_hostname = False
     ctx.verify_mode = ssl.CERT_NONE
+    ctx.load_cert_chain(tlsconf.cert, tlsconf.key)
     try:
         with socket.create_connection((host, port), TIMEOUT) as raw, \
                 ctx.wrap_socket(raw, server_hostname=host) as tls:
@@ -74,12 +77,12 @@ def _peer_cert(host: str, port: int) -> x509.Certificate | None:
     return x509.load_der_x509_certificate(der) if der else None
 
 
-def x509_text(err: ssl.SSLCertVerificationError, host: str, port: int) -> str:
+def x509_text(err: ssl.SSLCertVerificationError, host: str, port: int, tlsconf: TLSConf) -> str:
     """Go's x509 wording for a verification failure seen by Python's ssl."""
     code = err.verify_code
     if code in (9, 10):  # X509_V_ERR_CERT_NOT_YET_VALID, X509_V_ERR_CERT_HAS_EXPIRED
         now = dt.datetime.now(dt.UTC)
-        cert = _peer_cert(host, port)
+        cert = _peer_cert(host, port, tlsconf)
         if cert is None:
             return "x509: certificate has expired or is not yet valid"
         if code == 10:
@@ -160,18 +163,20 @@ def attempt(endpoint: str, tlsconf: TLSConf, timeout: float = TIMEOUT) -> Attemp
         return _dial_failed(addr, host, f"Error while dialing: dial tcp {addr}: "
                                         f"{(exc.strerror or str(exc)).lower()}")
     with raw:
-        return _talk(raw, ctx, host, port, endpoint)
+        return _talk(raw, ctx, endpoint, tlsconf)
 
 
-def _talk(raw: socket.socket, ctx: ssl.SSLContext, host: str, port: int, endpoint: str) -> Attempt:
+def _talk(raw: socket.socket, ctx: ssl.SSLContext, endpoint: str, tlsconf: TLSConf) -> Attempt:
+    u = urlsplit(endpoint)
+    host, port = u.hostname or "127.0.0.1", u.port or 2379
     addr = f"{host}:{port}"
     try:
         with ctx.wrap_socket(raw, server_hostname=host) as tls:
             tls.sendall(_range_request(host, HEALTH_KEY))
             return read_result(_read_reply(tls), endpoint)
     except ssl.SSLCertVerificationError as exc:
-        return _dial_failed(addr, host,
-                            f"authentication handshake failed: {x509_text(exc, host, port)}")
+        why = x509_text(exc, host, port, tlsconf)
+        return _dial_failed(addr, host, f"authentication handshake failed: {why}")
     except ssl.SSLError as exc:
         return _dial_failed(addr, host, f"authentication handshake failed: {tls_alert_text(exc)}")
     except TimeoutError:

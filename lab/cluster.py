@@ -326,6 +326,8 @@ class Lab:
 
     def client(self, member: str | None = None, timeout: float = 5.0) -> Any:
         """An etcd3 client to one member with that node's healthcheck-client cert."""
+        # grpc's C core prints handshake failures to stderr unless told otherwise.
+        os.environ.setdefault("GRPC_VERBOSITY", "ERROR")
         import etcd3
 
         n = self.node(member)
