@@ -172,6 +172,15 @@ def _member_action(m: MemberState) -> Action | None:
     return None
 
 
+def _etcd_process(f: _Facts, member: str) -> str | None:
+    """What the processes probe saw of this member's etcd, as evidence."""
+    for p in f.report.processes:
+        if p.name == "etcd" and p.member == member and p.error is None:
+            return (f"etcd process running on {p.node} (pid {p.pid})" if p.running
+                    else f"no etcd process for {member} on {p.node}")
+    return None
+
+
 def _rule_members(f: _Facts) -> list[Finding]:
     sev = W if f.quorum.held else C
     out = []
@@ -180,7 +189,7 @@ def _rule_members(f: _Facts) -> list[Finding]:
             continue
         why = m.error_class or "unhealthy"
         ev = [e for e in (m.error, f"certificate at fault: {m.tls_fault}" if m.tls_fault
-                          else None) if e]
+                          else None, _etcd_process(f, m.name)) if e]
         out.append(Finding(sev, "member-unreachable", m.name,
                            f"{m.name} at {m.endpoint} is unreachable ({why}).", ev,
                            _ERROR_REMEDY.get(why, "Check its process and its log."),
@@ -359,6 +368,14 @@ def _rule_metrics(f: _Facts) -> list[Finding]:
         ratio = m.db_size / m.quota if m.db_size is not None and m.quota else None
         out += _metric_findings(m.member, m.wal_fsync_p99, m.backend_commit_p99, ratio,
                                 m.has_leader)
+        if m.peer_rtt_p99 is not None and m.peer_rtt_p99 > 0.15:
+            out.append(Finding(W, "metric-peer-rtt", m.member,
+                               f"{m.member}: peer round trip p99 is {m.peer_rtt_p99 * 1000:.0f} "
+                               "ms (warn > 150 ms).", remedy="Check the network between members."))
+        if m.proposals_failed is not None and m.proposals_failed > 5:
+            out.append(Finding(INFO, "metric-proposals-failed", m.member,
+                               f"{m.member} has seen {m.proposals_failed:.0f} failed proposals "
+                               "since it started (elections or quorum loss)."))
         if m.leader_changes is not None and m.leader_changes >= 4:
             out.append(Finding(INFO, "metric-leader-changes", m.member,
                                f"{m.member} has seen {m.leader_changes:.0f} leader changes "
@@ -461,6 +478,21 @@ def _rule_sources(f: _Facts) -> list[Finding]:
                     _restore_action(f))]
 
 
+def _rule_processes(f: _Facts) -> list[Finding]:
+    """Control-plane components that are not running. INFO: the quorum and member findings
+    carry the verdict; this tells the operator what else is down."""
+    out = []
+    for p in f.report.processes:
+        if p.error:
+            out.append(Finding(INFO, "processes-unknown", p.node, p.error))
+        elif not p.running and p.name != "etcd":
+            out.append(Finding(INFO, "process-not-running", f"{p.name}@{p.node}",
+                               f"{p.name} is not running on {p.node}.",
+                               remedy="Start it once etcd has quorum.",
+                               action=Action("restart", {"service": p.name, "node": p.node})))
+    return out
+
+
 def _rule_access(f: _Facts) -> list[Finding]:
     return [Finding(INFO, "node-no-access", n,
                     f"No access to node {n}: its files (certs, WAL, backups) were not checked.",
@@ -471,7 +503,7 @@ def _rule_access(f: _Facts) -> list[Finding]:
 _RULES: tuple[Callable[[_Facts], list[Finding]], ...] = (
     _rule_probes, _rule_quorum, _rule_members, _rule_certs, _rule_clocks, _rule_wal,
     _rule_member_dbs, _rule_alarms, _rule_metrics, _rule_versions, _rule_logs,
-    _rule_snapshots, _rule_sources, _rule_access,
+    _rule_snapshots, _rule_sources, _rule_processes, _rule_access,
 )
 
 

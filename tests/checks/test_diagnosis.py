@@ -12,6 +12,7 @@ from checks.model import (
     LogLine,
     MemberState,
     MetricsInfo,
+    ProcessInfo,
     Report,
     Severity,
     SnapshotInfo,
@@ -342,3 +343,26 @@ def test_findings_are_worst_first() -> None:
     findings, _ = diagnose(seed(), NOW)
     sev = [f.severity for f in findings]
     assert sev == sorted(sev, reverse=True)
+
+
+def test_process_evidence_and_control_plane_down() -> None:
+    r = healthy()
+    r.members[2] = down("etcd3")
+    r.processes = [ProcessInfo("etcd3", "etcd", None, False, member="etcd3"),
+                   ProcessInfo("etcd1", "kube-apiserver", None, False)]
+    findings, verdict = diagnose(r, NOW)
+    (f,) = by_code(findings, "member-unreachable")
+    assert "no etcd process for etcd3 on etcd3" in f.evidence
+    (cp,) = by_code(findings, "process-not-running")
+    assert cp.subject == "kube-apiserver@etcd1" and cp.severity is Severity.INFO
+    assert cp.action is not None and cp.action.args == {"service": "kube-apiserver",
+                                                        "node": "etcd1"}
+
+
+def test_peer_rtt_and_failed_proposals() -> None:
+    r = healthy()
+    r.metrics = [MetricsInfo("etcd1", peer_rtt_p99=0.3, proposals_failed=12)]
+    findings, verdict = diagnose(r, NOW)
+    assert by_code(findings, "metric-peer-rtt")[0].severity is Severity.WARNING
+    assert by_code(findings, "metric-proposals-failed")[0].severity is Severity.INFO
+    assert verdict.level is Severity.WARNING
