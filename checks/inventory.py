@@ -564,7 +564,7 @@ def _cert_specs(host: _Host, found: _Found) -> list[CertSpec]:
 
 def _log_sources(host: _Host, found: _Found) -> list[LogSource]:
     node = found.cfg.name
-    if any(s.name == "kube-apiserver" and s.kind == "static-pod" for s in found.services):
+    if found.kubeadm:  # a kubeadm master: the apiserver is a static pod, logged by the CRI
         return [LogSource(node=node, kind="cri", path=_under(host, APISERVER_LOGS))]
     if host.read("/etc/systemd/system/kube-apiserver.service") or host.read(
             "/lib/systemd/system/kube-apiserver.service"):
