@@ -99,6 +99,7 @@ class DbSummary:
     meta_page: int | None = None
     total_size: int = 0  # pgid * page_size (etcdutl TOTAL SIZE)
     buckets: dict[str, int] = field(default_factory=dict)  # top-level bucket -> k/v count
+    bucket_roots: dict[str, int] = field(default_factory=dict)  # -> root page (0: inline)
     total_keys: int = 0
     revision: int = 0
     consistent_index: int | None = None
@@ -421,6 +422,7 @@ class _Walker:
         child = _Bucket(name if top else f"{parent.name}/{name}", hashed=top)
         if top:
             self.crc = int(google_crc32c.extend(self.crc, key))
+            self.out.bucket_roots[name] = root
         inline = value[BUCKET_HEADER:] if root == 0 else None
         self.walk_bucket(child, root, inline=inline, depth=depth + 1)
         if top:
