@@ -366,6 +366,6 @@ def _port_open(ip: str, port: int) -> bool:
 def _lab_shaped(cmd: list[str], etcd_bin: str) -> bool:
     if not cmd:
         return False
-    if cmd[0] == etcd_bin or cmd[0].endswith("/etcd") or cmd[0].endswith("sshd"):
+    if cmd[0] == etcd_bin or cmd[0].endswith("/etcd") or "sshd" in cmd[0]:
         return True
     return any(a in ("lab.apiserver", "lab.standin", "lab.crilog") for a in cmd[1:3])

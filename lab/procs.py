@@ -60,11 +60,19 @@ def process_of(pidfile: Path) -> psutil.Process | None:
         p = psutil.Process(rec.pid)
         if p.status() == psutil.STATUS_ZOMBIE:
             return None
-        if p.cmdline() != rec.argv or (rec.started and abs(p.create_time() - rec.started) > 1):
+        if not _same_command(p.cmdline(), rec.argv):
+            return None
+        if rec.started and abs(p.create_time() - rec.started) > 1:
             return None
         return p
     except psutil.Error:
         return None
+
+
+def _same_command(cmdline: list[str], argv: list[str]) -> bool:
+    # sshd rewrites its title ("sshd: /usr/sbin/sshd -D -f ... [listener] ..."): accept
+    # the recorded argv inside it; the start-time check still guards against pid reuse.
+    return cmdline == argv or " ".join(argv) in " ".join(cmdline)
 
 
 def spawn(argv: list[str], pidfile: Path, errfile: Path, env: dict[str, str] | None = None) -> int:
