@@ -32,7 +32,7 @@ from tui.panels.logs import LogsPanel
 from tui.panels.members import MembersPanel
 from tui.panels.snapshots import SnapshotsPanel
 from tui.panels.verdict import VerdictBanner
-from tui.plans import PlanView, Refused, propose
+from tui.plans import Planner, PlanView, Refused, propose
 from tui.probing import Probe, run_probe
 from tui.screens.confirm import ConfirmScreen
 from tui.screens.help import HelpScreen
@@ -106,7 +106,7 @@ class BlackstartApp(App[None]):
         self, cluster: Cluster, *, probes: Mapping[str, Probe], read_only: bool = False,
         clock: Callable[[], float] = time.time, diagnose: Diagnose | None = None,
         refresh_interval: float = REFRESH_INTERVAL, theme_name: str | None = None,
-        operator: str | None = None,
+        operator: str | None = None, planner: Planner | None = None,
     ) -> None:
         super().__init__()
         self.cluster, self.probes = cluster, dict(probes)
@@ -115,6 +115,7 @@ class BlackstartApp(App[None]):
         self.refresh_interval = refresh_interval
         self.operator = operator or _operator()
         self._theme_name = theme_name or DEFAULT_THEME
+        self.planner: Planner = planner or propose
         self.results: dict[str, list[Any]] = {}
         self.errors: dict[str, str] = {}
         self.running: dict[str, float] = {}
@@ -286,7 +287,7 @@ class BlackstartApp(App[None]):
         assert spec.runbook is not None
         args = resolve_args(spec.runbook, self.main, self.report)
         self.notify(f"Planning {spec.description.lower()}…", timeout=3)
-        self.run_worker(partial(propose, spec.runbook, self.cluster, self.report, **args),
+        self.run_worker(partial(self.planner, spec.runbook, self.cluster, self.report, **args),
                         name=name, group="propose", thread=True, exclusive=True,
                         exit_on_error=False)
 
@@ -370,6 +371,7 @@ def build_app(
     cluster: Cluster, *, read_only: bool = False, clock: Callable[[], float] = time.time,
     probes: Mapping[str, Probe] | None = None, diagnose: Diagnose | None = None,
     refresh_interval: float = REFRESH_INTERVAL, theme: str | None = None,
+    planner: Planner | None = None,
 ) -> BlackstartApp:
     """The factory: tests pass recorded probes and a fixed clock; the CLI passes the engine's."""
     if probes is None:
@@ -377,4 +379,5 @@ def build_app(
 
         probes = PROBES
     return BlackstartApp(cluster, probes=probes, read_only=read_only, clock=clock,
-                         diagnose=diagnose, refresh_interval=refresh_interval, theme_name=theme)
+                         diagnose=diagnose, refresh_interval=refresh_interval, theme_name=theme,
+                         planner=planner)

@@ -177,3 +177,41 @@ def diagnose_fn(outage: bool) -> Callable[[Report, float], tuple[list[Finding], 
 
 def clock() -> float:
     return NOW
+
+
+def recorded_planner(action: str, cluster: Cluster, report: Report | None,
+                     **args: Any) -> Any:
+    """A fixed runbook Plan per action (real `runbook.plan.Plan`, recorded steps)."""
+    from runbook.plan import Plan, Step
+    from tui.plans import PlanView
+
+    if action != "restore":
+        plan = Plan(f"{action}-20261118T0000Z", action, f"{action} ({cluster.name})",
+                    cluster.name, ", ".join(f"{k}={v}" for k, v in args.items()), False,
+                    [Step("s1", "etcd2", "restart etcd", "run", ("systemctl", "restart", "etcd"))])
+    else:
+        plan = _restore_plan(cluster)
+    return PlanView(action, plan.title, plan.target, plan.destructive,
+                    plan.preview_lines(), list(plan.warnings), plan)
+
+
+def _restore_plan(cluster: Cluster) -> Any:
+    from runbook.plan import Plan, Step
+
+    db = f"{LAB}/state/restore/restore-20261118T0000Z/db"
+    steps = []
+    for m in cluster.members:
+        steps += [
+            Step(f"{m.name}-stop", m.node, f"stop etcd on {m.name}", "run",
+                 ("systemctl", "stop", "etcd")),
+            Step(f"{m.name}-aside", m.node, "move the data dir aside", "rename",
+                 detail=f"mv {m.data_dir} -> {m.data_dir}.20261118T000000Z",
+                 undo="move it back"),
+            Step(f"{m.name}-restore", m.node, f"restore {m.name}", "run",
+                 ("etcdutl", "snapshot", "restore", db, "--name", m.name,
+                  "--data-dir", m.data_dir)),
+        ]
+    return Plan("restore-20261118T0000Z", "restore", "Restore cluster lab from etcd3's member db",
+                cluster.name, f"{LAB}/nodes/etcd3/var/lib/etcd/member/snap/db on etcd3 "
+                "(revision 1702)", True, steps,
+                ["etcd1 and etcd2 lose nothing known; backups would lose 102 revisions."])

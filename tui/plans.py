@@ -4,6 +4,7 @@ cannot plan (not installed yet). Pure: no Textual; the plan is made by `runbook`
 from __future__ import annotations
 
 import shlex
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -35,6 +36,9 @@ class PlanView:
     @property
     def runnable(self) -> bool:
         return self.plan is not None
+
+
+Planner = Callable[..., "PlanView"]  # (action, cluster, report, **args) -> PlanView
 
 
 def propose(action: str, cluster: Cluster, report: Report | None, **args: Any) -> PlanView:

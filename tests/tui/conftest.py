@@ -13,15 +13,17 @@ from tui import demo_data
 from tui.app import BlackstartApp, build_app
 
 
-async def settle(pilot: Pilot[Any], timeout: float = 30.0, need: int | None = None) -> None:
-    """Wait (bounded) until every probe reported at least once and none is running."""
+async def settle(pilot: Pilot[Any], timeout: float = 30.0,
+                 names: set[str] | None = None) -> None:
+    """Wait (bounded) until the named probes (default: all) reported and none of them runs."""
     app = pilot.app
     assert isinstance(app, BlackstartApp)
-    want = len(app.probes) if need is None else need
+    want = set(app.probes) if names is None else names
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         await pilot.pause(0.05)
-        if not app.running and len(set(app.results) | set(app.errors)) >= want:
+        done = set(app.results) | set(app.errors)
+        if want <= done and not want & set(app.running):
             break
     else:
         raise AssertionError(f"probes did not settle in {timeout}s: running={app.running}")
@@ -31,6 +33,7 @@ async def settle(pilot: Pilot[Any], timeout: float = 30.0, need: int | None = No
 def recorded_app(outage: bool = True, **kw: Any) -> BlackstartApp:
     """The app on recorded lab-shaped data with a fixed clock (deterministic)."""
     kw.setdefault("refresh_interval", 3600.0)
+    kw.setdefault("planner", demo_data.recorded_planner)
     return build_app(demo_data.lab_cluster(), probes=demo_data.probes(outage),
                      clock=demo_data.clock, diagnose=demo_data.diagnose_fn(outage), **kw)
 

@@ -1,0 +1,185 @@
+"""The cockpit driven with Pilot on recorded lab-shaped data: keys, dialogs, read-only,
+liveness (first paint before probes, a stuck probe delays only its panel)."""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import Any
+
+from conftest import recorded_app, settle
+from textual.widgets import Button, DataTable, Input
+
+from checks.context import ProbeContext
+from tui import demo_data
+from tui.app import build_app
+from tui.messages import ReportUpdated
+from tui.panels.logs import LogsPanel
+from tui.screens.confirm import ConfirmScreen
+from tui.screens.help import HelpScreen
+
+
+def _footer_actions(app: Any) -> set[str]:
+    return {b.binding.action for b in app.screen.active_bindings.values()}
+
+
+async def test_panels_fill_and_verdict_shows_quorum() -> None:
+    app = recorded_app(outage=True)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await settle(pilot)
+        assert "Quorum lost" in app.report.verdict.summary
+        table = app.main.query_one("#members-table", DataTable)
+        assert [k.value for k in table.rows] == ["etcd1", "etcd2", "etcd3"]
+        assert "NO QUORUM" in str(app.main.query_one("#quorum-line").render())
+        snaps = app.main.query_one("#snapshots-table", DataTable)
+        assert snaps.row_count == 4
+        assert app.main.query_one(LogsPanel).line_count == 6
+
+
+async def test_first_paint_before_any_probe_and_stuck_probe_delays_only_itself() -> None:
+    release = threading.Event()
+
+    async def stuck_members(ctx: ProbeContext) -> list[Any]:
+        release.wait(20)  # blocks its thread for real, like grpc to a blackholed member
+        return demo_data.outage_members()
+
+    probes = demo_data.probes(outage=True) | {"members": stuck_members}
+    app = build_app(demo_data.lab_cluster(), probes=probes, clock=demo_data.clock,
+                    diagnose=demo_data.diagnose_fn(True), refresh_interval=3600)
+    try:
+        async with app.run_test(size=(120, 36)) as pilot:
+            await pilot.pause()
+            assert "Checking members: etcd1, etcd2, etcd3" in str(
+                app.main.query_one("#members .panel-status").render())
+            await settle(pilot, names=set(probes) - {"members"})
+            assert "members" in app.running
+            assert app.main.query_one("#certs-table", DataTable).row_count == 7
+            assert app.main.query_one(LogsPanel).line_count == 6
+            t0 = time.monotonic()
+            await pilot.press("question_mark")  # the UI answers while members is stuck
+            await pilot.pause()
+            assert isinstance(app.screen, HelpScreen)
+            assert time.monotonic() - t0 < 2.0
+            await pilot.press("escape")
+            release.set()
+            await settle(pilot)
+            assert app.main.query_one("#members-table", DataTable).row_count == 3
+    finally:
+        release.set()
+
+
+async def test_restore_opens_confirm_with_cancel_focused_and_escape_closes() -> None:
+    app = recorded_app(outage=True)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await settle(pilot)
+        await pilot.press("R")
+        await _wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        screen = app.screen
+        assert isinstance(app.focused, Button) and app.focused.id == "cancel"
+        assert "member/snap/db on etcd3" in screen.view.target
+        await pilot.press("escape")
+        await pilot.pause()
+        assert app.screen is app.main
+
+
+async def test_destructive_confirm_needs_the_cluster_name() -> None:
+    app = recorded_app(outage=True)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await settle(pilot)
+        await pilot.press("R")
+        await _wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        ok = app.screen.query_one("#confirm-ok", Button)
+        name = app.screen.query_one("#confirm-name", Input)
+        name.focus()
+        await pilot.press(*"prod")
+        assert ok.disabled, "a wrong cluster name must keep Confirm disabled"
+        name.value = ""
+        await pilot.press(*"lab")
+        await pilot.pause()
+        assert not ok.disabled
+
+
+async def test_read_only_hides_and_blocks_every_action() -> None:
+    app = recorded_app(outage=True, read_only=True)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await settle(pilot)
+        shown = _footer_actions(app)
+        assert not shown & {"restore", "snapshot", "restart", "renew"}
+        assert {"refresh", "help", "quit"} <= shown
+        await pilot.press("R")
+        await pilot.pause(0.3)
+        assert app.screen is app.main, "R must open nothing in read-only mode"
+        titles = [c.title for c in app.get_system_commands(app.screen)]
+        assert not any("Restore" in t for t in titles)
+        assert any("Refresh" in t for t in titles)
+        await pilot.press("question_mark")
+        await pilot.pause()
+        assert [s.name for s in app.screen.specs] == [
+            "refresh", "filter_logs", "export", "help", "quit"]
+
+
+async def test_palette_offers_restore_when_not_read_only() -> None:
+    app = recorded_app(outage=True)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await settle(pilot)
+        titles = [c.title for c in app.get_system_commands(app.screen)]
+        assert any("Restore" in t for t in titles)
+        assert "restore" in _footer_actions(app)
+
+
+async def test_live_data_frozen_while_a_dialog_is_open() -> None:
+    updates: list[ReportUpdated] = []
+
+    def hook(message: object) -> None:
+        if isinstance(message, ReportUpdated):
+            updates.append(message)
+
+    app = recorded_app(outage=True, refresh_interval=0.2)
+    async with app.run_test(size=(120, 36), message_hook=hook) as pilot:
+        await settle(pilot)
+        await pilot.press("question_mark")
+        await pilot.pause(0.1)
+        before = len(updates)
+        await pilot.pause(1.0)  # several refresh intervals
+        assert len(updates) == before, "nothing re-renders under an open dialog"
+        await pilot.press("escape")
+        await pilot.pause(1.0)
+        assert len(updates) > before, "polling resumes when the dialog closes"
+
+
+async def test_log_filter_by_class_and_follow_marker() -> None:
+    app = recorded_app(outage=True)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("slash")
+        await pilot.pause()
+        logs = app.main.query_one(LogsPanel)
+        assert app.focused is logs.query_one("#log-filter")
+        await pilot.press(*"etcd-refused")
+        await pilot.pause()
+        assert "1/6 lines" in str(logs.query_one(".panel-status").render())
+        await pilot.press("escape")
+        await pilot.pause()
+        assert "6 lines" in str(logs.query_one(".panel-status").render())
+
+
+async def test_export_writes_markdown_in_the_state_dir(tmp_path: Any) -> None:
+    cluster = demo_data.lab_cluster(str(tmp_path))
+    app = build_app(cluster, probes=demo_data.probes(True), clock=demo_data.clock,
+                    diagnose=demo_data.diagnose_fn(True), refresh_interval=3600)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await settle(pilot)
+        await pilot.press("e")
+        await _wait_for(pilot, lambda: app.last_export is not None)
+        path = app.last_export
+        assert path is not None and path.startswith(str(tmp_path / "state"))
+        with open(path, encoding="utf-8") as fh:
+            text = fh.read()
+        assert "Quorum lost" in text and "## Actions taken" in text
+
+
+async def _wait_for(pilot: Any, cond: Any, timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not cond():
+        assert time.monotonic() < deadline, "condition not met in time"
+        await pilot.pause(0.05)
