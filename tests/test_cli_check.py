@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import time
@@ -15,10 +16,11 @@ import pytest
 BLACKSTART = str(Path(sys.executable).with_name("blackstart"))
 
 
-def check(*args: str, timeout: float = 60) -> tuple[int, str, str, float]:
+def check(*args: str, timeout: float = 60, cwd: Path | None = None,
+          env: dict[str, str] | None = None) -> tuple[int, str, str, float]:
     start = time.monotonic()
     res = subprocess.run([BLACKSTART, "check", *args], capture_output=True, text=True,
-                         timeout=timeout, check=False)
+                         timeout=timeout, check=False, cwd=cwd, env=env)
     return res.returncode, res.stdout, res.stderr, time.monotonic() - start
 
 
@@ -48,6 +50,27 @@ def test_broken_toml_exits_3_naming_the_file(tmp_path: Path) -> None:
     code, out, err, _ = check("--config", str(bad), "--json")
     assert code == 3
     assert str(bad) in err and "Traceback" not in err + out
+
+
+def _dead_endpoint_doc(doc: dict[str, Any]) -> None:
+    assert doc["verdict"]["level"] == "critical"
+    assert doc["verdict"]["summary"].startswith("Quorum lost: 0/1 members healthy")
+    assert doc["members"][0]["error_class"] == "refused"
+
+
+def test_endpoints_flag_builds_an_inventory(tmp_path: Path) -> None:
+    # Port 1 on loopback: nothing listens, so the member is refused, fast.
+    code, out, err, took = check("--endpoints", "https://127.0.0.1:1", "--json", cwd=tmp_path)
+    assert code == 2, err
+    _dead_endpoint_doc(json.loads(out))
+    assert took < 15
+
+
+def test_etcdctl_endpoints_env_builds_an_inventory(tmp_path: Path) -> None:
+    env = {**os.environ, "ETCDCTL_ENDPOINTS": "https://127.0.0.1:1"}
+    code, out, err, _ = check("--json", cwd=tmp_path, env=env)
+    assert code == 2, err
+    _dead_endpoint_doc(json.loads(out))
 
 
 # --------------------------------------------------------------------------- real lab
