@@ -97,9 +97,17 @@ def verify_snapshot(src: ReadAt, size: int, path: str, body_sha256: BodyHash) ->
 def _raw_db(src: ReadAt, size: int, path: str) -> SnapshotVerdict:
     db = read_db(src, size)
     v = _from_db(SnapshotVerdict(path, False, "raw-db", size, note=RAW_DB_NOTE), db)
-    errors = [] if db.valid else [f"no sha256 trailer (size % 512 = {size % 512}, not 32); "
-                                  f"as a raw db: {db.errors[0]}"]
+    why = db.errors[0] if db.errors else _raw_size_problem(size, db.page_size)
+    errors = [] if why is None else [f"no sha256 trailer (size % 512 = {size % 512}, not 32); "
+                                     f"as a raw db: {why}"]
     return _finish(v, errors, db)
+
+
+def _raw_size_problem(size: int, page_size: int) -> str | None:
+    """bbolt only ever grows its file by whole pages; anything else was cut short."""
+    if page_size and size % page_size:
+        return f"{size} bytes is not a whole number of {page_size}-byte pages (truncated copy?)"
+    return None
 
 
 def _from_db(v: SnapshotVerdict, db: DbSummary) -> SnapshotVerdict:
