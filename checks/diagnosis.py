@@ -521,6 +521,25 @@ def _needs_restore(f: _Facts) -> bool:
     return q.known and not q.held and len(q.healthy) + len(_restartable(f)) < q.needed
 
 
+def _comeback_steps(f: _Facts, restartable: list[str]) -> list[str]:
+    """Members whose data is intact: start the stopped ones; the ones that run but fail TLS
+    come back once their certificate (or clock) is fixed."""
+    cls = {m.name: m.error_class for m in f.report.members}
+    tls = [n for n in restartable if cls.get(n) == "tls"]
+    down = [n for n in restartable if n not in tls]
+    back = f"{len(f.quorum.healthy) + len(restartable)}/{f.quorum.total}"
+    steps = []
+    if down:
+        their = "their" if len(down) > 1 else "its"
+        steps.append(f"Start etcd on {', '.join(down)}: nothing shows {their} data is lost "
+                     f"(etcd repairs a torn WAL tail itself), so quorum {back} can come back.")
+    if tls:
+        verb = "answer" if len(tls) > 1 else "answers"
+        steps.append(f"Once the certificates are fixed, check that {', '.join(tls)} {verb} "
+                     f"again (restart etcd there if not): quorum {back} can come back.")
+    return steps
+
+
 def _quorum_plan(f: _Facts) -> list[str]:
     q, top = f.quorum, recommended(f.sources)
     src = _source_label(top) if top else None
@@ -531,12 +550,7 @@ def _quorum_plan(f: _Facts) -> list[str]:
         return [f"Restore every member from {src}: stop etcd everywhere, move each data dir "
                 "aside, `snapshot restore` with each member's own --name and peer URL, "
                 "then start etcd on all of them."]
-    steps = []
-    if restartable:
-        their = "their" if len(restartable) > 1 else "its"
-        steps.append(f"Start etcd on {', '.join(restartable)}: nothing shows {their} data is "
-                     "lost (etcd repairs a torn WAL tail itself), so quorum "
-                     f"{len(q.healthy) + len(restartable)}/{q.total} can come back.")
+    steps = _comeback_steps(f, restartable)
     if lost:
         steps.append(f"Replace the lost member(s) {', '.join(lost)} once quorum holds: member "
                      "remove, move the data dir aside, member add, start with "
@@ -551,9 +565,11 @@ def _clock_steps(findings: Sequence[Finding]) -> list[str]:
     nyv = [x for x in findings if x.code == "cert-not-yet-valid"]
     if not skewed and not nyv:
         return []
-    where = f" on {', '.join(skewed)}" if skewed else " on every node"
-    return [f"Fix the clock{where} first (NTP); a wrong clock makes valid certificates look "
-            "expired or not yet valid."]
+    if skewed:
+        return [f"Fix the clock on {', '.join(skewed)} first (NTP); a wrong clock makes valid "
+                "certificates look expired or not yet valid."]
+    return ["Check the clock on every node first (no skew was measured between them, but a "
+            "clock reset by a power cut makes valid certificates look not yet valid)."]
 
 
 def _cert_steps(findings: Sequence[Finding]) -> list[str]:
@@ -561,9 +577,13 @@ def _cert_steps(findings: Sequence[Finding]) -> list[str]:
                and x.severity >= C]
     other = [x.subject for x in findings if x.code in ("cert-chain", "cert-key", "cert-san",
                                                       "cert-eku")]
+    early = [x.subject for x in findings if x.code == "cert-not-yet-valid"]
     steps = []
     if expired:
         steps.append(f"Renew the expired certificate(s): {', '.join(dict.fromkeys(expired))}.")
+    if early:
+        steps.append("If the clock was right, reissue the not-yet-valid certificate(s): "
+                     f"{', '.join(dict.fromkeys(early))}.")
     if other:
         steps.append(f"Reissue the wrong certificate(s): {', '.join(dict.fromkeys(other))}.")
     return steps
