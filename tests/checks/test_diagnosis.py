@@ -204,10 +204,14 @@ def test_tls_failure_names_the_cert_at_fault() -> None:
     r = healthy()
     r.members[0] = member("etcd1", False, error_class="tls", error="x509: expired",
                           tls_fault="/pki/etcd/server.crt")
-    findings, _ = diagnose(r, NOW)
+    findings, verdict = diagnose(r, NOW)
     (f,) = by_code(findings, "member-unreachable")
     assert "(tls)" in f.seen and "certificate at fault: /pki/etcd/server.crt" in f.evidence
     assert f.action is not None and f.action.name == "renew-cert"
+    # it runs: the step is to fix its certificate, not to "start" it
+    assert any(s.startswith("Once the certificates are fixed, check that etcd1 answers")
+               for s in verdict.next_steps)
+    assert not any(s.startswith("Start etcd") for s in verdict.next_steps)
 
 
 def test_not_yet_valid_cert_and_skew_put_the_clock_first() -> None:
