@@ -59,21 +59,32 @@ def owner(argv: Sequence[str], component: str, cluster: Cluster,
           candidates: Sequence[Node]) -> tuple[str | None, str | None]:
     """(node, member) a process belongs to, among `candidates` (the nodes it may be on).
 
-    A process that names another node of the cluster (by `--node`, or etcd by `--name`) is
-    not any candidate's, even when it runs here (the lab runs every node on one machine).
+    A process that names a node or member (`--node`, etcd's `--name`) belongs to that node
+    if the cluster knows it, to no candidate if it is another known node (the lab runs every
+    node on one machine), and if the name is unknown only to a candidate whose endpoints or
+    paths it carries (another cluster's etcd1 on the same machine is not ours).
     """
     flags = parse_flags(argv[1:])
     names = {n.name for n in candidates}
     member = flags.get("name") if component == "etcd" else None
     claimed = _member_node(cluster, member) if member else flags.get("node")
-    if claimed is not None and claimed in {n.name for n in cluster.nodes}:
-        return (claimed, member) if claimed in names else (None, member)
+    unknown = claimed is None if member else claimed not in {n.name for n in cluster.nodes}
+    if unknown and (member or claimed):
+        return _by_anchor(argv, cluster, candidates), member
+    if claimed is not None:
+        return (claimed if claimed in names else None), member
     if component == "kube-apiserver":
         nodes = {m.node for m in cluster.members
                  if m.client_url in split_urls(flags.get("etcd-servers"))} & names
         if len(nodes) == 1:
             return nodes.pop(), None
     return (candidates[0].name, member) if len(candidates) == 1 else (None, member)
+
+
+def _by_anchor(argv: Sequence[str], cluster: Cluster, candidates: Sequence[Node]
+               ) -> str | None:
+    hits = [n.name for n in candidates if affinity(argv, anchors(cluster, n.name))]
+    return hits[0] if len(hits) == 1 else None
 
 
 def anchors(cluster: Cluster, node: str) -> list[str]:

@@ -243,7 +243,7 @@ async def test_expired_server_cert_names_the_server_cert(
         m.stop()
     assert state.error_class == "tls", state.error
     assert state.tls_fault == tls.cert
-    assert "expired" in (state.error or "")
+    assert "expired" in (state.error or ""), state.error
     assert not state.healthy
 
 
