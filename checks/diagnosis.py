@@ -440,7 +440,8 @@ def _rule_snapshots(f: _Facts) -> list[Finding]:
         out.append(Finding(W, "backup-newest-invalid", b.path,
                            f"The newest backup {b.path} on {b.node} is invalid: {b.error}.",
                            remedy="Do not restore from it; the newest valid one is named below."))
-    out.append(_newest_valid(f, valid[0]))
+    # "newest" is the most data, not the latest file: copies of one round differ in revision
+    out.append(_newest_valid(f, max(valid, key=lambda s: (s.revision or 0, s.mtime))))
     return out
 
 

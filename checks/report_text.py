@@ -86,7 +86,7 @@ def _certs(r: Report) -> list[str]:
 
 
 def _snapshots(r: Report) -> list[str]:
-    rows = [[s.node, s.path, "valid" if s.valid else f"INVALID: {s.error or '?'}",
+    rows = [[s.node, s.path, "valid" if s.valid else "INVALID (see findings)",
              _opt(s.revision, "{:,}"), _opt(s.total_keys, "{:,}"), _size(s.size),
              ago(r.taken_at - s.mtime) if s.mtime else "-"]
             for s in sorted(r.snapshots, key=lambda s: -s.mtime) if s.kind == "backup"]

@@ -90,7 +90,8 @@ def _member_of(db: SnapshotInfo, wal: Sequence[WalState]) -> str | None:
     return w.member if w is not None else None
 
 
-def _window(src: SnapshotInfo, newest: _Newest, w: WalState | None) -> str | None:
+def _window(src: SnapshotInfo, newest: _Newest, w: WalState | None,
+            behind: int | None) -> str | None:
     """How much time restoring from `src` loses, when it can be told."""
     if src.kind == "member-db":
         if w is not None and w.last_index is not None and src.consistent_index is not None:
@@ -102,7 +103,7 @@ def _window(src: SnapshotInfo, newest: _Newest, w: WalState | None) -> str | Non
     if newest.write_time is not None and src.mtime:
         gap = newest.write_time - src.mtime
         if gap < 60:  # mtimes are seconds apart even when nothing was written in between
-            return "none known"
+            return "under a minute of writes" if behind else "none known"
         return f"about {human_duration(gap)} of writes"
     return None
 
@@ -119,7 +120,7 @@ def _to_source(src: SnapshotInfo, newest: _Newest, wal: Sequence[WalState]) -> R
         valid=src.valid,
         revision=src.revision,
         behind_revisions=behind,
-        window=_window(src, newest, w) if src.valid else None,
+        window=_window(src, newest, w, behind) if src.valid else None,
         member=_member_of(src, wal) if src.kind == "member-db" else None,
         reason="" if src.valid else f"invalid: {src.error or 'failed verification'}",
     )

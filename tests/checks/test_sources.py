@@ -93,3 +93,10 @@ def test_human_durations() -> None:
     assert human_duration(5 * 3600) == "5 h"
     assert human_duration(3 * 86400) == "3 days"
     assert ago(3 * 86400) == "3 days ago" and ago(-7200) == "in 2 h"
+
+
+def test_recent_backup_behind_newer_data_does_not_claim_nothing_lost() -> None:
+    ranked = rank_sources([backup(100, NOW - 20)], [mdb("etcd1", 300, mtime=NOW - 10)],
+                          [], [], NOW)
+    (b,) = [s for s in ranked if s.kind == "backup"]
+    assert b.behind_revisions == 200 and b.window == "under a minute of writes"
