@@ -329,6 +329,7 @@ def _rule_alarms(f: _Facts) -> list[Finding]:
         if alarm == "NOSPACE":
             out.append(Finding(C, "alarm-nospace", ", ".join(who),
                                "NOSPACE alarm: the database reached its quota; writes fail.",
+                               evidence=[f"raised on {', '.join(who)}"],
                                remedy="Compact, defragment every member, then disarm the alarm.",
                                action=Action("disarm-alarm", {"alarm": "NOSPACE"})))
         else:
