@@ -6,17 +6,55 @@ Every lab a fixture starts is brought down at teardown, so no process outlives a
 
 from __future__ import annotations
 
-import itertools
+import contextlib
+import fcntl
 import os
 import shutil
+import socket
+import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import IO
 
 import pytest
 
 from lab.cluster import Lab, LabError, distro_bindir
 
-_nets = itertools.count(20)
+LAB_PORTS = (2379, 2380, 2381, 2222)
+
+
+def _ports_free(net: str, members: int) -> bool:
+    for i in range(1, members + 1):
+        for port in LAB_PORTS:
+            with socket.socket() as s:
+                try:
+                    s.bind((f"{net}.{i}", port))
+                except OSError:
+                    return False
+    return True
+
+
+def claim_net(prefer: int | None = None, first: int = 20, members: int = 3
+              ) -> tuple[str, IO[str]]:
+    """A net 127.0.<k> no other test process (of any engineer) is using right now.
+
+    A flock on a per-net lock file is held until the returned handle is closed, so two
+    pytest runs at once never pick the same net; the bind test skips nets in use by
+    anything else (a demo, a lab left running)."""
+    lockdir = Path(tempfile.gettempdir()) / "blackstart-lab-nets"
+    lockdir.mkdir(exist_ok=True)
+    order = ([prefer] if prefer else []) + list(range(first, 250))
+    for k in order:
+        fh = open(lockdir / f"{k}.lock", "w")  # noqa: SIM115 - held for the lab's life
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            fh.close()
+            continue
+        if _ports_free(f"127.0.{k}", members):
+            return f"127.0.{k}", fh
+        fh.close()
+    raise RuntimeError("no free 127.0.<k> net for a lab")
 
 
 def missing(what: str) -> None:
@@ -51,11 +89,14 @@ def lab_factory(
     etcd_bins: dict[str, str], tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Callable[..., Lab]]:
     """`make(ssh=False, members=3, etcd=None) -> Lab`: a started lab of its own, on a
-    unique net 127.0.<k> (k from 20 up), brought down at teardown. Free to break."""
+    unique net 127.0.<k> (k from 20 up, claimed so parallel runs never collide), brought
+    down at teardown. Free to break."""
     labs: list[Lab] = []
+    locks: list[IO[str]] = []
 
     def make(ssh: bool = False, members: int = 3, etcd: str | None = None) -> Lab:
-        net = f"127.0.{next(_nets)}"
+        net, lock = claim_net(members=members)
+        locks.append(lock)
         lab = Lab(tmp_path_factory.mktemp("lab"), members=members, etcd=etcd, ssh=ssh, net=net)
         labs.append(lab)
         lab.up()
@@ -64,20 +105,28 @@ def lab_factory(
     yield make
     for lab in labs:
         lab.down()
+    for lock in locks:
+        with contextlib.suppress(OSError):
+            lock.close()
 
 
 @pytest.fixture(scope="session")
 def healthy_lab(etcd_bins: dict[str, str], tmp_path_factory: pytest.TempPathFactory
                 ) -> Iterator[Lab]:
-    """A 3-member lab on 127.0.10 shared by the session, for read-only tests: never break it."""
-    lab = Lab(tmp_path_factory.mktemp("healthy-lab"), net="127.0.10")
+    """A 3-member lab shared by the session, for read-only tests: never break it.
+
+    On 127.0.10 unless another run holds that net (then the next free one)."""
+    net, lock = claim_net(prefer=10)
+    lab = Lab(tmp_path_factory.mktemp("healthy-lab"), net=net)
     try:
         lab.up()
     except LabError:
         lab.down()
+        lock.close()
         raise
     yield lab
     lab.down()
+    lock.close()
 
 
 @pytest.fixture

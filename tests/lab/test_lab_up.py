@@ -6,6 +6,7 @@ import os
 import subprocess
 import time
 import tomllib
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -17,13 +18,15 @@ pytestmark = pytest.mark.lab
 DEBIAN_ETCDCTL = "/usr/bin/etcdctl"
 
 
-def debian_etcdctl(lab: Lab, *args: str, timeout: float = 20) -> subprocess.CompletedProcess[str]:
-    """Debian's etcdctl 3.4, ETCDCTL_API=3, with the lab's healthcheck-client cert."""
+def debian_etcdctl(lab: Lab, *args: str, member: str | None = None, timeout: float = 20
+                   ) -> subprocess.CompletedProcess[str]:
+    """Debian's etcdctl 3.4, ETCDCTL_API=3, with the lab's healthcheck-client cert;
+    all members' endpoints, or only `member`'s."""
     if not os.path.exists(DEBIAN_ETCDCTL):
         from conftest import missing
 
         missing(DEBIAN_ETCDCTL)
-    env = dict(os.environ) | lab.etcdctl_env()
+    env = dict(os.environ) | lab.etcdctl_env(member)
     return subprocess.run([DEBIAN_ETCDCTL, *args], env=env, capture_output=True, text=True,
                           timeout=timeout, check=False)
 
@@ -49,7 +52,7 @@ def test_inventory_describes_the_lab(healthy_lab: Lab) -> None:
     inv = tomllib.loads(healthy_lab.inventory_path.read_text())
     assert inv["cluster"]["name"] == "lab"
     assert [m["client_url"] for m in inv["members"]] == [
-        f"https://127.0.10.{i}:2379" for i in (1, 2, 3)]
+        f"https://{healthy_lab.net}.{i}:2379" for i in (1, 2, 3)]
     for c in inv["certificates"]:
         assert Path(c["path"]).exists(), c
     assert {s["name"] for s in inv["services"]} == {
@@ -71,7 +74,7 @@ def _read(p: Path) -> str:
     return p.read_text() if p.exists() else ""
 
 
-def test_up_down_up_brings_the_same_cluster_back(lab_factory) -> None:  # type: ignore[no-untyped-def]
+def test_up_down_up_brings_the_same_cluster_back(lab_factory: Callable[..., Lab]) -> None:
     lab = lab_factory()
     c = lab.client()
     c.put("/registry/survivor", b"1")
