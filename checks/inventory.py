@@ -105,11 +105,12 @@ def load_toml(path: str) -> Cluster:
 class _Table:
     """A TOML table plus where it is, so every error names the file and the table."""
 
-    def __init__(self, data: Any, where: str) -> None:
+    def __init__(self, data: Any, where: str, top: bool = False) -> None:
         if not isinstance(data, dict):
             raise InventoryError(f"{where}: expected a table, got {type(data).__name__}")
         self.data: dict[str, Any] = data
         self.where = where
+        self.top = top
 
     def fail(self, problem: str) -> InventoryError:
         return InventoryError(f"{self.where}: {problem}")
@@ -138,7 +139,10 @@ class _Table:
         return tuple(value)
 
     def sub(self, key: str) -> _Table | None:
-        return _Table(self.data[key], f"{self.where}.{key}") if key in self.data else None
+        if key not in self.data:
+            return None
+        where = f"{self.where}: [{key}]" if self.top else f"{self.where}, {key}"
+        return _Table(self.data[key], where)
 
     def tables(self, key: str) -> list[_Table]:
         value = self.data.get(key, [])
@@ -149,7 +153,7 @@ class _Table:
 
 def cluster_from_toml(data: dict[str, Any], path: str) -> Cluster:
     """Parsed TOML → Cluster, exactly as docs/inventory.md; pure."""
-    top = _Table(data, path)
+    top = _Table(data, path, top=True)
     head = top.sub("cluster")
     if head is None:
         raise top.fail("missing the [cluster] table")
@@ -318,6 +322,9 @@ class _Host:
     def __init__(self, root: str) -> None:
         self.root = os.path.abspath(root)
 
+    def under(self, p: str) -> str:
+        return p if self.root == "/" else os.path.join(self.root, p.lstrip("/"))
+
     def path(self, p: str) -> str:
         """Where a path named in a config file is on this machine: under root if it is
         there, else as written if that exists (the lab writes real absolute paths)."""
@@ -328,9 +335,12 @@ class _Host:
             return p
         return under
 
-    def read(self, p: str) -> tuple[str, str] | None:
-        """(path, text) of a file, None when it is absent; unreadable → InventoryError."""
-        real = self.path(p)
+    def read(self, p: str, strict: bool = True) -> tuple[str, str] | None:
+        """(path, text) of a file, None when it is absent; unreadable → InventoryError.
+
+        `strict`: only under root. The well-known places (manifests, units, etcd.conf) are
+        looked up strictly, so `--root` never picks up this machine's own etcd.service."""
+        real = self.under(p) if strict else self.path(p)
         try:
             with open(real, encoding="utf-8") as fh:
                 return real, fh.read()
@@ -565,15 +575,11 @@ def _cert_specs(host: _Host, found: _Found) -> list[CertSpec]:
 def _log_sources(host: _Host, found: _Found) -> list[LogSource]:
     node = found.cfg.name
     if found.kubeadm:  # a kubeadm master: the apiserver is a static pod, logged by the CRI
-        return [LogSource(node=node, kind="cri", path=_under(host, APISERVER_LOGS))]
+        return [LogSource(node=node, kind="cri", path=host.under(APISERVER_LOGS))]
     if host.read("/etc/systemd/system/kube-apiserver.service") or host.read(
             "/lib/systemd/system/kube-apiserver.service"):
         return [LogSource(node=node, kind="journald", unit="kube-apiserver")]
     return []
-
-
-def _under(host: _Host, p: str) -> str:
-    return p if host.root == "/" else os.path.join(host.root, p.lstrip("/"))
 
 
 def _backup_dirs(host: _Host) -> tuple[str, ...]:
