@@ -40,9 +40,9 @@ async def probe_logs(ctx: ProbeContext, max_lines: int = 2000) -> list[LogLine]:
 
 
 def source_name(src: LogSource) -> str:
-    if src.kind == "journald":
-        return f"journald:{src.unit or src.component}"
-    return src.path or "?"
+    """What LogLine.source says: the component (kube-apiserver, etcd), as the TUI shows it
+    next to the node; the path or unit is named in the text of an unreadable marker."""
+    return src.component
 
 
 async def _probe_source(ctx: ProbeContext, src: LogSource, max_lines: int) -> list[LogLine]:

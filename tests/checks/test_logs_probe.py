@@ -60,7 +60,8 @@ async def test_cri_glob_rotation_and_classification(pods):
     assert [ln.signature for ln in lines] == [None, None, None, "etcd-refused", "tls-expired"]
     assert lines[3].severity is Severity.CRITICAL and lines[0].severity is Severity.OK
     assert lines[3].ts == "2026-11-26T01:00:20.000000000Z"  # first fragment's time
-    assert {ln.source for ln in lines} == {glob} and {ln.node for ln in lines} == {"n1"}
+    assert {ln.source for ln in lines} == {"kube-apiserver"}
+    assert {ln.node for ln in lines} == {"n1"}
     assert all(".gz" not in p for p, _, _ in rec.reads)
     assert rec.writes == []
 
@@ -148,7 +149,7 @@ async def test_journald_with_the_real_journalctl():
     ctx, _ = _ctx([LogSource("n1", "journald", unit="blackstart-test-no-such.service")])
     lines = await probe_logs(ctx, max_lines=10)
     # An unknown unit has no entries: no lines, and no false "cannot read" marker either.
-    assert all(ln.source == "journald:blackstart-test-no-such.service" for ln in lines)
+    assert all(ln.source == "kube-apiserver" for ln in lines)
     assert [ln for ln in lines if ln.signature == "log-unreadable"] == []
 
 
