@@ -174,7 +174,7 @@ def _open(the_lab: Any) -> None:
         print_status(the_lab.status())
         _print_check(the_lab.inventory_path)
         return
-    open_tui(config=the_lab.inventory_path)
+    open_tui(config=str(the_lab.inventory_path))
 
 
 def _print_check(config: Path) -> None:

@@ -100,11 +100,11 @@ def x509_text(err: ssl.SSLCertVerificationError, host: str, port: int, tlsconf: 
 
 def tls_alert_text(err: ssl.SSLError) -> str:
     """'remote error: tls: bad certificate' from OpenSSL's 'SSLV3_ALERT_BAD_CERTIFICATE'."""
-    reason = str(err.reason or err)
+    reason = str(getattr(err, "reason", None) or err)
     for marker in ("ALERT_", "alert "):
         if marker in reason:
-            alert = reason.split(marker, 1)[1].lower().replace("_", " ")
-            return f"remote error: tls: {alert}"
+            alert = reason.split(marker, 1)[1].split(" (", 1)[0].split("]", 1)[0]
+            return f"remote error: tls: {alert.lower().replace('_', ' ')}"
     return f"tls: {reason.lower()}"
 
 
@@ -142,7 +142,8 @@ def read_result(reply: bytes, endpoint: str) -> Attempt:
     except ValueError:
         msg = body.decode(errors="replace").strip()[:200]
     return Attempt(False, "E", "healthz.go:261",
-                   f'"etcd" failed: error getting data from etcd: {msg or head[:60]!r}')
+                   f'"etcd" failed: error getting data from etcd: '
+                   f'{msg or head[:60].decode(errors="replace")}')
 
 
 def attempt(endpoint: str, tlsconf: TLSConf, timeout: float = TIMEOUT) -> Attempt:
