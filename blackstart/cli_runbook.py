@@ -98,7 +98,8 @@ def _run(action: str, cluster: Cluster, *, yes: bool, dry_run: bool = False,
         return plan
     if plan.destructive:
         _confirm(cluster, yes)
-    return _execute(plan, cluster)
+    _execute(plan, cluster)
+    return plan
 
 
 # --------------------------------------------------------------------------- commands
