@@ -72,13 +72,41 @@ def owner(argv: Sequence[str], component: str, cluster: Cluster,
     if unknown and (member or claimed):
         return _by_anchor(argv, cluster, candidates), member
     if claimed is not None:
-        return (claimed if claimed in names else None), member
+        mine = claimed in names and not contradicts(flags, component, cluster, claimed, member)
+        return (claimed if mine else None), member
     if component == "kube-apiserver":
         nodes = {m.node for m in cluster.members
                  if m.client_url in split_urls(flags.get("etcd-servers"))} & names
         if len(nodes) == 1:
             return nodes.pop(), None
     return (candidates[0].name, member) if len(candidates) == 1 else (None, member)
+
+
+def contradicts(flags: dict[str, str], component: str, cluster: Cluster, node: str,
+                member: str | None) -> bool:
+    """True when the process's own endpoints say it is another instance of the same name
+    (another lab's etcd1 on this machine): its client URLs, or an apiserver's etcd servers,
+    miss every endpoint of this node's members. Without such flags, nothing contradicts."""
+    if component == "etcd":
+        urls = split_urls(flags.get("advertise-client-urls")) + split_urls(
+            flags.get("listen-client-urls"))
+        wanted = [m.client_url for m in cluster.members if m.name == member]
+    elif component == "kube-apiserver":
+        urls = split_urls(flags.get("etcd-servers"))
+        wanted = [m.client_url for m in cluster.members if m.node == node]
+    else:
+        return False
+    if not urls or not wanted:
+        return False
+    return not any(_same_endpoint(u, w) for u in urls for w in wanted)
+
+
+def _same_endpoint(url: str, want: str) -> bool:
+    a, b = urlsplit(url), urlsplit(want)
+    if a.port != b.port:
+        return False
+    return a.hostname in (b.hostname, "0.0.0.0", "::") or (  # a listen-all address matches any host
+        a.hostname in ("127.0.0.1", "localhost") and b.hostname in ("127.0.0.1", "localhost"))
 
 
 def _by_anchor(argv: Sequence[str], cluster: Cluster, candidates: Sequence[Node]

@@ -193,3 +193,15 @@ async def test_lab_processes(healthy_lab) -> None:
         assert host in p.listening
     apis = [p for p in infos if p.name == "kube-apiserver"]
     assert [p.node for p in apis if p.running] == ["etcd1", "etcd2", "etcd3"]
+
+
+def test_own_endpoints_contradict_a_namesake() -> None:
+    n1 = LAB.node("n1")
+    ours = [ETCD, "--name=m1", "--advertise-client-urls=https://127.0.0.11:2379"]
+    theirs = [ETCD, "--name=m1", "--advertise-client-urls=https://127.0.77.1:2379"]
+    everywhere = [ETCD, "--name=m1", "--listen-client-urls=https://0.0.0.0:2379"]
+    assert owner(ours, "etcd", LAB, [n1]) == ("n1", "m1")
+    assert owner(theirs, "etcd", LAB, [n1]) == (None, "m1")
+    assert owner(everywhere, "etcd", LAB, [n1]) == ("n1", "m1")
+    api = ["py", "kube-apiserver", "--node", "n1", "--etcd-servers=https://127.0.77.1:2379"]
+    assert owner(api, "kube-apiserver", LAB, [n1]) == (None, None)
