@@ -116,20 +116,25 @@ async def _probe(path: Path, n: int) -> int:
     return len(lines)
 
 
-def measure(path: Path, n: int, runs: int = 5) -> tuple[float, float, int, int]:
-    """(median seconds, peak MB under tracemalloc, lines returned, classified lines)."""
-    times = []
+def measure(path: Path, n: int, runs: int = 5) -> tuple[float, float, float, int, int]:
+    """(median wall s, median CPU s, peak MB under tracemalloc, lines, classified lines).
+
+    CPU time (all threads of this process) is printed too: on a shared 2-core box other
+    processes inflate the wall time, not the work done.
+    """
+    times, cpus = [], []
     for _ in range(runs):
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         got = asyncio.run(_probe(path, n))
         times.append(time.perf_counter() - t0)
+        cpus.append(time.process_time() - c0)
     tracemalloc.start()
     ctx = _context(path)
     lines = asyncio.run(probe_logs(ctx, max_lines=n))
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
     hits = sum(1 for ln in lines if ln.signature)
-    return statistics.median(times), peak / 1e6, got, hits
+    return statistics.median(times), statistics.median(cpus), peak / 1e6, got, hits
 
 
 def main() -> int:
@@ -138,12 +143,13 @@ def main() -> int:
     ap.add_argument("--lines", type=int, default=10_000)
     args = ap.parse_args()
     path = ensure_log(args.size)
-    secs, peak_mb, got, hits = measure(path, args.lines)
+    secs, cpu, peak_mb, got, hits = measure(path, args.lines)
     ok_t, ok_m = secs <= TARGET_SECONDS, peak_mb < TARGET_MB
     print(f"file: {path} ({path.stat().st_size / 2**30:.2f} GiB)")
     print(f"lines returned: {got} (classified as known signatures: {hits})")
     print(f"wall time (median of 5): {secs * 1000:.0f} ms   target <= "
-          f"{TARGET_SECONDS * 1000:.0f} ms   {'OK' if ok_t else 'MISSED'}")
+          f"{TARGET_SECONDS * 1000:.0f} ms   {'OK' if ok_t else 'MISSED'}   "
+          f"(CPU time {cpu * 1000:.0f} ms; load average {os.getloadavg()[0]:.1f})")
     print(f"peak memory (tracemalloc): {peak_mb:.1f} MB   target < {TARGET_MB:.0f} MB   "
           f"{'OK' if ok_m else 'MISSED'}")
     return 0 if ok_t and ok_m else 1

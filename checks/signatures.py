@@ -35,6 +35,9 @@ class Signature:
     diagnosis: str
     remedy: str
     action: str | None = None  # a runbook action name (checks.model.Action.name)
+    # For a regex pattern: literals of which every match contains at least one. They feed
+    # the fast pre-filter in checks.logs; a plain substring pattern is its own literal.
+    keys: tuple[str, ...] = ()
 
     def matches(self, text: str) -> bool:
         if isinstance(self.pattern, str):
@@ -42,11 +45,8 @@ class Signature:
         return self.pattern.search(text) is not None
 
     @property
-    def regex_source(self) -> str:
-        """The pattern as regex source, for the combined pre-filter in checks.logs."""
-        if isinstance(self.pattern, str):
-            return re.escape(self.pattern)
-        return self.pattern.pattern
+    def literals(self) -> tuple[str, ...]:
+        return (self.pattern,) if isinstance(self.pattern, str) else self.keys
 
 
 C, W, INF = Severity.CRITICAL, Severity.WARNING, Severity.INFO
@@ -79,7 +79,7 @@ _CERTS: tuple[Signature, ...] = (
          "The server certificate does not name the host dialled: a per-node cert copied to "
          "another node, or SANs missing the advertise IP (etcd#15740).",
          "Issue a per-node certificate with the correct SANs (node name, localhost, "
-         "advertise IP, 127.0.0.1, ::1).", "renew-cert"),
+         "advertise IP, 127.0.0.1, ::1).", "renew-cert", keys=("certificate is ",)),
     Signature("etcd-san-mismatch", "does not match any of DNSNames", ETCD, C,
          "A peer's certificate does not cover the name or IP it connects from/to: a per-node "
          "cert copied to another node (etcd#15740).",
@@ -109,7 +109,8 @@ _CORRUPTION: tuple[Signature, ...] = (
          "The newest .snap index is past the db's consistent_index and no .snap.db exists.",
          MEMBER_LOST, "restore"),
     Signature("etcd-db-missing", re.compile(r"database file \(.*\) of the backend is missing"),
-         ETCD, C, "The WAL exists but member/snap/db is gone.", MEMBER_LOST, "restore"),
+         ETCD, C, "The WAL exists but member/snap/db is gone.", MEMBER_LOST, "restore",
+         keys=("of the backend is missing",)),
     Signature("bbolt-freepages", "freepages: failed to get all reachable pages", ETCD, C,
          "The bbolt database is corrupt (etcd#11949: members after a total power-off).",
          MEMBER_LOST, "restore"),
@@ -120,7 +121,7 @@ _CORRUPTION: tuple[Signature, ...] = (
     Signature("raft-tocommit-out-of-range",
          re.compile(r"tocommit\(\d+\) is out of range \[lastIndex\(\d+\)\]"), ETCD, C,
          "The local raft log is shorter than the commit index the leader recorded (lost or "
-         "torn tail, or an old data dir).", MEMBER_LOST, "restore"),
+         "torn tail, or an old data dir).", MEMBER_LOST, "restore", keys=("tocommit(",)),
 )
 
 _MEMBERSHIP: tuple[Signature, ...] = (
@@ -138,20 +139,24 @@ _MEMBERSHIP: tuple[Signature, ...] = (
         r"member must be removed|rejected stream from remote peer because it was removed"),
          ETCD, C, "A removed member is running on its old data.",
          "Move its data dir aside, `etcdctl member add`, start it with "
-         "--initial-cluster-state=existing."),
+         "--initial-cluster-state=existing.",
+         keys=("the member has been permanently removed", "data-dir used by this member",
+               "rejected stream from remote peer because it was removed")),
     Signature("etcd-cluster-id-mismatch", "request cluster ID mismatch", ETCD, C,
          "Restored and unrestored members are mixed, or members use different tokens.",
          "Never mix: restore all members from the same snapshot.", "restore"),
     Signature("etcd-publish-failed", re.compile(
         r"failed to publish local member to cluster through raft|publish error:"), ETCD, C,
          "This member is up but has no quorum.",
-         "Start the other members; check port 2380 and the peer certificates."),
+         "Start the other members; check port 2380 and the peer certificates.",
+         keys=("failed to publish local member", "publish error:")),
     Signature("etcd-clock-drift", "prober found high clock drift", ETCD, W,
          "The clocks of two members differ by more than 1 s.", "Fix NTP on every node."),
     Signature("etcd-peer-inactive", re.compile(
         r"peer became inactive|lost TCP streaming connection with remote peer"), ETCD, W,
          "A peer is unreachable (down, network, or peer TLS).",
-         "Start the peer; check the network on port 2380 and NTP."),
+         "Start the peer; check the network on port 2380 and NTP.",
+         keys=("peer became inactive", "lost TCP streaming connection")),
 )
 
 _APISERVER: tuple[Signature, ...] = (
@@ -163,20 +168,23 @@ _APISERVER: tuple[Signature, ...] = (
          "None; clients relist by themselves."),
     Signature("etcd-peer-refused", re.compile(r"dial tcp \S+:2380: connect: connection refused"),
          ETCD, C, "A peer's port 2380 refuses connections: that member's etcd is down.",
-         "Start etcd on that member; see its own log for why it stopped.", "restart"),
+         "Start etcd on that member; see its own log for why it stopped.", "restart",
+         keys=("dial tcp ",)),
     Signature("etcd-refused", re.compile(r"dial tcp \S+: connect: connection refused"), APISERVER,
          C, "etcd is down or crash-looping on that address (nothing listens on the port).",
          "Check the etcd container/unit logs on that node; look up their lines in this "
-         "table.", "restart"),
+         "table.", "restart", keys=("dial tcp ",)),
     Signature("etcd-unreachable", re.compile(
         r"dial tcp \S+: (?:i/o timeout|connect: no route to host|connect: network is "
         r"unreachable)"), APISERVER, C,
          "The etcd address does not answer at all: the node is down, or a firewall or the "
          "network drops the packets.",
-         "Check that the node is up and reachable on the client port (2379)."),
+         "Check that the node is up and reachable on the client port (2379).",
+         keys=("dial tcp ",)),
     Signature("etcd-no-leader", re.compile(r"etcdserver: (?:no leader|leader changed)"), APISERVER,
          C, "No quorum, or an election is running.",
-         "Start the missing members; check port 2380 and the peer certificates."),
+         "Start the missing members; check port 2380 and the peer certificates.",
+         keys=("etcdserver: ",)),
     Signature("etcd-request-timeout", "etcdserver: request timed out", APISERVER, W,
          "A proposal was not committed in time: unstable quorum or slow fsync.",
          "Check the leader and the disk metrics (WAL fsync p99 < 10 ms)."),
@@ -189,7 +197,8 @@ _APISERVER: tuple[Signature, ...] = (
     Signature("grpc-dial-failed", re.compile(
         r"addrConn\.createTransport failed to connect|Error while dialing"), APISERVER, W,
          "The gRPC client cannot open a connection to etcd.",
-         "Check that etcd listens on its client URL and that the certificates match."),
+         "Check that etcd listens on its client URL and that the certificates match.",
+         keys=("addrConn.createTransport failed to connect", "Error while dialing")),
     Signature("etcd-deadline", "context deadline exceeded", APISERVER, W,
          "TCP connects but etcd does not answer in time: no quorum, a TLS failure or a "
          "stalled disk.", "Check quorum, the certificates and the clock."),

@@ -142,6 +142,17 @@ def test_table_is_well_formed():
         assert isinstance(sig.severity, Severity)
 
 
+def test_every_signature_feeds_the_prefilter():
+    # A regex signature without literals would never pass the pre-filter: never match.
+    for sig in SIGNATURES:
+        assert sig.literals and all(sig.literals), sig.id
+
+
+@pytest.mark.parametrize(("text", "sig_id"), FACTS_STRINGS + APISERVER_LINES)
+def test_each_known_string_contains_a_literal_of_its_signature(text, sig_id):
+    assert any(lit in text for lit in BY_ID[sig_id].literals)
+
+
 def test_severities_make_sense():
     assert classify("walpb: crc mismatch").severity is Severity.CRITICAL
     assert classify("mvcc: required revision has been compacted").severity is Severity.INFO
