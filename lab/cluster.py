@@ -297,6 +297,7 @@ class Lab:
         end = time.monotonic() + timeout
         while time.monotonic() < end:
             if procs.process_of(n.pidfile("etcd")) is None:
+                procs.wait_gone([n.logger_pidfile()], 2.0)  # its last words reach the log
                 return "exited"
             if _port_open(n.ip, 2379):
                 return "serving"
