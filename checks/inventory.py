@@ -200,7 +200,8 @@ def _toml_node(t: _Table) -> Node:
         ),
         backup_dirs=t.strs("backup_dirs"),
         etcdctl=t.text("etcdctl", "etcdctl"),
-        etcdutl=t.text("etcdutl", "etcdutl"),
+        # "" = this node has no etcdutl (etcd 3.4 builds); callers fall back to etcdctl.
+        etcdutl="" if t.data.get("etcdutl") == "" else t.text("etcdutl", "etcdutl"),
     )
 
 
