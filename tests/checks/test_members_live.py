@@ -76,7 +76,7 @@ def pki(tmp_path_factory: pytest.TempPathFactory) -> Pki:
 class Etcd:
     """One real etcd member with TLS on NET.<n>; `stop()` kills it."""
 
-    def __init__(self, bin: str, root: Path, name: str, ip: str, tls: TLSFiles,
+    def __init__(self, bin: str, root: Path, name: str, ip: str, *, tls: TLSFiles,
                  cluster: str) -> None:
         self.name, self.ip, self.tls = name, ip, tls
         self.data = root / name / "data"
@@ -133,7 +133,8 @@ class Etcd:
 def start_cluster(bin: str, root: Path, pki: Pki, names_ips: list[tuple[str, str]]
                   ) -> list[Etcd]:
     cluster = ",".join(f"{n}=https://{ip}:{PEER_PORT}" for n, ip in names_ips)
-    members = [Etcd(bin, root, n, ip, pki.server(n, ip), cluster) for n, ip in names_ips]
+    members = [Etcd(bin, root, n, ip, tls=pki.server(n, ip), cluster=cluster)
+               for n, ip in names_ips]
     try:
         for m in members:
             m.start()
@@ -234,7 +235,7 @@ async def test_expired_server_cert_names_the_server_cert(
         etcd_bins: dict[str, str], pki: Pki, tmp_path: Path) -> None:
     ip = f"{NET}.5"
     tls = pki.server("x5", ip, expired=True)
-    m = Etcd(etcd_bins["etcd"], tmp_path, "x5", ip, tls, f"x5=https://{ip}:{PEER_PORT}")
+    m = Etcd(etcd_bins["etcd"], tmp_path, "x5", ip, tls=tls, cluster=f"x5=https://{ip}:{PEER_PORT}")
     m.start()
     try:
         m.wait_healthy()  # /health is plain http on the metrics port: etcd runs fine
@@ -266,8 +267,8 @@ async def test_missing_client_key_is_named(trio: list[Etcd], pki: Pki, tmp_path:
 async def test_stopped_member_is_refused(etcd_bins: dict[str, str], pki: Pki,
                                          tmp_path: Path) -> None:
     ip = f"{NET}.6"
-    m = Etcd(etcd_bins["etcd"], tmp_path, "x6", ip, pki.server("x6", ip),
-             f"x6=https://{ip}:{PEER_PORT}")
+    m = Etcd(etcd_bins["etcd"], tmp_path, "x6", ip, tls=pki.server("x6", ip),
+             cluster=f"x6=https://{ip}:{PEER_PORT}")
     m.start()
     try:
         m.wait_healthy()

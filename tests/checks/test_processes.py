@@ -80,12 +80,12 @@ def test_expected_components() -> None:
 def test_another_clusters_namesake_is_dropped() -> None:
     ours = ProcessInfo("n1", "etcd", 1, True, [ETCD, "--name=m1", "--data-dir=/srv/m1/etcd"],
                        member="m1")
-    theirs = ProcessInfo("n1", "etcd", 2, True, [ETCD, "--name=m1", "--data-dir=/tmp/o/etcd"],
+    theirs = ProcessInfo("n1", "etcd", 2, True, [ETCD, "--name=m1", "--data-dir=/other/o/etcd"],
                          member="m1")
     sched = ProcessInfo("n1", "kube-scheduler", 3, True,
                         ["py", "kube-scheduler", "--log", "/srv/n1/var/log/pods/s/0.log"])
     other_sched = ProcessInfo("n1", "kube-scheduler", 4, True,
-                              ["py", "kube-scheduler", "--log", "/tmp/o/var/log/pods/s/0.log"])
+                              ["py", "kube-scheduler", "--log", "/other/o/var/log/pods/s/0.log"])
     unknown = ProcessInfo("n2", "kube-scheduler", 5, True, ["kube-scheduler"])
     kept = prefer_anchored(LAB, [ours, theirs, sched, other_sched, unknown])
     assert [p.pid for p in kept] == [1, 3, 5]
