@@ -86,8 +86,6 @@ def expected_hosts(cluster: Cluster, spec: CertSpec) -> list[str]:
     if spec.member is None:
         return []
     member = cluster.member(spec.member)
-    url = {"etcd-server": member.client_url, "etcd-peer": member.peer_url}.get(spec.role)
-    if not url:
-        return []
-    host = urlsplit(url).hostname
-    return [host] if host else []
+    urls = {"etcd-server": member.client_url, "etcd-peer": member.peer_url}.get(spec.role)
+    hosts = (urlsplit(u.strip()).hostname for u in (urls or "").split(","))
+    return list(dict.fromkeys(h for h in hosts if h))  # etcd takes comma-separated URLs

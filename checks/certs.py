@@ -58,6 +58,15 @@ def load_cert(data: bytes, path: str) -> x509.Certificate:
         raise BadInput(f"{path}: truncated or malformed PEM certificate ({_short(exc)})") from exc
 
 
+def load_cas(data: bytes, path: str) -> list[x509.Certificate]:
+    """Every certificate of a CA file (a bundle during a CA rotation holds several)."""
+    first = load_cert(data, path)  # the clear errors for an empty/DER/garbage file
+    try:
+        return x509.load_pem_x509_certificates(data)
+    except (ValueError, TypeError, UnsupportedAlgorithm):
+        return [first]  # a damaged later block: judge by the first one
+
+
 def load_key(data: bytes, path: str) -> PrivateKeyTypes:
     """The private key of a PEM file, or BadInput (encrypted, DER, garbage...)."""
     _check_size(data, path, "key")
@@ -114,7 +123,7 @@ def analyze_cert(
     if key_pem is not None:
         _guard(errors, lambda: _check_key(info, cert, load_key(key_pem, key_path or "key")))
     if ca_pem is not None:
-        _guard(errors, lambda: _check_chain(info, cert, load_cert(ca_pem, ca_path or "ca"),
+        _guard(errors, lambda: _check_chain(info, cert, load_cas(ca_pem, ca_path or "ca"),
                                             role))
     if errors:
         info.error = "; ".join(errors)
@@ -225,17 +234,26 @@ def _check_key(info: CertInfo, cert: x509.Certificate, key: PrivateKeyTypes) -> 
                                        "they do not belong together")
 
 
-def _check_chain(info: CertInfo, cert: x509.Certificate, ca: x509.Certificate,
+def _check_chain(info: CertInfo, cert: x509.Certificate, cas: list[x509.Certificate],
                  role: str) -> None:
-    if role in CA_ROLES and cert == ca:
+    if role in CA_ROLES and cert in cas:
         return
+    whys = [_not_issued_by(cert, ca) for ca in cas]
+    if all(whys):
+        names = ", ".join(ca.subject.rfc4514_string() for ca in cas)
+        _problem(info, "chain", f"not signed by the CA {names}: {whys[0]}; issued by another "
+                                "CA (another cluster, a regenerated CA?)")
+
+
+def _not_issued_by(cert: x509.Certificate, ca: x509.Certificate) -> str:
+    """Why `ca` did not sign `cert` ("" if it did): issuer name, then signature."""
     try:
         cert.verify_directly_issued_by(ca)
     except (ValueError, TypeError, InvalidSignature, UnsupportedAlgorithm) as exc:
-        why = ("the issuer is not the CA's subject"
-               if cert.issuer != ca.subject else f"the CA's signature does not verify ({exc})")
-        _problem(info, "chain", f"not signed by the CA {ca.subject.rfc4514_string()}: {why}; "
-                                "issued by another CA (another cluster, a regenerated CA?)")
+        if cert.issuer != ca.subject:
+            return "the issuer is not the CA's subject"
+        return f"the CA's signature does not verify ({_short(exc) or 'bad signature'})"
+    return ""
 
 
 # --------------------------------------------------------------------------- SANs

@@ -245,3 +245,11 @@ def test_suspects_wrong_host_and_unknown_authority():
 def test_suspects_empty_for_non_tls_error():
     assert tls_suspects(_inventory(), member="etcd1", client_cert=CLIENT_CRT,
                         error_text="dial tcp 127.0.0.1:2379: connect: connection refused") == []
+
+
+def test_ca_bundle_during_rotation(ca):
+    old, other = make_ca("etcd-ca"), make_ca("x-ca")
+    leaf = make_leaf(ca)
+    assert analyze(leaf, ca, ca_pem=old.cert_pem + ca.cert_pem).problems == []
+    bad = analyze(leaf, ca, ca_pem=old.cert_pem + other.cert_pem)
+    assert bad.problems == ["chain"] and "CN=x-ca" in bad.explain["chain"]

@@ -127,3 +127,16 @@ async def test_huge_and_unreadable_files(pki, tmp_path):
     assert rec.bytes_read <= 2 * ((1 << 20) + 1)  # never the whole 50 MiB
     assert junk.error and junk.error.startswith(f"{garbage}: not a PEM")
     assert directory.error and "dir.crt" in directory.error
+
+
+def test_expected_hosts_from_comma_separated_urls():
+    from checks.certprobe import expected_hosts
+
+    m = Member("etcd1", "n1", "https://127.0.0.1:2379,https://[::1]:2379,https://etcd1:2379",
+               "https://127.0.0.1:2380", "/x")
+    cluster = Cluster("lab", nodes=(Node("n1"),), members=(m,))
+    assert expected_hosts(cluster, CertSpec("n1", "etcd-server", "/s", member="etcd1")) == [
+        "127.0.0.1", "::1", "etcd1"]
+    assert expected_hosts(cluster, CertSpec("n1", "etcd-peer", "/p", member="etcd1")) == [
+        "127.0.0.1"]
+    assert expected_hosts(cluster, CertSpec("n1", "apiserver-etcd-client", "/c")) == []
