@@ -138,15 +138,17 @@ def snapshot_save(prune: bool, delete: bool, as_json: bool, yes: bool, **kw: Any
 @click.option("--best", is_flag=True, help="Restore from the source the checks recommend.")
 @click.option("--dry-run", is_flag=True, help="Show every step per node; change nothing.")
 @click.option("--yes", is_flag=True, help="Run without typing the cluster name.")
+@click.option("--stop-timeout", default=30.0, show_default=True,
+              help="Seconds to wait for each etcd to be confirmed stopped.")
 def restore_cmd(snapshot_path: str | None, best: bool, dry_run: bool, yes: bool,
-                **kw: Any) -> None:
+                stop_timeout: float, **kw: Any) -> None:
     """Restore every member from one verified snapshot (preflight first)."""
     if bool(snapshot_path) == best:
         raise click.UsageError("give exactly one of --snapshot PATH and --best")
     cluster = cluster_from_options(**kw)
     report = _report(cluster)  # --best picks from it; both size the revision bump from it
     plan = _run("restore", cluster, yes=yes, dry_run=dry_run, report=report,
-                snapshot=snapshot_path, best=best)
+                snapshot=snapshot_path, best=best, stop_timeout=stop_timeout)
     if not dry_run:
         click.echo(f"restored. new --initial-cluster-token: {plan.info['token']} "
                    f"(the inventory's token = {cluster.token!r} is informational)")

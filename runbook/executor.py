@@ -157,7 +157,7 @@ async def _run_from(runner: Runner, j: Journal) -> PlanResult:
 def _test_kill_point(index: int, step: Step) -> None:
     """Tests of resume/rollback need a real crash at a known point; only when set."""
     want = os.environ.get(KILL_ENV)
-    if want and want in (step.id, str(index + 1)):
+    if want and want in (step.id, str(index + 1), step.id.split("-", 1)[-1]):
         os.kill(os.getpid(), signal.SIGKILL)
 
 

@@ -65,11 +65,13 @@ class Plan:
     steps: list[Step]
     warnings: list[str] = field(default_factory=list)
     info: dict[str, Any] = field(default_factory=dict)  # facts for the caller (token, N...)
+    notes: list[str] = field(default_factory=list)  # context worth reading, not a warning
 
     def preview_lines(self) -> list[str]:
         """Every step, grouped under its node in order, for the dialog and --dry-run."""
         lines = [f"{self.title}", f"target: {self.target}"]
         lines += [f"WARNING: {w}" for w in self.warnings]
+        lines += [f"note: {n}" for n in self.notes]
         for i, s in enumerate(self.steps, 1):
             lines.append(f"{i:>3}. [{s.node}] {s.title}")
             lines.append(f"       {s.op}: {s.describe()}")

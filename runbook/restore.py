@@ -54,6 +54,7 @@ class Planner:
         self.ids = StepIds()
         self.token = ""
         self.bump: int | None = None
+        self.stop_timeout = 30.0
 
     def client(self, node: str) -> NodeClient:
         if node not in self.clients:
@@ -72,11 +73,12 @@ class Planner:
 
 async def plan_restore(cluster: Cluster, report: Report | None = None, *,
                        snapshot: str | None = None, best: bool = False,
-                       operator: str = "") -> Plan:
+                       operator: str = "", stop_timeout: float = 30.0) -> Plan:
     lock.check_free(cluster.state_dir, operator)
     if not cluster.members:
         raise PlanRefused("the inventory lists no etcd members")
     p = Planner(cluster, report)
+    p.stop_timeout = stop_timeout
     try:
         src = await _choose_source(p, snapshot, best)
         return await _build(p, src)
@@ -126,7 +128,7 @@ def lost_lines(report: Report) -> list[str]:
             out.append(f"{label}: unusable ({s.reason})")
             continue
         lost = "nothing known" if not s.behind_revisions else (
-            f"{s.behind_revisions:,} revisions (writes) newer than it")
+            f"≈{s.behind_revisions:,} revisions (writes)")
         k = keys.get(s.path)
         out.append(f"{label}: revision {s.revision}, {k if k is not None else '?'} keys; "
                    f"would lose {lost}" + (f"; window: {s.window}" if s.window else "")
@@ -195,7 +197,7 @@ async def _build(p: Planner, src: Source) -> Plan:
     return Plan(p.plan_id, "restore", f"Restore cluster {cl.name} from one snapshot",
                 cl.name, f"{src.origin} (revision {src.revision}) -> members "
                 + ", ".join(m.name for m in cl.members),
-                True, steps, warnings + src.notes,
+                True, steps, warnings, notes=src.notes,
                 info={"token": token, "bump_revision": bump, "revision": src.revision,
                       "sha256": src.sha256, "skip_hash_check": src.skip_hash,
                       "source": src.origin, "staged": src.path})
@@ -222,7 +224,9 @@ async def _check_disk(c: NodeClient, cl: Cluster, node: str, size: int) -> None:
 def _newest_seen(report: Report | None) -> int | None:
     if report is None:
         return None
-    revs = [s.revision for s in report.restore_sources if s.valid and s.revision]
+    # a source's revision plus what it is behind = the newest the ranking saw (WAL too)
+    revs = [s.revision + (s.behind_revisions or 0) for s in report.restore_sources
+            if s.valid and s.revision]
     revs += [m.revision for m in report.members if m.revision]
     revs += [s.revision for s in report.snapshots if s.valid and s.revision]
     return max(revs) if revs else None
@@ -278,7 +282,8 @@ def _stop_all(p: Planner) -> list[Step]:
     for svc in cl.services_named("kube-apiserver"):
         steps += services.stop_steps(svc, p.ids)
     for m in cl.members:
-        steps += services.stop_steps(services.etcd_service(cl, m), p.ids, member=m)
+        steps += services.stop_steps(services.etcd_service(cl, m), p.ids, member=m,
+                                     wait_timeout=p.stop_timeout)
     return steps
 
 
