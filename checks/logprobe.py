@@ -32,6 +32,8 @@ async def probe_logs(ctx: ProbeContext, max_lines: int = 2000) -> list[LogLine]:
     its signature is `log-unreadable` (severity warning). The TUI shows it in the log panel
     where the missing lines would be, so the operator sees at once which source is blind.
     """
+    if max_lines <= 0:
+        return []
     jobs = [_probe_source(ctx, src, max_lines) for src in ctx.cluster.logs]
     out: list[LogLine] = []
     for lines in await asyncio.gather(*jobs):
@@ -70,7 +72,7 @@ def to_logline(node: str, source: str, entry: Entry) -> LogLine:
 
 
 def unreadable(src: LogSource, reason: str) -> LogLine:
-    what = f"unit {src.unit}" if src.kind == "journald" else src.path
+    what = f"unit {src.unit or src.component}" if src.kind == "journald" else src.path
     text = f"blackstart: cannot read {src.kind} log {what} on node {src.node}: {reason}"
     return LogLine(src.node, source_name(src), None, text, "log-unreadable", Severity.WARNING)
 

@@ -177,3 +177,10 @@ async def test_fragmented_cri_still_gives_max_lines(tmp_path):
     assert lines[-1].text == ("part-a-399 part-b dial tcp 127.0.0.1:2379: connect: "
                               "connection refused")
     assert all(ln.signature == "etcd-refused" for ln in lines)
+
+
+async def test_zero_lines_asked_is_zero_lines(pods):
+    glob, _ = pods
+    ctx, rec = _ctx([LogSource("n1", "cri", glob)])
+    assert await probe_logs(ctx, max_lines=0) == []
+    assert rec.reads == []
