@@ -58,16 +58,20 @@ def lab() -> None:
 
 @lab.command("up")
 @dir_option
-@click.option("--members", default=3, show_default=True, type=int)
+@click.option("--members", default=None, type=int, help="Members for a new lab [3].")
 @click.option("--etcd", default=None, help="Another etcd binary (e.g. /usr/bin/etcd, 3.4).")
 @click.option("--ssh", is_flag=True, help="Also run an OpenSSH sshd per node on :2222.")
-@click.option("--net", default="127.0.0", show_default=True,
-              help="Member N listens on NET.N (inside 127/8).")
+@click.option("--net", default=None,
+              help="Member N listens on NET.N (inside 127/8) [127.0.0].")
 @click.option("--json", "as_json", is_flag=True)
-def up_cmd(*, dir_: Path, members: int, etcd: str | None, ssh: bool, net: str,
+def up_cmd(*, dir_: Path, members: int | None, etcd: str | None, ssh: bool, net: str | None,
            as_json: bool) -> None:
     """Start the lab (create it first if DIR is new) and wait until it is healthy."""
-    the_lab = _lab(dir_, members=members, etcd=etcd, ssh=ssh, net=net)
+    the_lab = _lab(dir_, members=members or 3, etcd=etcd, ssh=ssh, net=net or "127.0.0")
+    given = {"members": members, "etcd": etcd, "ssh": ssh or None, "net": net}
+    kept = {k: v for k, v in given.items() if v is not None and getattr(the_lab, k) != v}
+    if kept and the_lab.params_path.exists():
+        click.echo(f"existing lab: keeping its {', '.join(kept)} from {the_lab.params_path}")
     start = time.monotonic()
     st = _guard(the_lab.up)
     took = time.monotonic() - start

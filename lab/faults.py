@@ -86,8 +86,9 @@ def power_cut(lab: Lab, member: str | None, cert: str) -> str:
         t.join(10)
     procs.wait_gone(files, 5.0)
     procs.wait_gone([n.logger_pidfile() for n in lab.nodes], 2.0)
+    ssh = "; sshd left running so nodes stay reachable" if lab.ssh else ""
     return (f"power cut: SIGKILLed {len(killed)} processes (etcd members and control-plane "
-            f"stand-ins) with writes in flight ({before} puts had succeeded); sshd left running")
+            f"stand-ins) with writes in flight ({before} puts had succeeded){ssh}")
 
 
 # --------------------------------------------------------------------------- members

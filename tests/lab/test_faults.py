@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import time
 from collections.abc import Callable
@@ -32,6 +33,8 @@ def test_power_cut_kills_everything_and_etcdctl_sees_zero_healthy(lab_factory: L
     lab = lab_factory()
     said = lab.break_fault("power-cut")
     assert "writes in flight" in said
+    puts = re.search(r"\((\d+) puts had succeeded\)", said)
+    assert puts and int(puts.group(1)) > 0, said  # the cut really came during writes
     for n in lab.nodes:
         for svc in ("etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler"):
             assert lab.running(n.name, svc) is None, (n.name, svc)
