@@ -114,12 +114,17 @@ def analyze_cert(
     except BadInput as exc:
         info.error = str(exc)
         return info
-    _describe(info, cert, now)
+    try:
+        _describe(info, cert, now)
+        _check_validity(info, cert, now)
+        _check_ca_flag(info, cert, role)
+        _check_eku(info, cert, role)
+        _check_sans(info, cert, expect_hosts)
+    except (ValueError, TypeError, UnsupportedAlgorithm) as exc:
+        # cryptography parses some fields lazily: a malformed name or extension surfaces here
+        info.error = f"{path}: malformed certificate content ({_short(exc)})"
+        return info
     errors: list[str] = []
-    _check_validity(info, cert, now)
-    _check_ca_flag(info, cert, role)
-    _check_eku(info, cert, role)
-    _check_sans(info, cert, expect_hosts)
     if key_pem is not None:
         _guard(errors, lambda: _check_key(info, cert, load_key(key_pem, key_path or "key")))
     if ca_pem is not None:
@@ -229,7 +234,11 @@ def _need_text(role: str) -> str:
 
 def _check_key(info: CertInfo, cert: x509.Certificate, key: PrivateKeyTypes) -> None:
     fmt = (serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
-    if key.public_key().public_bytes(*fmt) != cert.public_key().public_bytes(*fmt):
+    try:
+        theirs = cert.public_key().public_bytes(*fmt)
+    except (ValueError, UnsupportedAlgorithm):
+        theirs = b""  # a key type cryptography cannot load cannot match the key file
+    if key.public_key().public_bytes(*fmt) != theirs:
         _problem(info, "key-mismatch", "the key file's public key is not the certificate's: "
                                        "they do not belong together")
 

@@ -2,8 +2,15 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 from certgen import CLIENT, NOW_TS, SERVER, make_ca, make_leaf
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.serialization import Encoding
+from cryptography.x509.oid import ExtensionOID, NameOID
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -253,3 +260,19 @@ def test_ca_bundle_during_rotation(ca):
     assert analyze(leaf, ca, ca_pem=old.cert_pem + ca.cert_pem).problems == []
     bad = analyze(leaf, ca, ca_pem=old.cert_pem + other.cert_pem)
     assert bad.problems == ["chain"] and "CN=x-ca" in bad.explain["chain"]
+
+
+
+def test_malformed_extension_never_raises(ca):
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "etcd1")])
+    bad_san = x509.UnrecognizedExtension(ExtensionOID.SUBJECT_ALTERNATIVE_NAME, b"\x30\xff!")
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(ca.cert.subject)
+            .public_key(key.public_key()).serial_number(1)
+            .not_valid_before(dt.datetime(2026, 1, 1)).not_valid_after(dt.datetime(2027, 1, 1))
+            .add_extension(bad_san, critical=False).sign(ca.key, hashes.SHA256()))
+    info = analyze_cert(cert.public_bytes(Encoding.PEM), path="/p/bad-ext.crt", node="n",
+                        role="etcd-server", ca_pem=ca.cert_pem, now=NOW_TS,
+                        expect_hosts=["127.0.0.1"])
+    # Judged (unreadable SANs cover nothing) or an error naming the file, never a traceback.
+    assert info.problems == ["san"] or (info.error and "/p/bad-ext.crt" in info.error)
