@@ -26,7 +26,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from checks.context import ProbeContext
-from checks.model import CertInfo, Cluster, Member, MemberState, TLSFiles
+from checks.model import CertInfo, Member, MemberState, TLSFiles
 
 BAD_VERSIONS = {
     (3, 5, 0), (3, 5, 1), (3, 5, 2),
@@ -115,16 +115,46 @@ async def _probe(ctx: ProbeContext, member: Member, state: MemberState, run: _Ru
     except ValueError as exc:
         _fail(state, "unknown", f"member {member.name}: bad client URL ({exc})")
         return
-    if not await _reach(ctx, member, target, state, run):
-        return
+    client = ctx.cluster.client
+    if not await _reach(ctx, member, target, state, run, client=client):
+        client = await _second_opinion(ctx, member, target, state, run)
+        if client is None:
+            return
     run.stage = "etcd API (status, member list, alarms)"
-    await _ask_etcd(ctx.cluster, target, state, run)
+    rejected = (state.error, state.tls_fault)
+    await _ask_etcd(client, target, state, run)
+    if client is not ctx.cluster.client and state.error_class is None:
+        # healthy or not, our own certificate is still at fault: keep saying so
+        if state.error != rejected[0]:
+            state.error = f"{rejected[0]}; {state.error}"
+        state.tls_fault = rejected[1]
+
+
+async def _second_opinion(ctx: ProbeContext, member: Member, target: Target,
+                          state: MemberState, run: _Run) -> TLSFiles | None:
+    """When the member rejected *our* client certificate, ask again with the member's own
+    server certificate (kubeadm gives it clientAuth; operators do the same with etcdctl),
+    so quorum is still known while the expired client cert is reported. Local files only."""
+    own, alt = ctx.cluster.client, member.server
+    node = next((n for n in ctx.cluster.nodes if n.name == member.node), None)
+    if (alt is None or node is None or not node.is_local or own is None
+            or state.error_class != "tls" or state.tls_fault != own.cert
+            or not all(os.path.isfile(f) for f in (alt.cert, alt.key, alt.ca))):
+        return None
+    first = (state.error_class, state.error, state.tls_fault)
+    state.error_class = state.error = state.tls_fault = None
+    if await _reach(ctx, member, target, state, run, client=alt):
+        state.error = (f"{first[1]}; the member answered blackstart with its own server "
+                       f"certificate {alt.cert} instead")
+        state.tls_fault = first[2]
+        return alt
+    state.error_class, state.error, state.tls_fault = first
+    return None
 
 
 async def _reach(ctx: ProbeContext, member: Member, target: Target, state: MemberState,
-                 run: _Run) -> bool:
+                 run: _Run, *, client: TLSFiles | None) -> bool:
     """TCP then TLS; on failure fill `state` and return False."""
-    client = ctx.cluster.client
     try:
         sslctx = client_context(client) if target.secure else None
     except (OSError, ssl.SSLError) as exc:
@@ -336,9 +366,10 @@ def describe_der(der: bytes, now: float) -> str:
 # --------------------------------------------------------------------------- step 2: etcd
 
 
-async def _ask_etcd(cluster: Cluster, target: Target, state: MemberState, run: _Run) -> None:
+async def _ask_etcd(client: TLSFiles | None, target: Target, state: MemberState,
+                    run: _Run) -> None:
     try:
-        await asyncio.to_thread(_etcd_calls, cluster.client, target, state, run.left())
+        await asyncio.to_thread(_etcd_calls, client, target, state, run.left())
     except Exception as exc:
         cls, text = classify_grpc(exc)
         _fail(state, cls, f"member {state.name} ({state.endpoint}): etcd API: {text}")

@@ -8,6 +8,7 @@ here is stopped by the fixtures' finalizers.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import socket
 import subprocess
@@ -250,10 +251,26 @@ async def test_expired_server_cert_names_the_server_cert(
 
 async def test_expired_client_cert_names_the_client_cert(trio: list[Etcd], pki: Pki) -> None:
     client = pki.client("old-client", expired=True)
-    [state] = await probe(cluster_of([trio[0].member()], client))
+    member = dataclasses.replace(trio[0].member(), server=None)  # no other cert to try
+    [state] = await probe(cluster_of([member], client))
     assert state.error_class == "tls", state.error
     assert state.tls_fault == client.cert
     assert "rejected blackstart's client certificate" in (state.error or "")
+    assert "expired" in (state.error or "")
+
+
+async def test_rejected_client_cert_still_learns_health_with_the_server_cert(
+        trio: list[Etcd], pki: Pki) -> None:
+    """Quorum must not look lost just because blackstart's own certificate expired: the
+    member's server certificate (clientAuth, as kubeadm issues it) is asked instead."""
+    client = pki.client("old-client2", expired=True)
+    states = await probe(cluster_of([m.member() for m in trio], client))
+    for s, m in zip(states, trio, strict=True):
+        assert s.healthy and s.error_class is None
+        assert s.tls_fault == client.cert
+        assert "rejected blackstart's client certificate" in (s.error or "")
+        assert m.tls.cert in (s.error or "")
+    assert quorum(states, 3) == (3, 3, 2)
 
 
 async def test_missing_client_key_is_named(trio: list[Etcd], pki: Pki, tmp_path: Path) -> None:
