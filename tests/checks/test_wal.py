@@ -15,6 +15,8 @@ from checks.wal import (
     ProtoError,
     decode_frame_size,
     decode_message,
+    decode_record,
+    fast_record,
     is_torn_entry,
     iter_frames,
     newest_snap_index,
@@ -242,3 +244,17 @@ def test_snap_vs_db() -> None:
     assert snap_db_problem(snaps, 20000) is None
     assert snap_db_problem([*snaps, "0000000000004e20.snap.db"], 15000) is None
     assert snap_db_problem([], 5) is None
+
+
+def test_non_canonical_record_layout_takes_the_generic_path() -> None:
+    data = entry(2, 5, b"abc")
+    crc = google_crc32c.value(data)
+    canonical = field(1, ENTRY) + field(2, crc) + field(3, data)
+    reordered = field(3, data) + field(2, crc) + field(1, ENTRY)
+    assert fast_record(canonical, 0, len(canonical)) == decode_record(canonical)
+    assert fast_record(reordered, 0, len(reordered)) is None
+    assert decode_record(reordered) == decode_record(canonical)
+    seg = (len(reordered) | (0x80 | (8 - len(reordered) % 8) % 8) << 56).to_bytes(8, "little")
+    seg += reordered + bytes((8 - len(reordered) % 8) % 8)
+    s = scan_wal([(name(0, 0), seg + bytes(64))])
+    assert s.state == "ok" and s.last_index == 5

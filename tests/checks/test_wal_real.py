@@ -50,6 +50,8 @@ def test_after_sigkill_ok_or_torn(s: Sample) -> None:
     code, doc = cli_wal(s.data_dir)
     assert code == {"ok": 0, "torn-tail": 1}[scan.state] and doc["state"] == scan.state
     assert doc["consistent_index"] is not None
+    for sub in ("member", "member/wal"):  # DIR may also be the member dir or the wal dir
+        assert scan_local_dir(str(s.data_dir / sub)).state == scan.state
 
 
 def test_torn_tail_is_repaired_by_etcd(s: Sample, tmp_path: Path, etcds: list) -> None:
