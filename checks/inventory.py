@@ -16,6 +16,7 @@ Every problem raises `InventoryError` whose message names the file (or flag) and
 from __future__ import annotations
 
 import os
+import socket
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -418,7 +419,7 @@ def _from_systemd(host: _Host) -> _Found | None:
 
 
 def _from_unit(host: _Host, path: str, text: str) -> _Found:
-    unit = parse_systemd_unit(text, path)
+    unit = parse_systemd_unit(text, path, hostname=_hostname(host))
     env = dict(unit.environment)
     for entry in unit.environment_files:
         file, optional = optional_env_file(entry)
@@ -435,11 +436,24 @@ def _from_unit(host: _Host, path: str, text: str) -> _Found:
                                       member=cfg.name)], unit=name)
 
 
-def _from_processes() -> _Found | None:
+def _hostname(host: _Host) -> str:
+    """The node's hostname: its /etc/hostname under root, else this machine's."""
+    got = host.read("/etc/hostname")
+    name = got[1].strip() if got else ""
+    return name or socket.gethostname()
+
+
+def _from_processes(pids: list[int] | None = None) -> _Found | None:
+    """The first running etcd (lowest pid; or among `pids`) whose flags and ETCD_*
+    environment describe it."""
     import psutil
 
-    for proc in sorted(psutil.process_iter(["pid", "cmdline"]), key=lambda p: p.pid):
-        argv = proc.info.get("cmdline") or []
+    procs = psutil.process_iter(["pid", "cmdline"]) if pids is None else _procs(pids)
+    for proc in sorted(procs, key=lambda p: p.pid):
+        try:
+            argv = proc.cmdline()
+        except psutil.Error:
+            continue
         if not argv or os.path.basename(argv[0]) != "etcd":
             continue
         try:
@@ -450,6 +464,18 @@ def _from_processes() -> _Found | None:
                           f"process {proc.pid}")
         return _Found(cfg, f"process {proc.pid} ({argv[0]})", [])
     return None
+
+
+def _procs(pids: list[int]) -> list[Any]:
+    import psutil
+
+    out = []
+    for pid in pids:
+        try:
+            out.append(psutil.Process(pid))
+        except psutil.Error:
+            continue
+    return out
 
 
 def _build(host: _Host, found: _Found) -> Cluster:

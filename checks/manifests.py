@@ -281,9 +281,11 @@ class SystemdUnit:
     environment_files: tuple[str, ...] = ()  # a leading "-" (optional) is removed
 
 
-def parse_systemd_unit(text: str, path: str) -> SystemdUnit:
+def parse_systemd_unit(text: str, path: str, hostname: str = "localhost") -> SystemdUnit:
     """ExecStart (continuations joined, `-@+!:` prefixes dropped, the last one wins),
-    Environment= and EnvironmentFile= of a `[Service]` section."""
+    Environment= and EnvironmentFile= of a `[Service]` section, with systemd's `%`
+    specifiers expanded (Debian's unit says `ETCD_NAME=%H`, `EnvironmentFile=-/etc/default/%p`).
+    """
     section = ""
     exec_start: list[str] = []
     env: dict[str, str] = {}
@@ -297,7 +299,8 @@ def parse_systemd_unit(text: str, path: str) -> SystemdUnit:
             raise ManifestError(path, f"line {no} is not Key=value: {line[:60]!r}")
         if section != "Service":
             continue
-        key, value = key.strip(), value.strip()
+        key = key.strip()
+        value = expand_specifiers(value.strip(), path.rsplit("/", 1)[-1], hostname)
         if key == "ExecStart":
             exec_start = _exec_words(value, path, no)
         elif key == "Environment":
@@ -305,6 +308,15 @@ def parse_systemd_unit(text: str, path: str) -> SystemdUnit:
         elif key == "EnvironmentFile" and value:
             files.append(value)
     return SystemdUnit(tuple(exec_start), env, tuple(files))
+
+
+def expand_specifiers(value: str, unit: str, hostname: str) -> str:
+    """systemd's %H (host), %n/%N (unit name with/without suffix), %p/%i (prefix/instance
+    of `prefix@instance.service`), %% (a percent sign); others are left as written."""
+    stem = unit.rsplit(".", 1)[0]
+    prefix, _, instance = stem.partition("@")
+    table = {"H": hostname, "n": unit, "N": stem, "p": prefix, "i": instance, "%": "%"}
+    return re.sub(r"%(.)", lambda m: table.get(m.group(1), m.group(0)), value)
 
 
 def _unit_lines(text: str) -> Iterable[tuple[int, str]]:

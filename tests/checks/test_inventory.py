@@ -391,3 +391,48 @@ async def test_lab_toml_and_discovery_agree_and_probe_healthy(healthy_lab) -> No
         await ctx.close()
         assert all(s.healthy for s in states), [s.error for s in states]
         assert sum(s.leader for s in states) == 1
+
+
+def test_debian_style_unit_with_default_file(tmp_path: Path) -> None:
+    write(tmp_path / "lib/systemd/system/etcd.service", """\
+        [Service]
+        Environment=ETCD_NAME=%H
+        Environment=ETCD_DATA_DIR=/var/lib/etcd/default
+        EnvironmentFile=-/etc/default/%p
+        ExecStart=/usr/bin/etcd $DAEMON_ARGS
+        """)
+    write(tmp_path / "etc/hostname", "cp4\n")
+    write(tmp_path / "etc/default/etcd",
+          'DAEMON_ARGS="--listen-client-urls=http://127.0.0.97:2379 '
+          '--advertise-client-urls=http://127.0.0.97:2379"\n')
+    c = discover(str(tmp_path))
+    m = c.members[0]
+    assert (m.name, m.client_url) == ("cp4", "http://127.0.0.97:2379")
+    assert m.data_dir == f"{tmp_path}/var/lib/etcd/default"
+
+
+def test_discovery_from_a_running_etcd_process(etcd_bins: dict[str, str],
+                                               tmp_path: Path) -> None:
+    """On "/" with no manifest or unit, a running etcd's own flags are the model."""
+    import subprocess
+
+    from checks import inventory
+
+    url = "http://127.0.8.50:42479"
+    proc = subprocess.Popen(
+        [etcd_bins["etcd"], "--name", "solo", "--data-dir", str(tmp_path / "solo"),
+         "--listen-client-urls", url, "--advertise-client-urls", url,
+         "--listen-peer-urls", "http://127.0.8.50:42480",
+         "--initial-advertise-peer-urls", "http://127.0.8.50:42480",
+         "--initial-cluster", "solo=http://127.0.8.50:42480"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        found = inventory._from_processes([proc.pid])
+    finally:
+        proc.kill()
+        proc.wait(10)
+    assert found is not None
+    assert (found.cfg.name, found.cfg.client_url) == ("solo", url)
+    assert found.cfg.data_dir == str(tmp_path / "solo")
+    assert found.source.startswith(f"process {proc.pid} ")
+    assert inventory._from_processes([proc.pid]) is None  # gone

@@ -281,3 +281,27 @@ def test_garbage_never_escapes_as_another_exception(text: str) -> None:
                 unique_by=lambda t: t[0]))
 def test_initial_cluster_round_trip(pairs: list[tuple[str, str]]) -> None:
     assert parse_initial_cluster(",".join(f"{n}={u}" for n, u in pairs)) == pairs
+
+
+DEBIAN_UNIT = """\
+[Service]
+Environment=DAEMON_ARGS=
+Environment=ETCD_NAME=%H
+Environment=ETCD_DATA_DIR=/var/lib/etcd/default
+EnvironmentFile=-/etc/default/%p
+ExecStart=/usr/bin/etcd $DAEMON_ARGS
+"""
+
+
+def test_debian_unit_specifiers() -> None:
+    unit = parse_systemd_unit(DEBIAN_UNIT, "/lib/systemd/system/etcd.service", hostname="cp7")
+    assert unit.environment["ETCD_NAME"] == "cp7"
+    assert unit.environment_files == ("-/etc/default/etcd",)
+    assert expand_exec(unit.exec_start, unit.environment) == ["/usr/bin/etcd"]
+
+
+def test_specifiers_of_a_template_instance() -> None:
+    from checks.manifests import expand_specifiers
+
+    assert expand_specifiers("%p %i %n %N 100%% %Z", "etcd@main.service", "h") == \
+        "etcd main etcd@main.service etcd@main 100% %Z"
