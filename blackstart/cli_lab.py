@@ -79,7 +79,13 @@ def up_cmd(*, dir_: Path, members: int | None, etcd: str | None, ssh: bool, net:
         click.echo(json.dumps(st | {"took": took}, indent=2))
         return
     print_status(st)
-    click.echo(f"  up and healthy in {took:.1f}s")
+    sick = [m for m in st["members"] if not m["healthy"]]
+    if not sick:
+        click.echo(f"  up and healthy in {took:.1f}s")
+        return
+    for m in sick:
+        click.echo(f"  {m['name']} is not healthy; its log: {m['etcd_log']}", err=True)
+    sys.exit(1)
 
 
 @lab.command("down")

@@ -8,6 +8,7 @@ and tracked by pid files (lab.procs), so they outlive the command that started t
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import os
@@ -168,7 +169,10 @@ class Lab:
     # ------------------------------------------------------------------ up / down
 
     def up(self, timeout: float = 30.0) -> dict[str, Any]:
-        """Start everything not running; on first up also seed keys and snapshots."""
+        """Start everything not running; on first up also seed keys and snapshots.
+
+        A new lab must become healthy (LabError otherwise). An existing one is brought
+        back as far as it goes: a broken member stays broken, and status() says so."""
         self._save_params()
         self._create_files()
         if self.ssh:
@@ -177,10 +181,13 @@ class Lab:
             sshd.start_all(self.dir, self.nodes)
         for n in self.nodes:
             self.start(n.name, "etcd")
-        self.wait_healthy(timeout)
         if not (self._params() or {}).get("seeded"):
+            self.wait_healthy(timeout)
             self._seed()
             self._save_params(seeded=True)
+        else:
+            with contextlib.suppress(LabError):
+                self.wait_healthy(min(timeout, 10.0))
         for n in self.nodes:
             for svc in STANDINS:
                 self.start(n.name, svc)
