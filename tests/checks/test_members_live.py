@@ -22,7 +22,7 @@ import pytest
 from certgen import CLIENT, SERVER, Pair, make_ca, make_leaf
 
 from checks.context import ProbeContext
-from checks.members import probe_members, quorum
+from checks.members import known_bad_version, probe_members, quorum
 from checks.model import Cluster, Member, Node, TLSFiles
 
 pytestmark = pytest.mark.lab
@@ -50,8 +50,9 @@ class Pki:
     def ca_path(self) -> str:
         return str(self.dir / "ca.crt")
 
-    def server(self, name: str, ip: str, *, expired: bool = False) -> TLSFiles:
-        days = (-400, -35) if expired else (-1, 365)
+    def server(self, name: str, ip: str, *, expired: bool = False,
+               future: bool = False) -> TLSFiles:
+        days = (-400, -35) if expired else (30, 395) if future else (-1, 365)
         pair = make_leaf(self.ca, name, dns=(name, "localhost"), ips=(ip, "127.0.0.1"),
                          eku=SERVER, start_days=days[0], end_days=days[1], base=self.now)
         crt, key = _write(pair, self.dir / name / "server")
@@ -187,6 +188,7 @@ async def test_healthy_members_report_status(trio: list[Etcd], pki: Pki) -> None
         assert s.healthy, s.error
         assert s.error_class is None and s.error is None
         assert s.version == "3.5.1"
+        assert known_bad_version(s.version) is not None  # 3.5.1: fixed in 3.5.3
         assert s.raft_term and s.raft_term >= 2
         assert s.raft_index and s.raft_index > 0
         assert s.revision == 1
@@ -232,11 +234,16 @@ async def test_blackholed_member_times_out_without_delaying_others(
     assert quorum(states, 4) == (3, 4, 3)
 
 
-async def test_expired_server_cert_names_the_server_cert(
-        etcd_bins: dict[str, str], pki: Pki, tmp_path: Path) -> None:
+@pytest.mark.parametrize(("flaw", "words"), [
+    ("expired", "certificate has expired"),
+    ("future", "not yet valid"),  # a clock set back by the power cut looks like this
+])
+async def test_bad_server_cert_names_the_server_cert(
+        etcd_bins: dict[str, str], pki: Pki, tmp_path: Path, flaw: str, words: str) -> None:
     ip = f"{NET}.5"
-    tls = pki.server("x5", ip, expired=True)
-    m = Etcd(etcd_bins["etcd"], tmp_path, "x5", ip, tls=tls, cluster=f"x5=https://{ip}:{PEER_PORT}")
+    tls = pki.server(f"x5{flaw}", ip, **{flaw: True})
+    m = Etcd(etcd_bins["etcd"], tmp_path, "x5", ip, tls=tls,
+             cluster=f"x5=https://{ip}:{PEER_PORT}")
     m.start()
     try:
         m.wait_healthy()  # /health is plain http on the metrics port: etcd runs fine
@@ -245,7 +252,7 @@ async def test_expired_server_cert_names_the_server_cert(
         m.stop()
     assert state.error_class == "tls", state.error
     assert state.tls_fault == tls.cert
-    assert "expired" in (state.error or ""), state.error
+    assert words in (state.error or ""), state.error
     assert not state.healthy
 
 
