@@ -16,9 +16,9 @@ DEBIAN_ETCDCTL = "/usr/bin/etcdctl"
 
 
 def cli(lab: Any, *args: str, env: dict[str, str] | None = None, timeout: float = 240,
-        check: bool = True) -> subprocess.CompletedProcess[str]:
+        check: bool = True, config: str | None = None) -> subprocess.CompletedProcess[str]:
     """`blackstart ARGS -c <lab toml>` in its own process, as an operator runs it."""
-    argv = [sys.executable, "-m", "blackstart", *args, "-c", str(lab.inventory_path)]
+    argv = [sys.executable, "-m", "blackstart", *args, "-c", config or str(lab.inventory_path)]
     r = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, check=False,
                        env={**os.environ, **(env or {})}, stdin=subprocess.DEVNULL)
     if check and r.returncode != 0:

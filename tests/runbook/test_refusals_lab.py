@@ -1,0 +1,78 @@
+"""Restore refuses, with the reason, before any change: a truncated snapshot, too little
+disk (the BLACKSTART_TEST_FREE_BYTES knob), another operator's lock. An etcd whose stop
+command does nothing stops the plan before any data dir is touched."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+from rbhelpers import cli, journals
+
+pytestmark = pytest.mark.lab
+
+
+def _untouched(lab: Any) -> None:
+    for n in lab.nodes:
+        siblings = [p.name for p in Path(n.spec.data_dir).parent.iterdir()]
+        assert siblings == ["etcd"], siblings
+        assert lab.running(n.name, "etcd") and lab.running(n.name, "kube-apiserver")
+
+
+def _good_snapshot(lab: Any) -> str:
+    return str(sorted(lab.node("etcd1").backup_dir.glob("etcd-snapshot-*.db"))[-1])
+
+
+def test_refusals_before_any_change(rb_lab: Any, tmp_path: Path) -> None:
+    lab = rb_lab()
+    good = _good_snapshot(lab)
+    said = lab.break_fault("truncate-snapshot", "etcd2")
+    bad = re.search(r"(\S+\.db) cut from", said).group(1)  # type: ignore[union-attr]
+
+    r = cli(lab, "restore", "--snapshot", bad, "--yes", check=False)
+    assert r.returncode == 2 and "refused, nothing was changed" in r.stderr
+    assert bad in r.stderr and "failed verification" in r.stderr
+    _untouched(lab)
+
+    r = cli(lab, "restore", "--snapshot", good, "--yes", check=False,
+            env={"BLACKSTART_TEST_FREE_BYTES": "1000"})
+    assert r.returncode == 2 and "bytes free" in r.stderr and "etcd1" in r.stderr
+    _untouched(lab)
+
+    lock = Path(lab.dir) / "state" / "lock"
+    lock.write_text(json.dumps({"user": "alice", "host": "bastion-2", "pid": 4242,
+                                "time": 0, "plan": "20260101T000000Z-restore-abc"}))
+    r = cli(lab, "restore", "--snapshot", good, "--yes", check=False)
+    assert r.returncode == 2 and "'alice'" in r.stderr and "bastion-2" in r.stderr
+    lock.unlink()
+    _untouched(lab)
+    assert journals(lab) == [] if (Path(lab.dir) / "state" / "journal").exists() else True
+
+    r = cli(lab, "restore", "--snapshot", good, "--dry-run")
+    assert "dry run: nothing was changed" in r.stdout and "snapshot restore" in r.stdout
+    _untouched(lab)
+
+
+def test_an_etcd_that_does_not_stop_stops_the_plan(rb_lab: Any, tmp_path: Path) -> None:
+    lab = rb_lab()
+    text = lab.inventory_path.read_text()
+    # etcd2's stop command does nothing: its etcd keeps running
+    text = re.sub(r'(member = "etcd2"\nstart = \[.*\]\nstop = )\[.*\]', r'\1["true"]', text)
+    assert 'stop = ["true"]' in text
+    broken = tmp_path / "blackstart.toml"
+    broken.write_text(text)
+    r = cli(lab, "restore", "--snapshot", _good_snapshot(lab), "--yes", "--stop-timeout", "3",
+            config=str(broken), check=False)
+    assert r.returncode == 1
+    assert "did not stop" in r.stderr and "no data dir was touched" in r.stderr
+    for n in lab.nodes:
+        assert [p.name for p in Path(n.spec.data_dir).parent.iterdir()] == ["etcd"]
+    assert lab.running("etcd2", "etcd")
+    # rollback starts what the plan stopped
+    cli(lab, "rollback", "--yes", config=str(broken))
+    lab.wait_healthy(30)
+    assert all(lab.running(n.name, "kube-apiserver") for n in lab.nodes)
+    assert not (Path(lab.dir) / "state" / "lock").exists()
