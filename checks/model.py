@@ -208,6 +208,9 @@ class SnapshotInfo:
     sha256_ok: bool | None = None  # None: no trailer (raw db copy)
     consistent_index: int | None = None
     error: str | None = None
+    # True while a big file's verification is still running (in the background, on local
+    # nodes): `valid` is not known yet; a later probe run returns the verdict.
+    pending: bool = False
 
 
 @dataclass

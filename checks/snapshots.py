@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import time
 from collections import OrderedDict
 from collections.abc import Coroutine
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, TypeVar
 
 from checks.context import ProbeContext
@@ -21,6 +23,9 @@ from checks.nodes import NodeClient, NodeError
 from checks.snapshot import SnapshotVerdict, verify_snapshot, verify_snapshot_file
 
 T = TypeVar("T")
+POLL = 0.05
+# Verifications of local files outlive a probe run (see verify_cached); two at a time.
+_POOL = ThreadPoolExecutor(max_workers=2, thread_name_prefix="blackstart-verify")
 BLOCK = 1 << 20
 CACHE_BLOCKS = 16  # 16 MB of remote pages at most
 READ_TIMEOUT = 30.0
@@ -107,14 +112,33 @@ async def verify_on_node(client: NodeClient, path: str, size: int) -> SnapshotVe
     return await asyncio.to_thread(verify_snapshot, reader, size, path, reader.body_sha256)
 
 
+def budget_end(ctx: ProbeContext) -> float:
+    """When a probe stops waiting for verifications (monotonic clock): inside the engine's
+    and the TUI's per-probe limits, so a slow file never costs the whole probe."""
+    return time.monotonic() + ctx.deadline * 1.5
+
+
 async def verify_cached(ctx: ProbeContext, client: NodeClient, path: str, size: int,
-                        mtime: float, *, kind: str) -> SnapshotInfo:
-    """Verify once per (node, path, size, mtime); later calls return the cached result."""
+                        mtime: float, *, kind: str, until: float | None = None) -> SnapshotInfo:
+    """Verify once per (node, path, size, mtime); later calls return the cached result.
+
+    Local files are verified in a process-wide pool and the future is kept in the cache:
+    when it is not done by `until`, a `pending` result is returned and the work goes on,
+    so a later probe run (the next refresh) picks the verdict up instead of starting over.
+    """
     key = f"snapshot|{client.name}|{path}|{size}|{mtime}"
     cached = ctx.cache.get(key)
     if isinstance(cached, SnapshotInfo):
         return cached
-    v = await verify_on_node(client, path, size)
+    until = budget_end(ctx) if until is None else until
+    if client.node.is_local:
+        fut = cached if isinstance(cached, Future) else _POOL.submit(verify_snapshot_file, path)
+        ctx.cache[key] = fut
+        v = await _wait(fut, until, path, size)
+    else:
+        v = await _remote(client, path, size, until)
+    if v is None:
+        return _pending(client.name, path, size, mtime, kind)
     info = SnapshotInfo(path, client.name, kind=kind, valid=v.valid, revision=v.revision,
                         total_keys=v.total_keys, size=size, mtime=mtime, sha256_ok=v.sha256_ok,
                         consistent_index=v.consistent_index,
@@ -123,25 +147,56 @@ async def verify_cached(ctx: ProbeContext, client: NodeClient, path: str, size: 
     return info
 
 
+async def _wait(fut: Future[SnapshotVerdict], until: float, path: str,
+                size: int) -> SnapshotVerdict | None:
+    # Polled rather than wrapped: a wrapped future would call back into this run's event
+    # loop, which may be closed by the time a long verification ends.
+    while not fut.done():
+        if time.monotonic() >= until:
+            return None
+        await asyncio.sleep(POLL)
+    try:
+        return fut.result()
+    except Exception as exc:  # noqa: BLE001 - becomes the verdict's reason
+        return SnapshotVerdict(path, False, "unknown", size, error=f"{path}: {exc}")
+
+
+async def _remote(client: NodeClient, path: str, size: int,
+                  until: float) -> SnapshotVerdict | None:
+    try:
+        return await asyncio.wait_for(verify_on_node(client, path, size),
+                                      max(0.1, until - time.monotonic()))
+    except TimeoutError:
+        return None
+
+
+def _pending(node: str, path: str, size: int, mtime: float, kind: str) -> SnapshotInfo:
+    return SnapshotInfo(path, node, kind=kind, size=size, mtime=mtime, pending=True,
+                        error=f"{node}: {path}: verification still running "
+                              f"({size / 1e6:.0f} MB); the verdict comes with a later refresh")
+
+
 async def probe_snapshots(ctx: ProbeContext) -> list[SnapshotInfo]:
     """Every file in every node's backup dirs, newest first per node."""
-    per_node = await asyncio.gather(*(_node_snapshots(ctx, n) for n in ctx.cluster.nodes
-                                      if n.backup_dirs))
+    until = budget_end(ctx)
+    per_node = await asyncio.gather(*(_node_snapshots(ctx, n, until)
+                                      for n in ctx.cluster.nodes if n.backup_dirs))
     return [info for infos in per_node for info in infos]
 
 
-async def _node_snapshots(ctx: ProbeContext, node: Node) -> list[SnapshotInfo]:
+async def _node_snapshots(ctx: ProbeContext, node: Node, until: float) -> list[SnapshotInfo]:
     reason = no_access_reason(node)
     if reason:
         return [SnapshotInfo(d, node.name, error=reason) for d in node.backup_dirs]
     client = ctx.client(node.name)
     out: list[SnapshotInfo] = []
     for d in node.backup_dirs:
-        out += await _dir_snapshots(ctx, client, d)
+        out += await _dir_snapshots(ctx, client, d, until)
     return out
 
 
-async def _dir_snapshots(ctx: ProbeContext, client: NodeClient, d: str) -> list[SnapshotInfo]:
+async def _dir_snapshots(ctx: ProbeContext, client: NodeClient, d: str,
+                         until: float) -> list[SnapshotInfo]:
     try:
         entries = await client.list_dir(d, timeout=ctx.deadline)
     except NodeError as exc:
@@ -151,7 +206,8 @@ async def _dir_snapshots(ctx: ProbeContext, client: NodeClient, d: str) -> list[
     out = []
     for e in files:
         try:
-            out.append(await verify_cached(ctx, client, e.path, e.size, e.mtime, kind="backup"))
+            out.append(await verify_cached(ctx, client, e.path, e.size, e.mtime, kind="backup",
+                                           until=until))
         except NodeError as exc:
             out.append(SnapshotInfo(e.path, client.name, size=e.size, mtime=e.mtime,
                                     error=str(exc)))

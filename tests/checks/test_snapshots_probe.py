@@ -9,6 +9,7 @@ against real files. Node n3 has no access. Nothing may be written anywhere.
 from __future__ import annotations
 
 import shutil
+from concurrent.futures import Future
 from pathlib import Path
 
 import pytest
@@ -124,3 +125,34 @@ async def test_probe_datadirs(world) -> None:
     assert states["m4"].state == "corrupt"
     assert "failed to find database snapshot file" in states["m4"].detail
     assert rec.writes == []
+
+
+async def test_slow_verification_is_pending_then_picked_up(s: Sample, world) -> None:
+    """A verification that does not finish within the probe's budget gives a `pending`
+    result; it goes on in the background and the next run returns its verdict (the work
+    is not started over)."""
+    import threading
+
+    import checks.snapshots as snaps
+
+    ctx, _, _ = world
+    ctx.deadline = 0.2
+    gate = threading.Event()
+    blockers = [snaps._POOL.submit(gate.wait, 30) for _ in range(2)]  # both workers busy
+    try:
+        first = {i.path: i for i in await probe_snapshots(ctx) if i.node == "n1"}
+        assert all(i.pending and not i.valid for i in first.values())
+        assert all("still running" in (i.error or "") for i in first.values())
+        running = {k: v for k, v in ctx.cache.items() if isinstance(v, Future)}
+        assert len(running) == 2  # the two n1 files, queued behind the blockers
+    finally:
+        gate.set()
+    for b in blockers:
+        b.result(5)
+    ctx.deadline = 10
+    second = {i.path: i for i in await probe_snapshots(ctx) if i.node == "n1"}
+    assert not any(i.pending for i in second.values())
+    good = next(i for p, i in second.items() if p.endswith("etcd-2026-01-01.db"))
+    assert good.valid and good.revision == s.status["revision"]
+    for key, fut in running.items():  # the same futures finished and were used
+        assert fut.done() and ctx.cache[key].path == fut.result().path
