@@ -162,13 +162,13 @@ async def _reach(ctx: ProbeContext, member: Member, target: Target, state: Membe
         _fail(state, "tls", f"cannot use the client certificate: {why}", path)
         return False
     try:
-        _, writer = await asyncio.open_connection(target.host, target.port)
         try:
-            if sslctx is not None:
-                run.stage = "TLS handshake (TCP connected, no TLS answer)"
-                await writer.start_tls(sslctx, server_hostname=target.host)
-        finally:
-            writer.close()
+            await _handshake(target, sslctx, run)
+        except (ssl.SSLError, ConnectionResetError) as exc:
+            if sslctx is None or not _tls13_only(exc, run):
+                raise
+            # a member that refuses TLS 1.2 (--tls-min-version=TLS1.3): ask again in 1.3
+            await _handshake(target, client_context(client, tls12=False), run)
         return True
     except ssl.SSLError as exc:
         run.stage = "finding the certificate at fault"
@@ -183,14 +183,36 @@ async def _reach(ctx: ProbeContext, member: Member, target: Target, state: Membe
     return False
 
 
-def client_context(client: TLSFiles | None, verify: bool = True) -> ssl.SSLContext:
-    """The TLS context blackstart uses: our CA, our client cert, TLS ≤ 1.2.
+async def _handshake(target: Target, sslctx: ssl.SSLContext | None, run: _Run) -> None:
+    run.stage = "TCP connect"
+    _, writer = await asyncio.open_connection(target.host, target.port)
+    try:
+        if sslctx is not None:
+            run.stage = "TLS handshake (TCP connected, no TLS answer)"
+            await writer.start_tls(sslctx, server_hostname=target.host)
+    finally:
+        writer.close()
+
+
+def _tls13_only(exc: OSError, run: _Run) -> bool:
+    """Did the member turn down TLS 1.2 itself: a protocol-version alert, or (some
+    servers) a reset in the middle of the handshake."""
+    if isinstance(exc, ConnectionResetError):
+        return run.stage.startswith("TLS handshake")
+    text = f"{getattr(exc, 'reason', '')} {exc}".upper()
+    return "PROTOCOL_VERSION" in text or "UNSUPPORTED_PROTOCOL" in text
+
+
+def client_context(client: TLSFiles | None, verify: bool = True,
+                   tls12: bool = True) -> ssl.SSLContext:
+    """The TLS context blackstart uses: our CA, our client cert, TLS ≤ 1.2 by default.
 
     TLS 1.2 on purpose: under 1.3 a server rejects the client certificate only after the
     handshake, so the reason would be lost; under 1.2 it is an alert in the handshake.
     """
     ctx = ssl.create_default_context(cafile=client.ca if client and client.ca else None)
-    ctx.maximum_version = ssl.TLSVersion.TLSv1_2
+    if tls12:
+        ctx.maximum_version = ssl.TLSVersion.TLSv1_2
     if not verify:
         ctx.check_hostname = False
         ctx.verify_mode = ssl.CERT_NONE

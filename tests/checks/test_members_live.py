@@ -304,3 +304,30 @@ async def test_stopped_member_is_refused(etcd_bins: dict[str, str], pki: Pki,
     assert down.error_class == "refused"
     assert "connection refused" in (down.error or "")
     assert quorum([down], 1) == (0, 1, 1)
+
+
+async def test_tls13_only_server_is_not_called_a_tls_failure(pki: Pki) -> None:
+    """A member that refuses TLS 1.2 (newer etcd's --tls-min-version=TLS1.3): the probe
+    retries in 1.3, the handshake passes, and what fails next is the etcd API (this server
+    speaks TLS but not gRPC)."""
+    import asyncio
+    import ssl
+
+    ip = f"{NET}.7"
+    tls = pki.server("t13", ip)
+    sctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    sctx.minimum_version = ssl.TLSVersion.TLSv1_3
+    sctx.load_cert_chain(tls.cert, tls.key)
+
+    async def close_at_once(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        writer.close()
+
+    server = await asyncio.start_server(close_at_once, ip, CLIENT_PORT, ssl=sctx)
+    try:
+        m = Member("t13", "local", f"https://{ip}:{CLIENT_PORT}", "", "", server=tls)
+        [state] = await probe(cluster_of([m], pki.client()), deadline=3)
+    finally:
+        server.close()
+        await server.wait_closed()
+    assert state.error_class != "tls", state.error
+    assert "etcd API" in (state.error or ""), state.error
