@@ -20,6 +20,8 @@ from rbhelpers import (
     put_keys,
 )
 
+from checks.inventory import load_inventory
+
 pytestmark = pytest.mark.lab
 
 
@@ -42,6 +44,8 @@ def test_seed_recovery_end_to_end(rb_lab: Any, ssh: bool) -> None:
     if ssh:
         _need_ssh()
     lab = rb_lab(ssh=ssh)
+    nodes = load_inventory(config=str(lab.inventory_path)).nodes
+    assert all((n.ssh is not None) == ssh for n in nodes)  # every node op goes over SSH
     put_keys(lab, "/test/before/", 20)
     saved = json.loads(cli(lab, "snapshot", "save", "--json").stdout)
     assert saved["revision"] > 0 and len(saved["sha256"]) == 64
