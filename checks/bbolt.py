@@ -1,7 +1,7 @@
 """A read-only bbolt reader and checker, for etcd's `member/snap/db` and snapshot files.
 
 It reads pages on demand (`os.pread` or seek+read), never the whole file, so its memory
-stays small whatever the size: a bitmap of reached pages (1 bit per page) and at most one
+stays small whatever the size: one byte per page (reached/freed flags) and at most one
 page span at a time (spans above `_SPAN_LOAD_LIMIT` are read element by element).
 
 The checks mirror bbolt's `tx_check.go` (page id below the high-water mark, no page
@@ -14,6 +14,7 @@ Damage never raises: it is recorded in `DbSummary.errors` with the page it was f
 
 from __future__ import annotations
 
+import operator
 import os
 import struct
 from dataclasses import dataclass, field
@@ -233,8 +234,10 @@ class _Walker:
         self.meta = meta
         self.psz = meta.page_size
         self.out = out
-        self.reached = bytearray((meta.pgid + 7) // 8)
-        self.freed = bytearray((meta.pgid + 7) // 8)
+        # One byte per page (not one bit): range checks and marks then run in C
+        # (find/slice assignment). pgid is at most size/page size, so this stays small.
+        self.reached = bytearray(meta.pgid)
+        self.freed = bytearray(meta.pgid)
         self.crc = 0
 
     # ---------------------------------------------------------------- errors, bitmaps
@@ -244,15 +247,10 @@ class _Walker:
             raise _Abort()
 
     @staticmethod
-    def _test_set(bits: bytearray, i: int) -> bool:
-        byte, mask = i >> 3, 1 << (i & 7)
-        was = bool(bits[byte] & mask)
-        bits[byte] |= mask
+    def _test_set(flags: bytearray, i: int) -> bool:
+        was = flags[i] != 0
+        flags[i] = 1
         return was
-
-    @staticmethod
-    def _test(bits: bytearray, i: int) -> bool:
-        return bool(bits[i >> 3] & (1 << (i & 7)))
 
     # ---------------------------------------------------------------- pages
     def load(self, pgid: int, what: str) -> _Page | None:
@@ -279,13 +277,16 @@ class _Walker:
         return _Page(pgid, flags, count, overflow, span)
 
     def _mark(self, pgid: int, overflow: int, what: str) -> bool:
-        for i in range(pgid, pgid + overflow + 1):
-            if self._test_set(self.reached, i):
-                self.error(f"page {i} reached twice (again from {what})")
-                return False
-            if self._test(self.freed, i):
-                self.error(f"page {i} is both reachable and freed")
-        self.out.pages_reached += overflow + 1
+        end = pgid + overflow + 1
+        twice = self.reached.find(1, pgid, end)
+        if twice >= 0:
+            self.error(f"page {twice} reached twice (again from {what})")
+            return False
+        self.reached[pgid:end] = b"\x01" * (end - pgid)
+        freed = self.freed.find(1, pgid, end)
+        if freed >= 0:
+            self.error(f"page {freed} is both reachable and freed")
+        self.out.pages_reached += end - pgid
         return True
 
     # ---------------------------------------------------------------- tree walk
@@ -455,19 +456,18 @@ class _Walker:
                 self.error(f"freelist lists page {pid}, outside 2..{self.meta.pgid - 1}")
             elif self._test_set(self.freed, pid):
                 self.error(f"page {pid} already freed (listed twice in the freelist)")
-            elif self._test(self.reached, pid):
+            elif self.reached[pid]:
                 self.error(f"page {pid} is both reachable and freed")
 
     def check_unreachable(self) -> None:
         """With a persisted freelist every page below pgid is reachable or free."""
         if self.meta.freelist == NO_FREELIST:
             return
-        for byte in range(len(self.reached)):
-            if self.reached[byte] | self.freed[byte] == 0xFF:
-                continue
-            for i in range(byte * 8, min(byte * 8 + 8, self.meta.pgid)):
-                if not self._test(self.reached, i) and not self._test(self.freed, i):
-                    self.error(f"page {i} is neither reachable nor freed")
+        either = bytes(map(operator.or_, self.reached, self.freed))
+        i = either.find(0)
+        while i >= 0:
+            self.error(f"page {i} is neither reachable nor freed")
+            i = either.find(0, i + 1)
 
 
 def read_db(f: BinaryIO | ReadAt | bytes, size: int | None = None) -> DbSummary:
