@@ -312,10 +312,18 @@ def _rule_member_dbs(f: _Facts) -> list[Finding]:
     for d in _member_dbs(f.report):
         w = wal_for_db(d, f.report.wal)
         who = w.member if w is not None else d.node
-        if not d.valid:
-            out.append(Finding(C if who in f.lost else W, "member-db-corrupt", who,
-                               f"{who}'s database {d.path} is not a valid bbolt file.",
-                               [d.error] if d.error else [], _lost_remedy(f, who)))
+        if d.valid:
+            continue
+        if who in f.quorum.healthy:
+            # read while etcd was writing it: a torn read, not proof of damage
+            out.append(Finding(INFO, "member-db-unverified", who,
+                               f"{who}'s database {d.path} did not verify while {who} was "
+                               "running; a copy read during writes is not conclusive.",
+                               [d.error] if d.error else []))
+            continue
+        out.append(Finding(C if who in f.lost else W, "member-db-corrupt", who,
+                           f"{who}'s database {d.path} is not a valid bbolt file.",
+                           [d.error] if d.error else [], _lost_remedy(f, who)))
     return out
 
 

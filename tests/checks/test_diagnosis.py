@@ -370,3 +370,17 @@ def test_peer_rtt_and_failed_proposals() -> None:
     assert by_code(findings, "metric-peer-rtt")[0].severity is Severity.WARNING
     assert by_code(findings, "metric-proposals-failed")[0].severity is Severity.INFO
     assert verdict.level is Severity.WARNING
+
+
+def test_member_db_invalid_while_running_is_not_conclusive() -> None:
+    r = healthy()
+    r.member_dbs[0] = db("etcd1", 0, valid=False)
+    findings, verdict = diagnose(r, NOW)
+    assert verdict.level is Severity.OK
+    assert by_code(findings, "member-db-unverified")[0].subject == "etcd1"
+    r.members[0] = down("etcd1")
+    findings, _ = diagnose(r, NOW)
+    (f,) = by_code(findings, "member-db-corrupt")
+    assert f.severity is Severity.CRITICAL  # its data cannot come back: member lost
+    assert "etcd1" in f.seen and "invalid database" in f.evidence
+    assert "member remove" in f.remedy  # quorum holds (2/3): replace it, no restore
