@@ -47,21 +47,32 @@ class Panel(Vertical):
 
 
 def sync_table(table: DataTable[Text], rows: Mapping[str, Cells]) -> None:
-    """Update a table by row key: changed cells in place, new rows added, gone rows removed.
+    """Update a table by row key: changed cells in place, gone rows removed, and only when
+    rows come or go (the order changes) rebuilt in order, the cursor kept on its row.
 
-    The cursor and selection survive a refresh because rows are never cleared.
+    The cursor and selection survive a refresh; the row order never depends on which
+    probe happened to answer first.
     """
+    existing = [k.value for k in table.rows]
+    if existing != list(rows):
+        _rebuild(table, rows)
+        return
     columns = list(table.columns)
-    for key in [k.value for k in table.rows if k.value not in rows]:
-        if key is not None:
-            table.remove_row(key)
     for key, cells in rows.items():
-        if key in table.rows:
-            for col, cell in zip(columns, cells, strict=False):
-                if table.get_cell(key, col) != cell:
-                    table.update_cell(key, col, cell)
-        else:
-            table.add_row(*cells, key=key)
+        for col, cell in zip(columns, cells, strict=False):
+            if table.get_cell(key, col) != cell:
+                table.update_cell(key, col, cell)
+
+
+def _rebuild(table: DataTable[Text], rows: Mapping[str, Cells]) -> None:
+    # Follow the operator's selection across the rebuild; an untouched cursor stays on
+    # the first row, so what is shown never depends on the probes' arrival order.
+    keep = selected_key(table) if (table.cursor_row > 0 or table.has_focus) else None
+    table.clear()
+    for key, cells in rows.items():
+        table.add_row(*cells, key=key)
+    if keep is not None and keep in rows:
+        table.move_cursor(row=table.get_row_index(keep))
 
 
 def selected_key(table: DataTable[Text]) -> str | None:

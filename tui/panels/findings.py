@@ -42,6 +42,8 @@ class FindingsPanel(Panel):
         box.add_options([Option(prompt, id=key) for key, prompt in shown])
         if keep in self._by_key:
             box.highlighted = box.get_option_index(keep)
+        else:
+            box.scroll_home(animate=False)
 
     def _prompt(self, f: Finding) -> Text:
         text = Text()

@@ -36,9 +36,16 @@ class LogView(RichLog):
     class Scrolled(Message):
         at_end: bool
 
+    following = True  # at the end: new lines and resizes keep it there
+
     def watch_scroll_y(self, old_value: float, new_value: float) -> None:
         super().watch_scroll_y(old_value, new_value)
-        self.post_message(self.Scrolled(self.is_vertical_scroll_end))
+        self.following = self.is_vertical_scroll_end
+        self.post_message(self.Scrolled(self.following))
+
+    def on_resize(self) -> None:
+        if self.following:
+            self.call_after_refresh(self.scroll_end, animate=False)
 
 
 class LogsPanel(Panel):
@@ -78,6 +85,9 @@ class LogsPanel(Panel):
         follow = view.is_vertical_scroll_end
         for ln in lines:
             view.write(self._render_line(ln), scroll_end=follow)
+        if follow:
+            # Again after layout: the status line above may have changed the view's height.
+            self.call_after_refresh(view.scroll_end, animate=False)
         if not follow and lines:
             self._pending += len(lines)
             self._show_marker()
@@ -112,6 +122,7 @@ class LogsPanel(Panel):
         self._pending = 0
         self._show_marker()
         self._update_status()
+        self.call_after_refresh(view.scroll_end, animate=False)
 
     def _update_status(self) -> None:
         total = len(self._lines)

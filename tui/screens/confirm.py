@@ -37,7 +37,7 @@ class ConfirmScreen(ModalScreen[bool]):
                 yield Static(Text(v.note), id="confirm-note")
             if v.destructive and v.runnable:
                 yield Static(Text(f"Type the cluster name ({self.cluster}) to confirm:"))
-                yield Input(placeholder=self.cluster, id="confirm-name")
+                yield Input(placeholder="cluster name", id="confirm-name")
             with Horizontal(id="confirm-buttons"):
                 yield Button("Cancel", id="cancel", variant="primary")
                 yield Button("Confirm", id="confirm-ok", variant="error",
