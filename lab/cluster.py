@@ -322,7 +322,7 @@ class Lab:
         for n in self.nodes:
             members.append({
                 "name": n.name, "ip": n.ip, "client_url": n.spec.client_url,
-                "healthy": health(n.ip, 0.5),
+                "healthy": health(n.ip, 1.0),
                 "services": {svc: self.running(n.name, svc) for svc in SERVICES},
                 "etcd_log": str(n.log("etcd")),
             })
