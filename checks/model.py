@@ -188,7 +188,8 @@ class CertInfo:
     not_after: float | None = None
     days_left: float | None = None
     sans: list[str] = field(default_factory=list)
-    problems: list[str] = field(default_factory=list)  # expired, not-yet-valid, chain, san, key, eku, unreadable
+    # expired, not-yet-valid, chain, san, key-mismatch, eku, unreadable
+    problems: list[str] = field(default_factory=list)
     error: str | None = None
     # one sentence per problem (keyed by the problem string) saying what was seen and what to do
     explain: dict[str, str] = field(default_factory=dict)
@@ -339,7 +340,8 @@ class Report:
     nodes_without_access: list[str] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
-        return _jsonable(asdict(self))
+        out: dict[str, Any] = _jsonable(asdict(self))
+        return out
 
 
 def _jsonable(obj: Any) -> Any:

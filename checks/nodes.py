@@ -15,12 +15,14 @@ import os
 import shlex
 import stat as stat_mod
 import time
-from collections.abc import Sequence
+from collections.abc import Awaitable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from checks.model import Node
+
+T = TypeVar("T")
 
 DEFAULT_TIMEOUT = 10.0
 CONNECT_TIMEOUT = 5.0
@@ -108,7 +110,9 @@ class NodeClient:
     async def rename(self, src: str, dst: str, timeout: float = DEFAULT_TIMEOUT) -> None:
         raise NotImplementedError
 
-    async def makedirs(self, path: str, mode: int = 0o700, timeout: float = DEFAULT_TIMEOUT) -> None:
+    async def makedirs(
+        self, path: str, mode: int = 0o700, timeout: float = DEFAULT_TIMEOUT
+    ) -> None:
         raise NotImplementedError
 
     async def put_file(self, local_path: str, path: str, timeout: float = 600.0) -> None:
@@ -133,7 +137,7 @@ class NodeClient:
         return NodeError(self.name, message, kind)
 
 
-async def _deadline(coro: Any, timeout: float, client: NodeClient, what: str) -> Any:
+async def _deadline(coro: Awaitable[T], timeout: float, client: NodeClient, what: str) -> T:
     try:
         return await asyncio.wait_for(coro, timeout)
     except TimeoutError as exc:
@@ -171,7 +175,7 @@ class LocalNode(NodeClient):
     ) -> bytes:
         return await _deadline(
             asyncio.to_thread(self._read, path, max_bytes, offset), timeout, self, f"read {path}"
-        )  # type: ignore[no-any-return]
+        )
 
     def _read(self, path: str, max_bytes: int | None, offset: int) -> bytes:
         try:
@@ -197,7 +201,7 @@ class LocalNode(NodeClient):
                 raise self._err(f"{path}: {exc.strerror or exc}") from exc
             return FileStat(path, st.st_size, st.st_mtime, stat_mod.S_ISDIR(st.st_mode), st.st_mode)
 
-        return await _deadline(asyncio.to_thread(_stat), timeout, self, f"stat {path}")  # type: ignore[no-any-return]
+        return await _deadline(asyncio.to_thread(_stat), timeout, self, f"stat {path}")
 
     async def list_dir(self, path: str, timeout: float = DEFAULT_TIMEOUT) -> list[DirEntry]:
         def _list() -> list[DirEntry]:
@@ -217,7 +221,7 @@ class LocalNode(NodeClient):
             except OSError as exc:
                 raise self._err(f"{path}: {exc.strerror or exc}") from exc
 
-        return await _deadline(asyncio.to_thread(_list), timeout, self, f"list {path}")  # type: ignore[no-any-return]
+        return await _deadline(asyncio.to_thread(_list), timeout, self, f"list {path}")
 
     async def now(self, timeout: float = DEFAULT_TIMEOUT) -> float:
         return time.time()
@@ -242,7 +246,9 @@ class LocalNode(NodeClient):
             raise self._err(f"refusing to rename {src} over existing {dst}")
         await _deadline(asyncio.to_thread(os.rename, src, dst), timeout, self, f"rename {src}")
 
-    async def makedirs(self, path: str, mode: int = 0o700, timeout: float = DEFAULT_TIMEOUT) -> None:
+    async def makedirs(
+        self, path: str, mode: int = 0o700, timeout: float = DEFAULT_TIMEOUT
+    ) -> None:
         await _deadline(
             asyncio.to_thread(Path(path).mkdir, mode, True, True), timeout, self, f"mkdir {path}"
         )
@@ -340,7 +346,7 @@ class SSHNode(NodeClient):
         self, path: str, max_bytes: int | None = None, offset: int = 0,
         timeout: float = DEFAULT_TIMEOUT,
     ) -> bytes:
-        return await _deadline(self._read(path, max_bytes, offset), timeout, self, f"read {path}")  # type: ignore[no-any-return]
+        return await _deadline(self._read(path, max_bytes, offset), timeout, self, f"read {path}")
 
     async def _read(self, path: str, max_bytes: int | None, offset: int) -> bytes:
         import asyncssh
@@ -374,7 +380,7 @@ class SSHNode(NodeClient):
             mode = a.permissions or 0
             return FileStat(path, a.size or 0, float(a.mtime or 0), stat_mod.S_ISDIR(mode), mode)
 
-        return await _deadline(_stat(), timeout, self, f"stat {path}")  # type: ignore[no-any-return]
+        return await _deadline(_stat(), timeout, self, f"stat {path}")
 
     async def list_dir(self, path: str, timeout: float = DEFAULT_TIMEOUT) -> list[DirEntry]:
         import asyncssh
@@ -398,7 +404,7 @@ class SSHNode(NodeClient):
                                     float(a.mtime or 0), stat_mod.S_ISDIR(mode)))
             return sorted(out, key=lambda d: d.name)
 
-        return await _deadline(_list(), timeout, self, f"list {path}")  # type: ignore[no-any-return]
+        return await _deadline(_list(), timeout, self, f"list {path}")
 
     async def now(self, timeout: float = DEFAULT_TIMEOUT) -> float:
         res = await self.run(["date", "+%s.%N"], timeout=timeout)
@@ -429,7 +435,9 @@ class SSHNode(NodeClient):
 
         await _deadline(_rename(), timeout, self, f"rename {src}")
 
-    async def makedirs(self, path: str, mode: int = 0o700, timeout: float = DEFAULT_TIMEOUT) -> None:
+    async def makedirs(
+        self, path: str, mode: int = 0o700, timeout: float = DEFAULT_TIMEOUT
+    ) -> None:
         res = await self.run(["mkdir", "-p", "-m", f"{mode:o}", path], timeout=timeout)
         if not res.ok:
             raise self._err(f"mkdir {path}: {res.stderr.decode('utf-8', 'replace').strip()}")
