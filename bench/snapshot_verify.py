@@ -2,7 +2,7 @@
 
 Builds (once, cached under /tmp/blackstart-bench/) a >= 500 MB snapshot with a real etcd
 3.5 on 127.0.9.1 (quota raised; ~5500 keys of 100 KB), then runs each tool on it
-several times (the first run warms the page cache) and prints the best wall time, the
+several times, interleaved, after one warm-up run each, and prints the best wall time, the
 peak RSS of each subprocess (from wait4's rusage), and the ratio to sha256sum.
 Targets: verify <= 1.2x sha256sum's time, peak RSS < 64 MB.
 """
@@ -26,7 +26,7 @@ SNAPSHOT = CACHE / "snapshot-500m.db"
 HOST = "127.0.9.1"
 KEYS, VALUE = 5500, 100_000
 MIN_SIZE = 500_000_000
-RUNS = 4
+RUNS = 5
 # The fastest plain sha256 on this box: OpenSSL's (SHA-NI) through hashlib, 8 MB reads.
 HASHLIB = ("import hashlib,sys\nh=hashlib.sha256()\nwith open(sys.argv[1],'rb') as f:\n"
            " while b:=f.read(8<<20): h.update(b)\nprint(h.hexdigest())")
@@ -122,17 +122,21 @@ def main() -> None:
         "etcdutl snapshot status": [str(etcd_bindir() / "etcdutl"), "snapshot", "status",
                                     "-w", "json", str(SNAPSHOT)],
     }
-    results: dict[str, tuple[float, float, bytes]] = {}
-    for name, argv in tools.items():
-        runs = [measure(argv) for _ in range(RUNS)][1:]  # first run warms the page cache
-        results[name] = (min(r[0] for r in runs), max(r[1] for r in runs), runs[-1][2])
+    for argv in tools.values():
+        measure(argv)  # warm the page cache (and the binaries)
+    runs: dict[str, list[tuple[float, float, bytes]]] = {name: [] for name in tools}
+    for _ in range(RUNS):  # interleaved, so load from elsewhere hits every tool alike
+        for name, argv in tools.items():
+            runs[name].append(measure(argv))
+    results = {name: (min(r[0] for r in rs), max(r[1] for r in rs), rs[-1][2])
+               for name, rs in runs.items()}
     report(size, results)
 
 
 def report(size: int, results: dict[str, tuple[float, float, bytes]]) -> None:
     base = results["sha256sum"][0]
     fast = results["python hashlib sha256"][0]
-    print(f"\nsnapshot: {SNAPSHOT} ({size / 1e6:.0f} MB), best of {RUNS - 1} warm runs, "
+    print(f"\nsnapshot: {SNAPSHOT} ({size / 1e6:.0f} MB), best of {RUNS} warm interleaved runs, "
           f"{os.cpu_count()} cores")
     print(f"{'tool':30} {'wall s':>8} {'vs sha256sum':>13} {'vs hashlib':>11} {'peak RSS MB':>12}")
     for name, (wall, rss, _) in results.items():
