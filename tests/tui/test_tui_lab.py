@@ -1,0 +1,142 @@
+"""The cockpit against real lab clusters (real etcd, real TLS, real files), driven by Pilot.
+
+healthy_lab for read-only checks; lab_factory() for breaking things: a member going down
+during a refresh, the seed outage, and a blackholed member (a real socket that accepts
+and never answers)."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import socket
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+from conftest import settle
+from textual.widgets import Button, DataTable
+
+from checks.inventory import load_inventory
+from checks.model import Member
+from tui.app import BlackstartApp, build_app
+from tui.panels.logs import LogsPanel
+from tui.screens.confirm import ConfirmScreen
+from tui.screens.help import HelpScreen
+
+pytestmark = pytest.mark.lab
+SIZE = (120, 36)
+
+
+def _app(lab: Any, **kw: Any) -> BlackstartApp:
+    return build_app(load_inventory(config=str(lab.inventory_path)), **kw)
+
+
+def _rows(app: BlackstartApp, table: str) -> int:
+    return app.main.query_one(f"#{table}", DataTable).row_count
+
+
+def _health(app: BlackstartApp) -> dict[str, bool]:
+    return {m.name: m.healthy for m in app.report.members}
+
+
+async def _wait_for(pilot: Any, cond: Callable[[], bool], timeout: float) -> float:
+    t0 = time.monotonic()
+    while not cond():
+        assert time.monotonic() - t0 < timeout, f"condition not met within {timeout}s"
+        await pilot.pause(0.1)
+    return time.monotonic() - t0
+
+
+async def test_healthy_lab_fills_every_panel_read_only(healthy_lab: Any) -> None:
+    app = _app(healthy_lab, read_only=True, refresh_interval=3600)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot, timeout=60)
+        assert _health(app) == {"etcd1": True, "etcd2": True, "etcd3": True}
+        assert "3/3 healthy, quorum needs 2" in str(app.main.query_one("#quorum-line").render())
+        assert _rows(app, "members-table") == 3
+        assert _rows(app, "certs-table") >= 6
+        assert _rows(app, "snapshots-table") >= 1
+        assert app.main.query_one(LogsPanel).line_count > 0
+        await pilot.press("R")
+        await pilot.pause(0.3)
+        assert app.screen is app.main
+        assert "restore" not in {b.binding.action for b in app.screen.active_bindings.values()}
+
+
+async def test_member_going_down_during_refresh(lab_factory: Callable[..., Any]) -> None:
+    lab = lab_factory()
+    app = _app(lab, refresh_interval=0.5)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot, timeout=60)
+        assert _health(app)["etcd2"]
+        stopping = asyncio.create_task(asyncio.to_thread(lab.stop, "etcd2"))
+        await pilot.press("r")
+        await _wait_for(pilot, lambda: not _health(app).get("etcd2", True), 30)
+        await stopping
+        assert "2/3 healthy" in str(app.main.query_one("#quorum-line").render())
+        await pilot.press("question_mark")
+        await pilot.pause()
+        assert isinstance(app.screen, HelpScreen)
+
+
+async def test_seed_outage_verdict_quorum_and_restore_confirm(
+        lab_factory: Callable[..., Any]) -> None:
+    lab = lab_factory()
+    lab.break_fault("expire-cert", member="etcd1")
+    lab.break_fault("power-cut")
+    lab.break_fault("corrupt-wal", member="etcd2")
+    app = _app(lab, refresh_interval=3600)
+    t0 = time.monotonic()
+    async with app.run_test(size=SIZE) as pilot:
+        await _wait_for(pilot, lambda: "quorum" in app.report.verdict.summary.lower(), 10)
+        assert time.monotonic() - t0 < 10
+        await settle(pilot, timeout=60)
+        assert app.report.verdict.summary.startswith("Quorum lost")
+        assert {"etcd1", "etcd2", "etcd3"} == set(_health(app))
+        await pilot.press("R")
+        await _wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen), 60)
+        assert isinstance(app.focused, Button) and app.focused.id == "cancel"
+        assert app.screen.query_one("#confirm-ok", Button).disabled
+        assert app.screen.view.runnable and app.screen.view.destructive
+        await pilot.press("escape")
+        await pilot.pause()
+        assert app.screen is app.main
+
+
+@pytest.fixture
+def blackhole() -> Iterator[str]:
+    """A real TCP listener on loopback that accepts (kernel backlog) and never answers."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.bind(("127.0.99.9", 0))
+    sock.listen(16)
+    try:
+        yield f"https://127.0.99.9:{sock.getsockname()[1]}"
+    finally:
+        sock.close()
+
+
+async def test_blackholed_member_never_freezes_the_screen(healthy_lab: Any,
+                                                          blackhole: str) -> None:
+    cluster = load_inventory(config=str(healthy_lab.inventory_path))
+    first = cluster.members[0]
+    ghost = dataclasses.replace(first, name="etcd4", client_url=blackhole,
+                                peer_url="https://127.0.99.9:2380", metrics_url=None)
+    assert isinstance(ghost, Member)
+    cluster = dataclasses.replace(cluster, members=(*cluster.members, ghost))
+    app = build_app(cluster, read_only=True, refresh_interval=3600)
+    async with app.run_test(size=SIZE) as pilot:
+        others = {"certificates", "snapshots", "logs"}
+        await settle(pilot, timeout=60, names=others)
+        # The other panels filled while the members probe still waited on the blackhole.
+        assert "members" in app.running
+        assert _rows(app, "certs-table") >= 6 and app.main.query_one(LogsPanel).line_count > 0
+        t0 = time.monotonic()
+        await pilot.press("question_mark")
+        await pilot.pause()
+        assert isinstance(app.screen, HelpScreen) and time.monotonic() - t0 < 1.0
+        await pilot.press("escape")
+        await settle(pilot, timeout=60, names={"members"})
+        ghost_state = {m.name: m for m in app.report.members}["etcd4"]
+        assert not ghost_state.healthy and ghost_state.error_class == "timeout"
+        assert "3/4 healthy, quorum needs 3" in str(app.main.query_one("#quorum-line").render())
