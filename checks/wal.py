@@ -21,7 +21,7 @@ import re
 import struct
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 import google_crc32c
 
@@ -114,8 +114,7 @@ def _bytes(fields: dict[int, int | bytes], num: int) -> bytes:
 # --------------------------------------------------------------------------- records
 
 
-@dataclass(frozen=True)
-class Record:
+class Record(NamedTuple):  # a tuple, not a dataclass: built once per record in the hot loop
     type: int
     crc: int
     data: bytes
@@ -326,27 +325,44 @@ class _Decoder:
 
 
 def _varint32(buf: bytes, p: int) -> tuple[int, int]:
-    """A short varint (a CRC: at most 5 bytes) without the general loop's bookkeeping."""
+    """A varint of up to 4 bytes, unrolled (CRCs and lengths, twice per record); longer
+    ones take the general loop. May read past the record: callers bound-check `p`."""
     b = buf[p]
     if b < 0x80:
         return b, p + 1
+    v = b & 0x7F
+    b = buf[p + 1]
+    v |= (b & 0x7F) << 7
+    if b < 0x80:
+        return v, p + 2
+    b = buf[p + 2]
+    v |= (b & 0x7F) << 14
+    if b < 0x80:
+        return v, p + 3
+    b = buf[p + 3]
+    v |= (b & 0x7F) << 21
+    if b < 0x80:
+        return v, p + 4
     return read_varint(buf, p)
 
 
 def fast_record(buf: bytes, start: int, end: int) -> Record | None:
     """The Record as etcd's marshaller lays it out (type, crc, data in field order);
     None for any other layout, which the generic decoder then handles."""
-    if end - start < 2 or buf[start] != 0x08 or buf[start + 1] >= 0x80:
+    try:
+        if end - start < 2 or buf[start] != 0x08 or buf[start + 1] >= 0x80:
+            return None
+        rtype, p = buf[start + 1], start + 2
+        if p >= end or buf[p] != 0x10:
+            return None
+        crc, p = _varint32(buf, p + 1)
+        if p == end:
+            return Record(rtype, crc & 0xFFFFFFFF, b"")
+        if p > end or buf[p] != 0x1A:
+            return None
+        n, p = _varint32(buf, p + 1)
+    except (IndexError, ProtoError):
         return None
-    rtype, p = buf[start + 1], start + 2
-    if p >= end or buf[p] != 0x10:
-        return None
-    crc, p = _varint32(buf, p + 1)
-    if p == end:
-        return Record(rtype, crc & 0xFFFFFFFF, b"")
-    if p > end or buf[p] != 0x1A:
-        return None
-    n, p = read_varint(buf, p + 1)
     if p + n != end:
         return None
     return Record(rtype, crc & 0xFFFFFFFF, buf[p:end])
