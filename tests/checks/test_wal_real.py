@@ -94,3 +94,14 @@ def test_flipped_byte_mid_file_is_corrupt_and_etcd_refuses(s: Sample, tmp_path: 
     with pytest.raises(RuntimeError):
         e.start(wait=20)
     assert "crc mismatch" in e.log_text()
+
+
+def test_snap_ahead_of_db_is_a_lost_member(s: Sample, tmp_path: Path) -> None:
+    """A clean WAL, but the newest .snap is past the db's consistent_index and no .snap.db
+    came with it: etcd fails with 'failed to find database snapshot file'."""
+    d = shutil.copytree(s.data_dir, tmp_path / "ahead", ignore=shutil.ignore_patterns("*.tmp"))
+    (d / "member" / "snap" / "0000000000000009-00000000000f4240.snap").write_bytes(b"x")
+    code, doc = cli_wal(d)
+    assert code == 2 and doc["state"] == "corrupt"
+    assert "failed to find database snapshot file" in doc["detail"]
+    assert doc["consistent_index"] < 0xF4240
