@@ -208,7 +208,9 @@ def _cert_seen(c: CertInfo, problem: str, now: float) -> str:
     if problem == "not-yet-valid" and c.not_before is not None:
         return (f"{who} is not valid yet: it starts {ago(now - c.not_before)}. "
                 "The clock is probably wrong.")
-    return f"{who}: {problem} problem."
+    if problem == "expiring" and c.not_after is not None:
+        return f"{who} expires in {human_duration(c.not_after - now)}."
+    return f"{who}: {c.explain.get(problem) or problem + ' problem.'}"
 
 
 _CERT_REMEDY = {
@@ -216,7 +218,10 @@ _CERT_REMEDY = {
     "not-yet-valid": "Check the node clock first (a power cut can reset it); renew only if "
                      "the clock is right.",
     "chain": "It is not signed by the CA given: reissue it from the cluster's etcd CA.",
-    "key": "The key file does not match the certificate: restore the matching key or renew.",
+    "key-mismatch": "The key file does not match the certificate: restore the matching key "
+                    "or renew.",
+    "ca-flag": "A leaf certificate carries CA:TRUE, or the CA file is not a CA: reissue it.",
+    "expiring": "Renew it before it expires.",
     "san": "Its SANs do not cover the member's URLs: reissue a per-node certificate.",
     "eku": "Its extended key usage is wrong (etcd server certs need serverAuth+clientAuth).",
     "unreadable": "Check that the file exists and is readable on that node.",
@@ -228,14 +233,15 @@ def _cert_findings(c: CertInfo, now: float) -> list[Finding]:
     act = None if c.role == "etcd-ca" else Action(
         "renew-cert", {"path": c.path, "node": c.node, "member": c.member or "", "role": c.role})
     for p in c.problems:
-        sev = W if p == "unreadable" else C
+        sev = W if p in ("unreadable", "expiring") else C
         ev = [e for e in (c.explain.get(p), c.error) if e]
         out.append(Finding(sev, f"cert-{p}", c.path, _cert_seen(c, p, now), ev,
                            _CERT_REMEDY.get(p, "Reissue it."), act))
     if c.error and not c.problems:
         out.append(Finding(W, "cert-unreadable", c.path, f"{_cert_who(c)}: {c.error}",
                            remedy=_CERT_REMEDY["unreadable"]))
-    if not out and c.not_after is not None and c.not_after - now < EXPIRY_WARN_DAYS * 86400:
+    if (not out and "expiring" not in c.problems and c.not_after is not None
+            and c.not_after - now < EXPIRY_WARN_DAYS * 86400):
         out.append(Finding(W, "cert-expiring", c.path,
                            f"{_cert_who(c)} expires in {human_duration(c.not_after - now)}.",
                            remedy="Renew it before it expires.", action=act))
