@@ -134,3 +134,22 @@ async def test_metrics_from_a_real_etcd(healthy_lab) -> None:
         assert info.leader_changes is not None and info.leader_changes >= 1
         assert info.wal_fsync_p99 is not None and 0 < info.wal_fsync_p99 < 10
         assert info.backend_commit_p99 is not None and info.backend_commit_p99 > 0
+
+
+@pytest.mark.lab
+async def test_metrics_over_the_client_url_with_tls(healthy_lab) -> None:
+    """No metrics URL known: etcd also serves /metrics on its client port, behind TLS with
+    client-cert auth; our client certificate gets us in."""
+    import dataclasses
+
+    from checks.inventory import load_inventory
+
+    cluster = load_inventory(config=str(healthy_lab.inventory_path))
+    members = tuple(dataclasses.replace(m, metrics_url=None) for m in cluster.members)
+    cluster = dataclasses.replace(cluster, members=members)
+    infos = await probe_metrics(ProbeContext(cluster, deadline=5))
+    assert all(i.error is None and i.has_leader for i in infos), [i.error for i in infos]
+    # and without a client certificate the member says no, and the error names it
+    bare = dataclasses.replace(cluster, client=None)
+    [first, *_] = await probe_metrics(ProbeContext(bare, deadline=5))
+    assert first.error is not None and first.error.startswith("member etcd1: https://")
