@@ -331,3 +331,15 @@ async def test_tls13_only_server_is_not_called_a_tls_failure(pki: Pki) -> None:
         await server.wait_closed()
     assert state.error_class != "tls", state.error
     assert "etcd API" in (state.error or ""), state.error
+
+
+async def test_endpoint_names_give_way_to_the_member_list(trio: list[Etcd], pki: Pki) -> None:
+    from checks.inventory import cluster_from_endpoints
+
+    client = pki.client()
+    cluster = cluster_from_endpoints(",".join(m.client_url for m in trio), client.ca,
+                                     client.cert, client.key, where="--endpoints")
+    assert [m.name for m in cluster.members] == [m.ip for m in trio]
+    states = await probe(cluster)
+    assert [s.name for s in states] == ["m1", "m2", "m3"]
+    assert all(s.healthy for s in states)
