@@ -57,8 +57,13 @@ def verify_local_data_dir(path: str) -> tuple[WalScan, SnapshotVerdict | None, s
         names = os.listdir(snap_dir)
     except OSError:
         names = []
-    problem = snap_db_problem(names, db.consistent_index if db else None)
+    problem = snap_db_problem(names, db.consistent_index if db else None, _wal_snaps(scan))
     return scan, db, problem
+
+
+def _wal_snaps(scan: WalScan) -> list[tuple[int, int]] | None:
+    """The WAL's snapshot records, when the WAL was read far enough to know them."""
+    return scan.snapshots if scan.state in ("ok", "torn-tail") else None
 
 
 def merge_snap_problem(scan: WalScan, problem: str | None) -> WalScan:
@@ -128,7 +133,8 @@ async def _scan_member(ctx: ProbeContext, client: NodeClient,
     scan = await _scan_wal(ctx, client, wal_path(m), snap_index)
     db = await member_db_info(ctx, client, db_path(m))
     ci = db.consistent_index
-    return merge_snap_problem(scan, snap_db_problem(snap_names, ci)), ci
+    problem = snap_db_problem(snap_names, ci, _wal_snaps(scan))
+    return merge_snap_problem(scan, problem), ci
 
 
 async def _names(client: NodeClient, path: str, timeout: float) -> list[str]:

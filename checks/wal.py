@@ -165,6 +165,7 @@ class WalScan:
     vote: int | None = None
     term: int | None = None  # HardState term
     snap_index: int | None = None  # index of the last snapshot record
+    snapshots: list[tuple[int, int]] = field(default_factory=list)  # (index, term) records
     node_id: int | None = None
     cluster_id: int | None = None
     error_file: str | None = None
@@ -388,6 +389,7 @@ def _metadata(d: _Decoder, rec: Record, off: int) -> None:
 def _snapshot(d: _Decoder, rec: Record, off: int) -> None:
     f = decode_message(rec.data, _SNAPSHOT)
     d.out.snap_index = _int(f, 1)
+    d.out.snapshots.append((_int(f, 1), _int(f, 2)))
 
 
 def _unknown(d: _Decoder, rec: Record, off: int) -> None:
@@ -447,14 +449,23 @@ def newest_snap_index(names: Iterable[str]) -> int | None:
     return max(found)[1] if found else None
 
 
-def snap_db_problem(snap_names: Iterable[str], consistent_index: int | None) -> str | None:
-    """Predict etcd's `failed to find database snapshot file`: the newest .snap is ahead of
-    the db's consistent_index and no `<index>.snap.db` was received to catch up."""
+def snap_db_problem(snap_names: Iterable[str], consistent_index: int | None,
+                    wal_snapshots: Iterable[tuple[int, int]] | None = None) -> str | None:
+    """Predict etcd's `failed to find database snapshot file`: the newest .snap etcd will
+    load is ahead of the db's consistent_index and no `<index>.snap.db` came with it.
+
+    etcd only loads a .snap that the WAL also records (LoadNewestAvailable), so with the
+    WAL's snapshot records (index, term) known, other .snap files are ignored."""
     names = list(snap_names)
-    newest = newest_snap_index(names)
-    if newest is None or consistent_index is None or newest <= consistent_index:
+    snaps = [(int(m.group(2), 16), int(m.group(1), 16)) for n in names
+             if (m := SNAP_RE.match(n))]
+    if wal_snapshots is not None:
+        known = set(wal_snapshots)
+        snaps = [s for s in snaps if s in known]
+    if not snaps or consistent_index is None:
         return None
-    if f"{newest:016x}.snap.db" in names:
+    newest = max(snaps)[0]
+    if newest <= consistent_index or f"{newest:016x}.snap.db" in names:
         return None
     return (f"newest .snap is at index {newest} but member/snap/db consistent_index is "
             f"{consistent_index} and no {newest:016x}.snap.db exists: etcd will fail with "

@@ -148,7 +148,8 @@ class Sample:
 
     - `snapshot`: `etcdctl snapshot save` (independent client), with `status` =
       `etcdutl snapshot status -w json` of it;
-    - `data_dir`: the member's data dir after SIGKILL mid-writes (a power cut);
+    - `data_dir`: the member's data dir after SIGKILL mid-writes (a power cut), with
+      .snap files newer than the snapshot above;
     - `db_status`: etcdutl's status of that data dir's `member/snap/db`.
     """
 
@@ -199,7 +200,9 @@ def sample(tmp_factory: pytest.TempPathFactory) -> Sample:
     if "s" in _SAMPLES:
         return _SAMPLES["s"]
     s = Sample(tmp_factory.mktemp("etcd-sample"))
-    e = EtcdSingle(s.root / "live")
+    # A small snapshot count makes etcd cut .snap files (and WAL snapshot records) while
+    # the sample is written, as a long-running member has.
+    e = EtcdSingle(s.root / "live", extra=["--snapshot-count", "10"])
     e.start()
     try:
         _fill(e)

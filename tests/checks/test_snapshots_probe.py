@@ -54,7 +54,7 @@ def world(s: Sample, tmp_path: Path) -> tuple[ProbeContext, dict[str, Path], Rec
     d2 = shutil.copytree(s.data_dir, tmp_path / "m2", ignore=NO_SPARE)
     _tear(d2)
     d4 = shutil.copytree(s.data_dir, tmp_path / "m4", ignore=NO_SPARE)
-    (d4 / "member" / "snap" / "0000000000000009-00000000000f4240.snap").write_bytes(b"x")
+    (d4 / "member" / "snap" / "db").write_bytes(data[:-32])  # db behind the newest .snap
     n2 = Node("n2", ssh=SSHTarget("127.0.0.1", port=1), backup_dirs=(str(b2),))
     cluster = Cluster(
         name="t",

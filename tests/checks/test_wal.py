@@ -258,3 +258,18 @@ def test_non_canonical_record_layout_takes_the_generic_path() -> None:
     seg += reordered + bytes((8 - len(reordered) % 8) % 8)
     s = scan_wal([(name(0, 0), seg + bytes(64))])
     assert s.state == "ok" and s.last_index == 5
+
+
+def test_snap_vs_db_only_counts_snaps_the_wal_records() -> None:
+    snaps = ["0000000000000002-0000000000002710.snap", "0000000000000003-0000000000004e20.snap"]
+    assert snap_db_problem(snaps, 15000, wal_snapshots=[(10000, 2)]) is None
+    problem = snap_db_problem(snaps, 15000, wal_snapshots=[(10000, 2), (20000, 3)])
+    assert problem and "index 20000" in problem
+    assert snap_db_problem(snaps, 15000, wal_snapshots=[(20000, 9)]) is None  # other term
+
+
+def test_scan_collects_snapshot_records() -> None:
+    e, _ = first_segment(3)
+    e.add(SNAPSHOT, field(1, 3) + field(2, 2))
+    s = scan_wal([(name(0, 0), e.segment())])
+    assert s.state == "ok" and s.snapshots == [(0, 0), (3, 2)] and s.snap_index == 3
