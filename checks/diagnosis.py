@@ -186,6 +186,7 @@ def _rule_members(f: _Facts) -> list[Finding]:
     out = []
     for m in f.report.members:
         if m.healthy:
+            out.extend(_rejected_client_cert(m))
             continue
         why = m.error_class or "unhealthy"
         ev = [e for e in (m.error, f"certificate at fault: {m.tls_fault}" if m.tls_fault
@@ -195,6 +196,20 @@ def _rule_members(f: _Facts) -> list[Finding]:
                            _ERROR_REMEDY.get(why, "Check its process and its log."),
                            _member_action(m)))
     return out
+
+
+def _rejected_client_cert(m: MemberState) -> list[Finding]:
+    """A healthy member that only answered once asked with its own server certificate:
+    the client certificate (blackstart's, often the apiserver's too) is what is broken."""
+    if not m.tls_fault:
+        return []
+    return [Finding(W, "client-cert-rejected", m.tls_fault,
+                    f"{m.name} rejected the client certificate {m.tls_fault}; its health was "
+                    "read with the member's own server certificate.",
+                    [m.error] if m.error else [],
+                    "Renew the client certificate from the etcd CA (it is probably expired or "
+                    "from another CA).",
+                    Action("renew-cert", {"path": m.tls_fault, "member": m.name}))]
 
 
 def _cert_who(c: CertInfo) -> str:

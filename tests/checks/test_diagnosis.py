@@ -384,3 +384,15 @@ def test_member_db_invalid_while_running_is_not_conclusive() -> None:
     assert f.severity is Severity.CRITICAL  # its data cannot come back: member lost
     assert "etcd1" in f.seen and "invalid database" in f.evidence
     assert "member remove" in f.remedy  # quorum holds (2/3): replace it, no restore
+
+
+def test_healthy_member_that_rejected_our_client_cert_is_a_warning() -> None:
+    r = healthy()
+    bad = "/lab/nodes/etcd1/etc/kubernetes/pki/etcd/healthcheck-client.crt"
+    r.members[0].tls_fault = bad
+    r.members[0].error = "remote error: tls: bad certificate"
+    findings, verdict = diagnose(r, NOW)
+    (f,) = by_code(findings, "client-cert-rejected")
+    assert f.subject == bad and f.severity is Severity.WARNING
+    assert f.action is not None and f.action.name == "renew-cert"
+    assert verdict.level is Severity.WARNING
