@@ -77,6 +77,7 @@ class MainScreen(Screen[None]):
     def _start_probes(self) -> None:
         app = self.app
         if isinstance(app, BlackstartApp):
+            app.painted_at = time.monotonic()  # after the first refresh: the first paint
             app.refresh_all()
 
     @on(Tabs.TabActivated, "#tabs")
@@ -125,6 +126,7 @@ class BlackstartApp(App[None]):
         self._cache: dict[str, Any] = {}
         self._progress: ProgressScreen | None = None
         self.last_export: str | None = None
+        self.painted_at: float | None = None
         self.main = MainScreen(cluster, read_only)
 
     # ------------------------------------------------------------------ lifecycle

@@ -23,6 +23,9 @@ from tui.panels.base import Panel
 
 MAX_LINES = 5000
 MAX_LINE_CHARS = 400  # very long lines are cut: the start says what happened
+# Lines rendered into the view at once: rendering is main-thread work, so a 2000-line
+# tail must not stall the UI. All MAX_LINES stay searchable with the `/` filter.
+RENDER_LINES = 300
 
 LineKey = tuple[str, str, str | None, str]
 
@@ -77,7 +80,8 @@ class LogsPanel(Panel):
             self._lines[_key(ln)] = ln
         while len(self._lines) > MAX_LINES:
             self._lines.popitem(last=False)
-        self._append([ln for ln in new if self._matches(ln)])
+        known = self._known
+        self._append([ln for ln in new if self._matches(ln, known)][-RENDER_LINES:])
         self._update_status()
 
     def _append(self, lines: list[LogLine]) -> None:
@@ -102,9 +106,11 @@ class LogsPanel(Panel):
         text.append(ln.text[:MAX_LINE_CHARS], style=style)
         return text
 
-    def _matches(self, ln: LogLine) -> bool:
+    def _matches(self, ln: LogLine, known: set[str]) -> bool:
+        if not self._query:
+            return True
         return line_matches(ln.text, log_classes(ln.signature, ln.severity.label),
-                            self._query, self._known)
+                            self._query, known)
 
     @property
     def _known(self) -> set[str]:
@@ -115,10 +121,9 @@ class LogsPanel(Panel):
         view = self.query_one(LogView)
         view.clear()
         known = self._known
-        for ln in self._lines.values():
-            if line_matches(ln.text, log_classes(ln.signature, ln.severity.label),
-                            self._query, known):
-                view.write(self._render_line(ln), scroll_end=True)
+        shown = [ln for ln in self._lines.values() if self._matches(ln, known)]
+        for ln in shown[-RENDER_LINES:]:
+            view.write(self._render_line(ln), scroll_end=True)
         self._pending = 0
         self._show_marker()
         self._update_status()
@@ -129,7 +134,8 @@ class LogsPanel(Panel):
         if not self._query:
             self.set_status(f"{total} lines" if total else "No log lines yet.")
             return
-        shown = sum(1 for ln in self._lines.values() if self._matches(ln))
+        known = self._known
+        shown = sum(1 for ln in self._lines.values() if self._matches(ln, known))
         self.set_status(f"filter {self._query!r}: {shown}/{total} lines")
 
     def _show_marker(self) -> None:
