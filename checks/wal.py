@@ -21,7 +21,7 @@ import re
 import struct
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
-from typing import Any, NamedTuple
+from typing import Any, BinaryIO, NamedTuple
 
 import google_crc32c
 
@@ -433,6 +433,19 @@ def _finish_quietly(decoder: _Decoder) -> None:
     except _Stop:
         pass
     decoder.out.error_file, decoder.out.error_offset = error
+
+
+def scan_wal_dir(files: Sequence[tuple[str, bytes | BinaryIO]],
+                 snap_index: int | None = None) -> WalScan:
+    """`scan_wal` for (name, bytes or binary file object) pairs (docs/contracts.md); a file
+    that cannot be read gives state `unreadable` naming it."""
+    segments = []
+    for name, src in files:
+        try:
+            segments.append((name, src if isinstance(src, bytes) else src.read()))
+        except OSError as exc:
+            return WalScan("unreadable", f"{name}: {exc.strerror or exc}")
+    return scan_wal(segments, snap_index)
 
 
 def _ok_detail(out: WalScan) -> str:

@@ -22,6 +22,7 @@ from checks.wal import (
     newest_snap_index,
     read_varint,
     scan_wal,
+    scan_wal_dir,
     select_segments,
     snap_db_problem,
 )
@@ -273,3 +274,18 @@ def test_scan_collects_snapshot_records() -> None:
     e.add(SNAPSHOT, field(1, 3) + field(2, 2))
     s = scan_wal([(name(0, 0), e.segment())])
     assert s.state == "ok" and s.snapshots == [(0, 0), (3, 2)] and s.snap_index == 3
+
+
+def test_scan_wal_dir_takes_file_objects() -> None:
+    import io
+
+    _, seg = first_segment(4)
+    s = scan_wal_dir([(name(0, 0), io.BytesIO(seg))])
+    assert s.state == "ok" and s.last_index == 4
+
+    class Broken(io.BytesIO):
+        def read(self, *a: object) -> bytes:
+            raise OSError(5, "Input/output error")
+
+    bad = scan_wal_dir([(name(0, 0), Broken())])
+    assert bad.state == "unreadable" and name(0, 0) in bad.detail
