@@ -4,6 +4,7 @@ with its member's own flags, started, then quorum, control plane and a final che
 
 from __future__ import annotations
 
+import asyncio
 import os
 import posixpath
 from dataclasses import dataclass, field
@@ -96,7 +97,7 @@ async def _choose_source(p: Planner, snapshot: str | None, best: bool) -> Source
         if rec.kind == "member-db" or p.cluster.node(rec.node).ssh is not None:
             src = await _stage_copy(p, rec.node, rec.path, f"{rec.path} on {rec.node}")
         else:
-            src = _verified(rec.path, rec.path)
+            src = await _verified(rec.path, rec.path)
         src.notes = [f"chosen: {rec.reason}", *notes]
         return src
     if not snapshot:
@@ -105,7 +106,7 @@ async def _choose_source(p: Planner, snapshot: str | None, best: bool) -> Source
     if owner is not None or _looks_like_member_db(snapshot):
         node = owner.node if owner else p.cluster.members[0].node
         return await _stage_copy(p, node, snapshot, snapshot)
-    return _verified(snapshot, snapshot)
+    return await _verified(snapshot, snapshot)
 
 
 def _recommended(report: Report | None) -> RestoreSource:
@@ -156,21 +157,23 @@ async def _stage_copy(p: Planner, node: str, path: str, origin: str) -> Source:
         await p.client(node).get_file(path, dst)
     except Exception as exc:  # noqa: BLE001 - NodeError/OSError: refuse, naming the file
         raise PlanRefused(f"cannot copy {path} from node {node}: {exc}") from exc
-    src = _verified(dst, origin)
+    src = await _verified(dst, origin)
     src.notes.append(f"copied {path} from {node} to {dst}; the copy is what is verified "
                      "and restored")
     return src
 
 
-def _verified(path: str, origin: str) -> Source:
-    v = verify_snapshot_file(path)
+async def _verified(path: str, origin: str) -> Source:
+    # the structural check and the whole-file hash read the file at once, on two cores
+    v, sha = await asyncio.gather(asyncio.to_thread(verify_snapshot_file, path),
+                                  asyncio.to_thread(file_sha256, path))
     if not v.valid:
         raise PlanRefused(f"snapshot {origin} failed verification: {v.error or 'invalid'}")
     skip = v.sha256_ok is None
     notes = [f"{origin} has no sha256 trailer (raw db copy): restoring with "
              "--skip-hash-check; writes still only in that member's WAL are not in it"] \
         if skip else []
-    return Source(path, origin, v, file_sha256(path), skip, v.revision, notes)
+    return Source(path, origin, v, sha, skip, v.revision, notes)
 
 
 # --------------------------------------------------------------------------- the plan
@@ -179,11 +182,10 @@ def _verified(path: str, origin: str) -> Source:
 async def _build(p: Planner, src: Source) -> Plan:
     cl = p.cluster
     size = os.path.getsize(src.path)
-    tools: dict[str, RestoreTool] = {}
-    for node in _member_nodes(cl):
-        c = p.client(node)
-        await _check_disk(c, cl, node, size)
-        tools[node] = await restore_tool(c, cl.node(node))
+    nodes = _member_nodes(cl)
+    await asyncio.gather(*(_check_disk(p.client(n), cl, n, size) for n in nodes))
+    found = await asyncio.gather(*(restore_tool(p.client(n), cl.node(n)) for n in nodes))
+    tools: dict[str, RestoreTool] = dict(zip(nodes, found, strict=True))
     token = f"{cl.name}-{p.ts.lower()}"
     bump, warnings = _bump(p, src, tools)
     p.token, p.bump = token, bump
@@ -250,15 +252,20 @@ def _bump(p: Planner, src: Source, tools: dict[str, RestoreTool]) -> tuple[int |
 
 
 async def _place_snapshot(p: Planner, src: Source) -> list[Step]:
-    """The same bytes on every node: reuse a node's identical file, else copy it over."""
+    """The same bytes on every node: reuse a node's identical file, else copy it over.
+    Nodes are hashed at once (they are separate machines); a local node's copy of the
+    very file verified here needs no second hash."""
+    nodes = _member_nodes(p.cluster)
+    hashes = await asyncio.gather(*(_node_hash(p, n, src) for n in nodes))
     steps = []
-    for node in _member_nodes(p.cluster):
-        have = await remote_sha256(p.client(node), src.path)
-        if have == src.sha256:
+    for node, have in zip(nodes, hashes, strict=True):
+        if have is not None and have[0] == src.sha256:
             steps.append(Step(p.ids(f"check-snapshot-{node}"), node, "snapshot present",
-                              "check", detail=f"sha256 {src.path} == {src.sha256[:16]}…",
-                              args={"kind": "sha256", "path": src.path,
-                                    "sha256": src.sha256}))
+                              "check", detail=f"{src.path} unchanged since sha256 "
+                              f"{src.sha256[:16]}… was compared (else hash it again)",
+                              args={"kind": "unchanged", "path": src.path,
+                                    "sha256": src.sha256, "size": have[1],
+                                    "mtime": have[2]}))
             continue
         dst = posixpath.join(_restore_dir(p, node), os.path.basename(src.path))
         steps.append(Step(p.ids(f"copy-snapshot-{node}"), node, "copy the snapshot here",
@@ -267,6 +274,18 @@ async def _place_snapshot(p: Planner, src: Source) -> list[Step]:
                           args={"src": src.path, "dst": dst, "sha256": src.sha256},
                           timeout=900))
     return steps
+
+
+async def _node_hash(p: Planner, node: str, src: Source) -> tuple[str, int, float] | None:
+    """(sha256, size, mtime) of src.path as the node sees it, None when it has none."""
+    c = p.client(node)
+    st = await c.stat(src.path)
+    if st is None:
+        return None
+    if p.cluster.node(node).is_local:  # this machine: the very file verified and hashed
+        return src.sha256, st.size, st.mtime
+    sha = await remote_sha256(c, src.path)
+    return (sha, st.size, st.mtime) if sha else None
 
 
 def _restore_dir(p: Planner, node: str) -> str:

@@ -1,0 +1,131 @@
+"""Benchmark: a 3-member restore of a >= 200 MB snapshot, the runbook plan vs by hand.
+
+Starts a lab on 127.63.1.x, fills it to > 200 MB (100 KB values), saves a snapshot, then
+alternately restores the cluster from it
+  - with the plan (`plan_for("restore")` + `execute`: sha256 of the snapshot on every
+    node, stop + confirmed-stopped, move aside, etcdutl restore, start, quorum wait,
+    hashkv verification), and
+  - by hand, as the runbook an operator follows: the same stop commands, mv, etcdutl
+    snapshot restore ×3, the same start commands, wait for health.
+Only etcd services take part in both (the control-plane stand-ins are left out of the
+plan's cluster), so the two do the same work apart from the plan's checks.
+Prints the best wall time of each and the overhead ratio; target <= 20 %.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from checks.inventory import load_inventory  # noqa: E402
+from checks.model import Cluster  # noqa: E402
+from lab.cluster import Lab  # noqa: E402
+from runbook.actions import plan_for  # noqa: E402
+from runbook.executor import execute  # noqa: E402
+
+NET = "127.63.1"
+KEYS, VALUE = 2200, 100_000
+MIN_SIZE = 200_000_000
+ROUNDS = 3
+
+
+def fill(lab: Lab) -> None:
+    c = lab.client(timeout=30)
+    blob = os.urandom(VALUE)
+    try:
+        for i in range(KEYS):
+            c.put(f"/registry/bench/{i:06d}", blob[i % 97:] + blob[: i % 97])
+    finally:
+        c.close()
+
+
+def save(lab: Lab, path: Path) -> None:
+    c = lab.client(timeout=300)
+    try:
+        with open(path, "wb") as fh:
+            c.snapshot(fh)
+    finally:
+        c.close()
+
+
+def etcd_only(cluster: Cluster) -> Cluster:
+    return dataclasses.replace(cluster, services=tuple(cluster.services_named("etcd")))
+
+
+def by_plan(cluster: Cluster, snap: Path) -> tuple[float, float]:
+    t0 = time.monotonic()
+    plan = plan_for("restore", cluster, snapshot=str(snap), operator="bench")
+    t1 = time.monotonic()
+    res = asyncio.run(execute(plan, cluster, operator="bench"))
+    if not res.ok:
+        raise SystemExit(f"plan failed: {res.error}")
+    return t1 - t0, time.monotonic() - t0
+
+
+def _port_closed(url: str) -> bool:
+    from runbook.executor import port_open
+
+    return not port_open(url)
+
+
+def by_hand(lab: Lab, cluster: Cluster, snap: Path) -> float:
+    t0 = time.monotonic()
+    svcs = {s.member: s for s in cluster.services_named("etcd")}
+    initial = ",".join(f"{m.name}={m.peer_url}" for m in cluster.members)
+    for m in cluster.members:
+        subprocess.run(svcs[m.name].stop, check=True, capture_output=True)
+        while not _port_closed(m.client_url):
+            time.sleep(0.1)
+    stamp = time.strftime("%Y%m%dT%H%M%S")
+    for m in cluster.members:
+        os.rename(m.data_dir, f"{m.data_dir}.hand-{stamp}")
+        subprocess.run([cluster.node(m.node).etcdutl, "snapshot", "restore", str(snap),
+                        "--name", m.name, "--data-dir", m.data_dir,
+                        "--initial-cluster", initial, "--initial-cluster-token",
+                        f"hand-{stamp}", "--initial-advertise-peer-urls", m.peer_url],
+                       check=True, capture_output=True)
+    for m in cluster.members:
+        subprocess.run(svcs[m.name].start, check=True, capture_output=True)
+    lab.wait_healthy(120)
+    return time.monotonic() - t0
+
+
+def main() -> None:
+    with tempfile.TemporaryDirectory(prefix="bench-restore-") as d:
+        lab = Lab(Path(d) / "lab", net=NET)
+        try:
+            lab.up()
+            t = time.monotonic()
+            fill(lab)
+            snap = Path(d) / "big.db"
+            save(lab, snap)
+            size = snap.stat().st_size
+            print(f"snapshot: {size / 1e6:.0f} MB ({KEYS} keys of {VALUE // 1000} KB), "
+                  f"built in {time.monotonic() - t:.0f}s")
+            if size < MIN_SIZE:
+                raise SystemExit(f"snapshot only {size} bytes (< {MIN_SIZE})")
+            cluster = etcd_only(load_inventory(config=str(lab.inventory_path)))
+            plans, hands = [], []
+            for _ in range(ROUNDS):
+                plans.append(by_plan(cluster, snap))
+                hands.append(by_hand(lab, cluster, snap))
+            plan_time = min(p[1] for p in plans)
+            hand = min(hands)
+            print(f"plan (incl. planning {min(p[0] for p in plans):.1f}s): "
+                  f"{plan_time:.1f}s  runs {[round(p[1], 1) for p in plans]}")
+            print(f"by hand: {hand:.1f}s  runs {[round(h, 1) for h in hands]}")
+            print(f"overhead: {100 * (plan_time / hand - 1):+.0f} % (target <= 20 %)")
+        finally:
+            lab.down()
+
+
+if __name__ == "__main__":
+    main()
