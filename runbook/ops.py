@@ -195,13 +195,25 @@ async def _wait_stopped(r: Runner, step: Step, member_name: str, timeout: float)
 
 async def _wait_process(r: Runner, step: Step, name: str, gone: bool) -> Outcome:
     async def check() -> bool:
-        res = await r.client(step.node).run(["pgrep", "-x", name], timeout=10)
-        return (res.exit_code != 0) if gone else res.ok
+        res = await r.client(step.node).run(["pgrep", "-a", "-f", name], timeout=10)
+        running = bool(program_pids(res.text(), name))
+        return not running if gone else running
 
-    if await wait_until(check, step.timeout, interval=1.0):
+    if await wait_until(check, step.timeout, interval=0.5):
         return Outcome("ok", r.say(f"{name} is {'gone' if gone else 'running'}"))
     return Outcome("failed", error=f"{name} on {step.node} still "
                    f"{'running' if gone else 'not running'} after {step.timeout:g}s")
+
+
+def program_pids(pgrep_output: str, name: str) -> list[int]:
+    """Pids whose program (argv[0]'s basename) is `name`, from `pgrep -a -f`: the comm
+    name is cut at 15 characters (kube-controller-manager), argv[0] is not."""
+    pids = []
+    for line in pgrep_output.splitlines():
+        parts = line.split()
+        if len(parts) >= 2 and parts[0].isdigit() and os.path.basename(parts[1]) == name:
+            pids.append(int(parts[0]))
+    return pids
 
 
 async def op_api(r: Runner, step: Step, previous: str | None) -> Outcome:
