@@ -1,0 +1,77 @@
+"""snapshot save --prune, alarm disarm, defrag and restart on a real lab, via the CLI."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+from rbhelpers import audit_lines, cli
+
+pytestmark = pytest.mark.lab
+
+
+def _strict_retention(lab: Any, tmp_path: Path) -> str:
+    text = re.sub(r"\[retention\]\n(?:\w+ = \d+\n)+",
+                  "[retention]\nkeep = 1\nhot_days = 0\ncold_days = 0\n",
+                  lab.inventory_path.read_text())
+    p = tmp_path / "strict.toml"
+    p.write_text(text)
+    return str(p)
+
+
+def test_snapshot_save_prunes_by_moving_aside_and_deletes_only_when_told(
+        rb_lab: Any, tmp_path: Path) -> None:
+    lab = rb_lab()
+    strict = _strict_retention(lab, tmp_path)
+    backup = lab.node("etcd2").backup_dir
+    before = sorted(p.name for p in backup.glob("*.db"))
+    assert len(before) == 2
+    saved = json.loads(cli(lab, "snapshot", "save", "--prune", "--json", config=strict).stdout)
+    new = Path(saved["path"]).name
+    assert sorted(p.name for p in backup.glob("*.db")) == [new]
+    pruned = sorted(p.name for p in (backup / "pruned").iterdir())
+    assert [n.rsplit(".", 1)[0] for n in pruned] == before  # name.<timestamp>, kept
+
+    r = cli(lab, "snapshot", "save", "--prune", "--delete", config=strict, check=False)
+    assert r.returncode == 2 and "--yes" in r.stderr
+    assert sorted(p.name for p in backup.glob("*.db")) == [new]  # refused: nothing changed
+    out = cli(lab, "snapshot", "save", "--prune", "--delete", "--yes", config=strict).stdout
+    left = sorted(p.name for p in backup.glob("*.db"))
+    assert len(left) == 1 and left != [new] and "delete" in out
+    assert len(list((backup / "pruned").iterdir())) == 2  # earlier pruned files untouched
+
+
+def test_alarm_disarm_defrag_and_restart(rb_lab: Any) -> None:
+    lab = rb_lab()
+    lab.break_fault("nospace", "etcd3")
+    c = lab.client()
+    try:
+        assert list(c.list_alarms())
+    finally:
+        c.close()
+    out = cli(lab, "alarm", "disarm", "--yes").stdout
+    assert "NOSPACE" in out
+    c = lab.client()
+    try:
+        assert list(c.list_alarms()) == []
+        c.put("/test/after-disarm", "ok")  # writes work again
+    finally:
+        c.close()
+
+    out = cli(lab, "defrag", "--yes").stdout
+    order = re.findall(r"defragment (etcd\d)( \(leader\))?", out.split("\n[")[0])
+    assert len(order) == 3 and order[-1][1] == " (leader)" and not order[0][1]
+
+    old = {n.name: lab.running(n.name, "kube-apiserver") for n in lab.nodes}
+    cli(lab, "restart", "kube-apiserver", "--node", "etcd2", "--yes")
+    new = {n.name: lab.running(n.name, "kube-apiserver") for n in lab.nodes}
+    assert new["etcd2"] and new["etcd2"] != old["etcd2"]
+    assert new["etcd1"] == old["etcd1"] and new["etcd3"] == old["etcd3"]
+
+    r = cli(lab, "restart", "kube-proxy", "--yes", check=False)
+    assert r.returncode == 2 and "no service 'kube-proxy'" in r.stderr
+    actions = {a["action"] for a in audit_lines(lab)}
+    assert {"disarm-alarm", "defrag", "restart"} <= actions
