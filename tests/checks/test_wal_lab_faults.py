@@ -15,6 +15,8 @@ pytestmark = pytest.mark.lab
 
 async def test_lab_faults_are_classified(lab_factory) -> None:
     lab = lab_factory()
+    for m in ("etcd1", "etcd2"):  # stopped first, so the lab leaves them stopped (a running
+        lab.stop(m)               # member would be restarted and repair its torn tail)
     lab.break_fault("corrupt-wal", "etcd1")
     lab.break_fault("tear-wal", "etcd2")
     lab.break_fault("truncate-snapshot", "etcd3")
