@@ -27,25 +27,46 @@ __all__ = ["ACTIONS", "PlanRefused", "aplan_for", "plan_for"]
 
 async def aplan_for(action: str, cluster: Cluster, report: Report | None = None,
                     **args: Any) -> Plan:
+    """Args are the CLI's, or a finding's `Action.args` as they are (strings; keys a
+    planner does not use, like a restore source's `kind` hint, are ignored)."""
     op = str(args.pop("operator", "") or operator_name())
+    a = {k: v for k, v in args.items() if v not in (None, "")}
     try:
-        if action == "snapshot-save":
-            return await plan_snapshot_save(cluster, operator=op, **args)
-        if action == "restore":
-            return await plan_restore(cluster, report, operator=op, **args)
-        if action == "restart":
-            return await plan_restart(cluster, operator=op, **args)
-        if action == "renew-cert":
-            return await plan_renew(cluster, operator=op, **args)
-        if action == "disarm-alarm":
-            return await plan_disarm(cluster, operator=op)
-        if action == "defrag":
-            return await plan_defrag(cluster, operator=op)
+        return await _dispatch(action, cluster, report, op, a)
     except ServiceError as exc:
         raise PlanRefused(str(exc)) from exc
     except KeyError as exc:  # Cluster.member/node: an unknown name from the operator
         raise PlanRefused(str(exc.args[0]) if exc.args else str(exc)) from exc
+
+
+async def _dispatch(action: str, cluster: Cluster, report: Report | None, op: str,
+                    a: dict[str, Any]) -> Plan:
+    if action == "snapshot-save":
+        return await plan_snapshot_save(cluster, operator=op, prune=_flag(a.get("prune")),
+                                        delete=_flag(a.get("delete")))
+    if action == "restore":
+        return await plan_restore(cluster, report, operator=op, snapshot=a.get("snapshot"),
+                                  best=_flag(a.get("best")), node=a.get("node"),
+                                  stop_timeout=float(a.get("stop_timeout", 30.0)))
+    if action == "restart":
+        node = a.get("node") or (cluster.member(a["member"]).node if "member" in a else None)
+        return await plan_restart(cluster, operator=op, service=str(a.get("service", "")),
+                                  node=node)
+    if action == "renew-cert":
+        return await plan_renew(cluster, operator=op, member=a.get("member"),
+                                expired=_flag(a.get("expired")), path=a.get("path"),
+                                node=a.get("node"))
+    if action == "disarm-alarm":
+        return await plan_disarm(cluster, operator=op)
+    if action == "defrag":
+        return await plan_defrag(cluster, operator=op, member=a.get("member"))
     raise PlanRefused(f"unknown action {action!r} (one of {', '.join(ACTIONS)})")
+
+
+def _flag(v: Any) -> bool:
+    if isinstance(v, str):
+        return v.strip().lower() in ("1", "true", "yes", "on")
+    return bool(v)
 
 
 def plan_for(action: str, cluster: Cluster, report: Report | None = None, **args: Any) -> Plan:

@@ -114,7 +114,8 @@ async def plan_disarm(cluster: Cluster, *, operator: str = "") -> Plan:
                 cluster.name, "every active alarm (NOSPACE, CORRUPT)", True, [step])
 
 
-async def plan_defrag(cluster: Cluster, *, operator: str = "") -> Plan:
+async def plan_defrag(cluster: Cluster, *, operator: str = "", member: str | None = None
+                      ) -> Plan:
     lock.check_free(cluster.state_dir, operator)
     health = await asyncio.to_thread(etcdapi.cluster_health, cluster)
     down = [h.name for h in health if not h.ok]
@@ -123,6 +124,9 @@ async def plan_defrag(cluster: Cluster, *, operator: str = "") -> Plan:
                           "healthy cluster")
     # one member at a time, leader last: its pause is the one clients feel most
     order = sorted(health, key=lambda h: h.is_leader)
+    if member:
+        cluster.member(member)  # an unknown name is refused, naming it
+        order = [h for h in order if h.name == member]
     ids = StepIds()
     steps = [Step(ids(f"defrag-{h.name}"), cluster.member(h.name).node,
                   f"defragment {h.name}{' (leader)' if h.is_leader else ''}", "api",

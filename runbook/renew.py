@@ -15,12 +15,13 @@ NO_RENEW_ROLES = ("etcd-ca",)  # CAs are never renewed (kubeadm does not either)
 
 
 async def plan_renew(cluster: Cluster, *, member: str | None = None, expired: bool = False,
-                     path: str | None = None, operator: str = "") -> Plan:
+                     path: str | None = None, node: str | None = None, operator: str = ""
+                     ) -> Plan:
     lock.check_free(cluster.state_dir, operator)
     specs = [s for s in cluster.certificates if s.role not in NO_RENEW_ROLES]
-    if path:
-        specs = [s for s in specs if s.path == path]
-    if member:
+    if path:  # one file: the member (if any) is only what it belongs to
+        specs = [s for s in specs if s.path == path and node in (None, s.node)]
+    elif member:
         specs = [s for s in specs if s.member == member
                  and s.role in ("etcd-server", "etcd-peer")]
     if expired:

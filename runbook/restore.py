@@ -74,14 +74,17 @@ class Planner:
 
 async def plan_restore(cluster: Cluster, report: Report | None = None, *,
                        snapshot: str | None = None, best: bool = False,
-                       operator: str = "", stop_timeout: float = 30.0) -> Plan:
+                       operator: str = "", stop_timeout: float = 30.0,
+                       node: str | None = None) -> Plan:
+    """`snapshot` is a path on this machine, or on `node` when given (then copied here
+    first, as any member db always is); `best` takes the report's recommended source."""
     lock.check_free(cluster.state_dir, operator)
     if not cluster.members:
         raise PlanRefused("the inventory lists no etcd members")
     p = Planner(cluster, report)
     p.stop_timeout = stop_timeout
     try:
-        src = await _choose_source(p, snapshot, best)
+        src = await _choose_source(p, snapshot, best, node)
         return await _build(p, src)
     finally:
         await p.close()
@@ -90,7 +93,8 @@ async def plan_restore(cluster: Cluster, report: Report | None = None, *,
 # --------------------------------------------------------------------------- the source
 
 
-async def _choose_source(p: Planner, snapshot: str | None, best: bool) -> Source:
+async def _choose_source(p: Planner, snapshot: str | None, best: bool, node: str | None
+                         ) -> Source:
     if best:
         rec = _recommended(p.report)
         notes = lost_lines(p.report) if p.report else []
@@ -103,9 +107,10 @@ async def _choose_source(p: Planner, snapshot: str | None, best: bool) -> Source
     if not snapshot:
         raise PlanRefused("name a snapshot (--snapshot PATH) or ask for the best source (--best)")
     owner = _member_owning(p.cluster, snapshot)
-    if owner is not None or _looks_like_member_db(snapshot):
-        node = owner.node if owner else p.cluster.members[0].node
-        return await _stage_copy(p, node, snapshot, snapshot)
+    remote = node is not None and p.cluster.node(node).ssh is not None
+    if owner is not None or _looks_like_member_db(snapshot) or remote:
+        where = node or (owner.node if owner else p.cluster.members[0].node)
+        return await _stage_copy(p, where, snapshot, f"{snapshot} on {where}")
     return await _verified(snapshot, snapshot)
 
 

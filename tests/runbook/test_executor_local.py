@@ -5,6 +5,7 @@ that stops the plan and is audited."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import os
 import shutil
 import subprocess
@@ -16,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from checks.model import Cluster, Member, Node, Service
-from runbook.actions import aplan_for
+from runbook.actions import PlanRefused, aplan_for
 from runbook.audit import read_audit
 from runbook.executor import StepEvent, execute
 from runbook.ops import program_pids
@@ -138,3 +139,24 @@ async def test_a_failing_step_stops_the_plan_and_is_audited(tmp_path: Path) -> N
     assert [(a["step"], a["exit_code"], a["status"]) for a in audit] == [
         ("01-ok", 0, "ok"), ("02-bad", 3, "failed")]
     assert not os.path.exists(os.path.join(cl.state_dir, "lock"))
+
+
+async def test_finding_action_args_are_accepted_as_they_come(tmp_path: Path) -> None:
+    from checks.model import CertSpec
+
+    pki = tmp_path / "pki"
+    spec = CertSpec("n1", "etcd-server", str(pki / "server.crt"), str(pki / "server.key"),
+                    str(pki / "ca.crt"), "e1")
+    svc = Service("n1", "etcd", "command", start=("true",), stop=("true",), member="e1")
+    cl = dataclasses.replace(_cluster(tmp_path, svc), certificates=(spec,))
+    # exactly what checks.diagnosis puts in Action.args for an expired server cert
+    plan = await aplan_for("renew-cert", cl, None, operator="t", path=spec.path, node="n1",
+                           member="e1", role="etcd-server")
+    assert [s.op for s in plan.steps] == ["rename", "rename", "write", "run", "wait", "run"]
+    assert plan.steps[2].args["ca_key"] == str(pki / "ca.key")
+    plan = await aplan_for("restart", cl, None, operator="t", service="etcd", member="e1")
+    assert plan.steps[0].argv == ("true",)
+    with pytest.raises(PlanRefused, match="no member named 'e9'"):
+        await aplan_for("restart", cl, None, operator="t", service="etcd", member="e9")
+    with pytest.raises(PlanRefused, match="unknown action"):
+        await aplan_for("reboot", cl, None, operator="t")
