@@ -8,14 +8,15 @@ repairs it at start), 2 corrupt / missing / unreadable (the member is lost).
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from blackstart.cli import snapshot, wal
-from checks.datadirs import merge_snap_problem, verify_local_data_dir
-from checks.snapshot import SnapshotVerdict, verify_snapshot_file
-from checks.wal import WalScan
+
+if TYPE_CHECKING:
+    from checks.snapshot import SnapshotVerdict
+    from checks.wal import WalScan
 
 WAL_EXIT = {"ok": 0, "torn-tail": 1}
 
@@ -25,6 +26,8 @@ WAL_EXIT = {"ok": 0, "torn-tail": 1}
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 def snapshot_verify(file: str, as_json: bool) -> None:
     """Verify a snapshot FILE: sha256 trailer, size, bbolt structure, revision, keys."""
+    from checks.snapshot import verify_snapshot_file  # here: `blackstart` starts faster
+
     v = verify_snapshot_file(file)
     if as_json:
         click.echo(json.dumps(v.to_json(), indent=2))
@@ -54,6 +57,8 @@ def snapshot_lines(v: SnapshotVerdict) -> list[str]:
 def wal_verify(directory: str, as_json: bool) -> None:
     """Classify the WAL in DIR (a data dir, its member dir, or a wal dir): ok, torn tail
     (etcd repairs it), or corrupt (the member is lost)."""
+    from checks.datadirs import merge_snap_problem, verify_local_data_dir
+
     scan, db, problem = verify_local_data_dir(directory)
     scan = merge_snap_problem(scan, problem)
     doc = wal_json(directory, scan, db)
