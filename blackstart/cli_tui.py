@@ -61,6 +61,4 @@ def _run(cluster: Any, read_only: bool, theme: str | None) -> None:
 
 def open_tui(config: str, read_only: bool = False, theme: str | None = None) -> None:
     """Open the cockpit on a blackstart.toml (used by `blackstart demo`)."""
-    from checks.inventory import load_inventory
-
-    _run(load_inventory(config=config), read_only, theme)
+    _run(_cluster(config=config), read_only, theme)

@@ -211,7 +211,7 @@ class BlackstartApp(App[None]):
         self.report = report
         with self.batch_update():
             self._fill_panels(report, now)
-        self.post_message(ReportUpdated(report, len(self.running)))
+        self.post_message(ReportUpdated(report, len(self.running)))  # tests wait on it
 
     def _fill_panels(self, report: Report, now: float) -> None:
         m = self.main
@@ -228,7 +228,8 @@ class BlackstartApp(App[None]):
         for name, error in self.errors.items():
             panel = m.query_one(f"#{panel_for_probe(name)}")
             panel.set_status(f"{name} probe failed: {error}", error=True)  # type: ignore[attr-defined]
-        m.query_one(VerdictBanner).show(report.verdict, report.taken_at, len(self.running))
+        never = len(set(self.probes) - set(self.results) - set(self.errors))
+        m.query_one(VerdictBanner).show(report.verdict, report.taken_at, never)
 
     # ------------------------------------------------------------------ the action registry
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:

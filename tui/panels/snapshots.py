@@ -34,10 +34,11 @@ class SourceRow:
 
 
 def source_rows(report: Report) -> list[SourceRow]:
-    ranked = {(s.node, s.path): s for s in report.restore_sources}
-    rows = [SourceRow(s.node, s.path, s.kind, s, ranked.pop((s.node, s.path), None))
-            for s in [*report.snapshots, *report.member_dbs]]
-    rows += [SourceRow(s.node, s.path, s.kind, None, s) for s in ranked.values()]
+    """Ranked sources first, best on top (as diagnosis ranked them), then the rest."""
+    files = {(s.node, s.path): s for s in [*report.snapshots, *report.member_dbs]}
+    rows = [SourceRow(r.node, r.path, r.kind, files.pop((r.node, r.path), None), r)
+            for r in report.restore_sources]
+    rows += [SourceRow(s.node, s.path, s.kind, s, None) for s in files.values()]
     return rows
 
 
@@ -103,7 +104,8 @@ def _summary(rows: list[SourceRow], best: RestoreSource | SnapshotInfo | None) -
         return "No snapshots found in the backup dirs."
     if best is None:
         return f"{len(rows)} found, none valid: no safe restore source."
-    return f"{MARK} recommended: {getattr(best, 'node', '')} {os.path.basename(best.path)}"
+    what = "member db" if best.kind == "member-db" else os.path.basename(best.path)
+    return f"{MARK} recommended: {best.node} {what}"
 
 
 def _num(n: int | None) -> str:

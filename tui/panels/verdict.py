@@ -27,7 +27,7 @@ class VerdictBanner(Static):
 
     def show(self, verdict: Verdict, taken_at: float, pending: int) -> None:
         steps = " · ".join(verdict.next_steps[:2]) or "Nothing to do."
-        extra = f" ({pending} checks still running)" if pending else ""
+        extra = f" ({pending} checks not answered yet)" if pending else ""
         self._render_lines(verdict.level, verdict.summary + extra, steps, taken_at)
 
     def _render_lines(self, level: Severity, summary: str, step: str, at: float | None) -> None:

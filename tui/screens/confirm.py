@@ -31,8 +31,10 @@ class ConfirmScreen(ModalScreen[bool]):
             yield Static(Text(f"Target: {v.target}", style="bold"), id="confirm-target")
             with VerticalScroll(id="confirm-plan"):
                 yield Static(Text("\n".join(v.lines)), id="confirm-lines")
+            shown = "\n".join(v.lines)
             for w in v.warnings:
-                yield Static(Text(f"⚠ {w}"), classes="confirm-warning")
+                if w not in shown:  # the runbook's preview already lists its warnings
+                    yield Static(Text(f"⚠ {w}"), classes="confirm-warning")
             if v.note:
                 yield Static(Text(v.note), id="confirm-note")
             if v.destructive and v.runnable:
