@@ -457,7 +457,16 @@ def _rule_snapshots(f: _Facts) -> list[Finding]:
                         remedy="Take a snapshot now and schedule them.",
                         action=Action("snapshot-save") if f.quorum.held else None)]
     valid = [s for s in backups if s.valid]
+    checking = [s for s in backups if s.pending]
     out = []
+    if checking:
+        out.append(Finding(INFO, "backups-being-verified", "backups",
+                           f"{len(checking)} backup snapshot(s) are still being verified.",
+                           [s.path for s in checking[:5]], "They are shown on the next refresh."))
+    # a check still running is "not known yet", never "invalid"
+    backups = [s for s in backups if not s.pending]
+    if not backups:
+        return out
     if not valid:
         out.append(Finding(W, "backups-all-invalid", "backups",
                            f"All {len(backups)} backup snapshot(s) are invalid.",

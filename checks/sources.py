@@ -122,8 +122,14 @@ def _to_source(src: SnapshotInfo, newest: _Newest, wal: Sequence[WalState]) -> R
         behind_revisions=behind,
         window=_window(src, newest, w, behind) if src.valid else None,
         member=_member_of(src, wal) if src.kind == "member-db" else None,
-        reason="" if src.valid else f"invalid: {src.error or 'failed verification'}",
+        reason="" if src.valid else _not_valid_reason(src),
     )
+
+
+def _not_valid_reason(src: SnapshotInfo) -> str:
+    if src.pending:
+        return "still being verified"
+    return f"invalid: {src.error or 'failed verification'}"
 
 
 def _rank_key(s: RestoreSource, mtimes: dict[str, float]) -> tuple[int, int, int, float]:

@@ -396,3 +396,13 @@ def test_healthy_member_that_rejected_our_client_cert_is_a_warning() -> None:
     assert f.subject == bad and f.severity is Severity.WARNING
     assert f.action is not None and f.action.name == "renew-cert"
     assert verdict.level is Severity.WARNING
+
+
+def test_backup_still_being_verified_is_not_called_invalid() -> None:
+    r = healthy()
+    for s in r.snapshots:
+        if s.kind == "backup":
+            s.valid, s.pending, s.error = False, True, None
+    findings, _ = diagnose(r, NOW)
+    assert by_code(findings, "backups-being-verified")
+    assert not by_code(findings, "backups-all-invalid")
