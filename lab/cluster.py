@@ -197,13 +197,17 @@ class Lab:
     def wait_healthy(self, timeout: float = 30.0, names: list[str] | None = None) -> None:
         want = [self.node(m) for m in names] if names else self.nodes
         end = time.monotonic() + timeout
+        sick = want
         while time.monotonic() < end:
             sick = [n for n in want if not health(n.ip, 0.5)]
             if not sick:
                 return
+            if all(procs.process_of(n.pidfile("etcd")) is None for n in sick):
+                break  # every one still missing has exited: waiting cannot help
             time.sleep(0.1)
-        raise LabError("not healthy within {:g}s: {}".format(timeout, "; ".join(
-            f"{n.name} (log: {n.log('etcd')})" for n in sick)))
+        raise LabError("not healthy: {}".format("; ".join(
+            f"{n.name} (etcd {'running' if self.running(n.name) else 'not running'}; "
+            f"log: {n.log('etcd')})" for n in sick)))
 
     def _seed(self) -> None:
         client = self.client()
