@@ -13,6 +13,7 @@ from checks.model import Cluster, Member, Report, RestoreSource
 from checks.nodes import NodeClient, connect
 from checks.snapshot import SnapshotVerdict, verify_snapshot_file
 from runbook import lock, services
+from runbook.executor import port_open
 from runbook.plan import Plan, Step, StepIds, new_plan_id, stamp
 from runbook.preflight import (
     PlanRefused,
@@ -163,6 +164,10 @@ async def _stage_copy(p: Planner, node: str, path: str, origin: str) -> Source:
     except Exception as exc:  # noqa: BLE001 - NodeError/OSError: refuse, naming the file
         raise PlanRefused(f"cannot copy {path} from node {node}: {exc}") from exc
     src = await _verified(dst, origin)
+    owner = _member_owning(p.cluster, path)
+    if owner is not None and await asyncio.to_thread(port_open, owner.client_url):
+        src.notes.append(f"etcd {owner.name} is running: its db was copied while it may be "
+                         "written to; a `snapshot save` from it would be consistent")
     src.notes.append(f"copied {path} from {node} to {dst}; the copy is what is verified "
                      "and restored")
     return src

@@ -9,6 +9,7 @@ import socket
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 from cryptography import x509
@@ -239,3 +240,47 @@ def test_runbook_never_imports_textual() -> None:
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                        check=True, env={**os.environ})
     assert r.stdout.strip() == "False"
+
+
+def _restore_planner(report: Any = None) -> Any:
+    from checks.model import Cluster, Node
+    from runbook.restore import Planner
+
+    ms = tuple(Member(f"e{i}", f"n{i}", f"https://10.0.0.{i}:2379", f"https://10.0.0.{i}:2380",
+                      "/var/lib/etcd") for i in (1, 2, 3))
+    cl = Cluster("prod", tuple(Node(m.node) for m in ms), ms, state_dir="/nonexistent")
+    return Planner(cl, report)
+
+
+def _source(rev: int, skip: bool) -> Any:
+    from checks.snapshot import SnapshotVerdict
+    from runbook.restore import Source
+
+    return Source("/b/s.db", "/b/s.db", SnapshotVerdict("/b/s.db", True, "backup", 1), "ab",
+                  skip, rev)
+
+
+def test_restore_argv_per_member_with_and_without_the_bump() -> None:
+    from checks.model import Report, RestoreSource, Verdict
+    from runbook.restore import _bump, _restore_member
+
+    report = Report("prod", 0, Verdict(0, ""), restore_sources=[  # type: ignore[arg-type]
+        RestoreSource("backup", "n1", "/b/s.db", True, 5000, behind_revisions=7000)])
+    p = _restore_planner(report)
+    new = preflight.RestoreTool(("etcdutl",), "etcdutl", "3.5.12", True)
+    old = preflight.RestoreTool(("etcdutl",), "etcdutl", "3.5.1", False)
+    n, warn = _bump(p, _source(5000, False), {"n1": new, "n2": new, "n3": new})
+    assert n == 7000 + 1000 and "7,000" not in "".join(warn) and "8,000" in "".join(warn)
+    p.token, p.bump = "prod-x", n
+    aside, run = _restore_member(p, p.cluster.members[1], new, "/b/s.db", _source(5000, True))
+    assert aside.args == {"src": "/var/lib/etcd", "dst": f"/var/lib/etcd.before-restore-{p.ts}"}
+    assert run.argv == (
+        "etcdutl", "snapshot", "restore", "/b/s.db", "--name", "e2", "--data-dir",
+        "/var/lib/etcd", "--initial-cluster", "e1=https://10.0.0.1:2380,"
+        "e2=https://10.0.0.2:2380,e3=https://10.0.0.3:2380", "--initial-cluster-token",
+        "prod-x", "--initial-advertise-peer-urls", "https://10.0.0.2:2380",
+        "--skip-hash-check", "--bump-revision", "8000", "--mark-compacted")
+    # one node without the flags: nobody bumps (same N everywhere or none), and it says why
+    n, warn = _bump(p, _source(5000, False), {"n1": new, "n2": old, "n3": new})
+    assert n is None and "3.5.1 on n2" in warn[0] and "watch caches" in warn[0]
+    assert "by 7,000 revisions" in warn[0] and "N would be 8,000" in warn[0]
