@@ -31,6 +31,13 @@ def _lab(dir_: Path, **kw: Any) -> Any:
         raise click.ClickException(str(exc)) from exc
 
 
+def _existing(dir_: Path) -> Any:
+    the_lab = _lab(dir_)
+    if not the_lab.params_path.exists():
+        raise click.ClickException(f"{the_lab.dir}: no lab here (run `blackstart lab up`)")
+    return the_lab
+
+
 def _guard(fn: Any, *args: Any, **kw: Any) -> Any:
     """Run a lab call; a LabError becomes a clean one-line error, not a traceback."""
     from lab.cluster import LabError
@@ -92,7 +99,7 @@ def up_cmd(*, dir_: Path, members: int | None, etcd: str | None, ssh: bool, net:
 @dir_option
 def down_cmd(dir_: Path) -> None:
     """Stop every process the lab started (data, certs and logs stay)."""
-    the_lab = _lab(dir_)
+    the_lab = _existing(dir_)
     _guard(the_lab.down)
     left = the_lab.stray_processes()
     if left:
@@ -105,10 +112,7 @@ def down_cmd(dir_: Path) -> None:
 @click.option("--json", "as_json", is_flag=True)
 def status_cmd(dir_: Path, as_json: bool) -> None:
     """Members, their health and which services run."""
-    the_lab = _lab(dir_)
-    if not the_lab.params_path.exists():
-        raise click.ClickException(f"{the_lab.dir}: no lab here (run `blackstart lab up`)")
-    st = the_lab.status()
+    st = _existing(dir_).status()
     click.echo(json.dumps(st, indent=2)) if as_json else print_status(st)
 
 
@@ -125,7 +129,7 @@ def _service_options(fn: Any) -> Any:
               help="For etcd: seconds to wait for it to serve or die.")
 def start_cmd(dir_: Path, member: str, service: str, wait: float) -> None:
     """Start one service on one node (used by the inventory's [[services]])."""
-    the_lab = _lab(dir_)
+    the_lab = _existing(dir_)
     pid = _guard(the_lab.start, member, service)
     if service != "etcd":
         click.echo(f"{member}: {service} running (pid {pid})")
@@ -140,7 +144,7 @@ def start_cmd(dir_: Path, member: str, service: str, wait: float) -> None:
 @_service_options
 def stop_cmd(dir_: Path, member: str, service: str) -> None:
     """Stop one service on one node."""
-    the_lab = _lab(dir_)
+    the_lab = _existing(dir_)
     _guard(the_lab.stop, member, service)
     click.echo(f"{member}: {service} stopped")
 
@@ -154,7 +158,7 @@ def stop_cmd(dir_: Path, member: str, service: str) -> None:
               help="Which certificate expire-cert / not-yet-valid reissues.")
 def break_cmd(fault: str, dir_: Path, member: str | None, cert: str) -> None:
     """Inject FAULT for real."""
-    the_lab = _lab(dir_)
+    the_lab = _existing(dir_)
     click.echo(_guard(the_lab.break_fault, fault, member, cert))
 
 

@@ -114,6 +114,9 @@ def test_cli_errors_name_the_problem(tmp_path: Path) -> None:
     r = CliRunner().invoke(cli, ["lab", "up", "--dir", str(tmp_path), "--net", "10.0.0"])
     assert r.exit_code == 1 and "inside 127/8" in r.output
     assert "Traceback" not in r.output
+    r = CliRunner().invoke(cli, ["lab", "break", "power-cut", "--dir", str(tmp_path / "none")])
+    assert r.exit_code == 1 and "no lab here" in r.output
+    assert not (tmp_path / "none").exists()  # refusing created nothing
 
 
 @pytest.mark.lab
