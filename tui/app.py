@@ -101,7 +101,7 @@ class MainScreen(Screen[None]):
 class BlackstartApp(App[None]):
     CSS_PATH = "blackstart.tcss"
     TITLE = "blackstart"
-    BINDINGS = registry.bindings()
+    BINDINGS = registry.bindings()  # type: ignore[assignment]  # list is invariant
 
     def __init__(  # noqa: PLR0913 - the factory's knobs, all keyword-only
         self, cluster: Cluster, *, probes: Mapping[str, Probe], read_only: bool = False,
@@ -296,7 +296,7 @@ class BlackstartApp(App[None]):
 
     def _proposed(self, worker: Worker[Any], state: WorkerState) -> None:
         if state == WorkerState.SUCCESS:
-            view: PlanView = worker.result
+            view: PlanView = worker.result  # type: ignore[assignment]
             self.push_screen(ConfirmScreen(view, self.cluster.name),
                              partial(self._confirmed, view))
         elif state == WorkerState.ERROR:
@@ -314,7 +314,8 @@ class BlackstartApp(App[None]):
     def _run_plan(self, view: PlanView, journal: str | None, mode: str) -> None:
         post = self.post_message
         self.run_worker(partial(_execute, view, self.cluster, self.operator,
-                                lambda ev: post(StepEventReceived(ev)), journal=journal, mode=mode),
+                                lambda ev: _ignore(post(StepEventReceived(ev))),
+                                journal=journal, mode=mode),
                         group="plan", thread=True, exit_on_error=False)
 
     def on_progress_screen_requested(self, message: ProgressScreen.Requested) -> None:
@@ -353,8 +354,13 @@ def _execute(view: PlanView, cluster: Cluster, operator: str,
         coro = rollback(load_journal(Path(journal)), cluster, operator=operator, on_event=on_event)
     else:
         j = load_journal(Path(journal)) if journal else None
+        assert view.plan is not None  # only runnable plans reach the executor
         coro = execute(view.plan, cluster, operator=operator, on_event=on_event, journal=j)
     return asyncio.run(coro)
+
+
+def _ignore(_: object) -> None:
+    return None
 
 
 def _describe(error: BaseException | None) -> str:

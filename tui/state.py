@@ -97,7 +97,7 @@ def default_diagnose() -> Diagnose:
         from checks.diagnosis import diagnose
     except ImportError:
         return fallback_diagnose
-    return diagnose  # type: ignore[no-any-return]
+    return diagnose
 
 
 def fallback_diagnose(report: Report, now: float) -> tuple[list[Finding], Verdict]:

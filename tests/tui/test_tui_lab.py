@@ -140,3 +140,35 @@ async def test_blackholed_member_never_freezes_the_screen(healthy_lab: Any,
         ghost_state = {m.name: m for m in app.report.members}["etcd4"]
         assert not ghost_state.healthy and ghost_state.error_class == "timeout"
         assert "3/4 healthy, quorum needs 3" in str(app.main.query_one("#quorum-line").render())
+
+
+async def test_restart_a_stopped_member_runs_the_real_plan_with_progress(
+        lab_factory: Callable[..., Any]) -> None:
+    from tui.screens.progress import ProgressScreen
+
+    lab = lab_factory()
+    lab.stop("etcd2")
+    app = _app(lab, refresh_interval=1.0)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot, timeout=60)
+        table = app.main.query_one("#members-table", DataTable)
+        table.focus()
+        table.move_cursor(row=table.get_row_index("etcd2"))
+        await pilot.press("x")
+        await _wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen), 60)
+        assert app.focused is not None and app.focused.id == "cancel"
+        assert "etcd2" in "\n".join(app.screen.view.lines)
+        if app.screen.view.destructive:  # the runbook decides; then the name is required
+            app.screen.query_one("#confirm-name").focus()
+            await pilot.press(*"lab")
+        await pilot.pause()
+        assert not app.screen.query_one("#confirm-ok", Button).disabled
+        await pilot.click("#confirm-ok")
+        await _wait_for(pilot, lambda: isinstance(app.screen, ProgressScreen), 10)
+        progress = app.screen
+        assert isinstance(progress, ProgressScreen)
+        await _wait_for(pilot, lambda: progress.done, 120)
+        assert progress.ok, str(progress.query_one("#progress-status").render())
+        await pilot.click("#progress-close")
+        await _wait_for(pilot, lambda: _health(app).get("etcd2", False), 60)
+        assert app.taken and app.taken[-1].action == "restart" and app.taken[-1].outcome == "ok"

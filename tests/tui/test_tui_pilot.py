@@ -183,3 +183,17 @@ async def _wait_for(pilot: Any, cond: Any, timeout: float = 10.0) -> None:
     while not cond():
         assert time.monotonic() < deadline, "condition not met in time"
         await pilot.pause(0.05)
+
+
+async def test_narrow_tabs_show_one_panel_and_hidden_logs_render_when_shown() -> None:
+    app = recorded_app(outage=True)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        assert app.main.has_class("-narrow")
+        logs = app.main.query_one(LogsPanel)
+        assert not logs.display or not logs.has_class("-active")
+        app.main.show_panel("logs")
+        await pilot.pause(0.2)
+        assert logs.region.height > 0
+        assert len(logs.query_one("#log-view").lines) >= 6  # deferred writes rendered
+        assert app.main.query_one("#members").region.height == 0

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from rich.style import Style
 from rich.text import Text
-from textual import on
+from textual import events, on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.message import Message
@@ -46,7 +46,8 @@ class LogView(RichLog):
         self.following = self.is_vertical_scroll_end
         self.post_message(self.Scrolled(self.following))
 
-    def on_resize(self) -> None:
+    def on_resize(self, event: events.Resize) -> None:
+        super().on_resize(event)  # RichLog renders its deferred writes here
         if self.following:
             self.call_after_refresh(self.scroll_end, animate=False)
 

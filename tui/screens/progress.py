@@ -11,6 +11,7 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
+from textual.coordinate import Coordinate
 from textual.message import Message
 from textual.screen import ModalScreen
 from textual.widgets import Button, DataTable, RichLog, Static
@@ -63,7 +64,8 @@ class ProgressScreen(ModalScreen[bool]):
         if ev.status == "output":
             self.query_one(RichLog).write(Text(f"[{ev.step.node}] {ev.line or ''}"))
         elif key in table.rows:
-            table.update_cell_at((table.get_row_index(key), 0), Text(MARKS.get(ev.status, "?")))
+            table.update_cell_at(Coordinate(table.get_row_index(key), 0),
+                                 Text(MARKS.get(ev.status, "?")))
             table.move_cursor(row=table.get_row_index(key))
 
     def finished(self, ok: bool, message: str, journal: str | None = None) -> None:
