@@ -197,3 +197,41 @@ async def test_narrow_tabs_show_one_panel_and_hidden_logs_render_when_shown() ->
         assert logs.region.height > 0
         assert len(logs.query_one("#log-view").lines) >= 6  # deferred writes rendered
         assert app.main.query_one("#members").region.height == 0
+
+
+def _failing_planner(action: str, cluster: Any, report: Any, **args: Any) -> Any:
+    from runbook.plan import Plan, Step
+    from tui.plans import PlanView
+
+    plan = Plan("restart-test", "restart", "restart etcd2 (fails on purpose)", cluster.name,
+                "etcd on etcd2", False,
+                [Step("s1", "etcd2", "a command that fails", "run", ("false",))])
+    return PlanView(action, plan.title, plan.target, False, plan.preview_lines(), [], plan)
+
+
+async def test_failed_plan_stops_and_offers_resume_and_rollback(tmp_path: Any) -> None:
+    from tui.screens.progress import ProgressScreen
+
+    cluster = demo_data.lab_cluster(str(tmp_path))
+    app = build_app(cluster, probes=demo_data.probes(True), clock=demo_data.clock,
+                    diagnose=demo_data.diagnose_fn(True), refresh_interval=3600,
+                    planner=_failing_planner)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await settle(pilot)
+        await pilot.press("x")
+        await _wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        assert not app.screen.query_one("#confirm-ok", Button).disabled  # not destructive
+        await pilot.click("#confirm-ok")
+        await _wait_for(pilot, lambda: isinstance(app.screen, ProgressScreen))
+        progress = app.screen
+        assert isinstance(progress, ProgressScreen)
+        await _wait_for(pilot, lambda: progress.done, 30)
+        assert progress.ok is False and progress.journal
+        assert progress.query_one("#progress-resume").display
+        assert progress.query_one("#progress-rollback").display
+        await pilot.click("#progress-rollback")
+        await _wait_for(pilot, lambda: progress.done, 30)
+        assert progress.ok is True  # nothing had changed: the rollback has nothing to undo
+        await pilot.click("#progress-close")
+        await pilot.pause()
+        assert app.screen is app.main and app.taken[-1].action == "restart"

@@ -1,0 +1,53 @@
+"""`blackstart tui` / bare `blackstart`: options reach the app; bad input is a clear message."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+from blackstart import cli_tui
+from blackstart.cli import cli
+from tui import demo_data
+
+
+@pytest.fixture
+def opened(monkeypatch: pytest.MonkeyPatch) -> list[tuple[Any, bool, str | None]]:
+    calls: list[tuple[Any, bool, str | None]] = []
+    monkeypatch.setattr(cli_tui, "_cluster", lambda **kw: demo_data.lab_cluster())
+    monkeypatch.setattr(cli_tui, "_run", lambda c, ro, theme: calls.append((c, ro, theme)))
+    return calls
+
+
+def test_bare_blackstart_opens_the_tui(opened: list[Any]) -> None:
+    res = CliRunner().invoke(cli, [])
+    assert res.exit_code == 0, res.output
+    assert len(opened) == 1 and opened[0][0].name == "lab" and opened[0][1] is False
+
+
+def test_read_only_and_theme_reach_the_app(opened: list[Any]) -> None:
+    res = CliRunner().invoke(cli, ["tui", "--read-only", "--theme", "blackstart-high-contrast"])
+    assert res.exit_code == 0, res.output
+    assert opened[0][1:] == (True, "blackstart-high-contrast")
+
+
+def test_unknown_theme_is_a_clear_error(opened: list[Any]) -> None:
+    res = CliRunner().invoke(cli, ["tui", "--theme", "neon"])
+    assert res.exit_code == 2 and "unknown theme 'neon'" in res.output
+    assert opened == []
+
+
+def test_missing_inventory_names_the_file(tmp_path: Any) -> None:
+    missing = tmp_path / "nope.toml"
+    res = CliRunner().invoke(cli, ["tui", "--config", str(missing)])
+    assert res.exit_code != 0
+    assert "nope.toml" in res.output and "Traceback" not in res.output
+
+
+def test_broken_inventory_names_the_file(tmp_path: Any) -> None:
+    bad = tmp_path / "blackstart.toml"
+    bad.write_text("[cluster\nname = ")
+    res = CliRunner().invoke(cli, ["tui", "--config", str(bad)])
+    assert res.exit_code != 0
+    assert "blackstart.toml" in res.output and "Traceback" not in res.output
