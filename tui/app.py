@@ -19,6 +19,7 @@ from textual import on
 from textual.app import App, ComposeResult, SystemCommand
 from textual.containers import Container
 from textual.screen import Screen
+from textual.timer import Timer
 from textual.widgets import Footer, Tab, Tabs
 from textual.worker import Worker, WorkerState
 
@@ -120,6 +121,7 @@ class BlackstartApp(App[None]):
         self.results: dict[str, list[Any]] = {}
         self.errors: dict[str, str] = {}
         self.running: dict[str, float] = {}
+        self._poll_timers: dict[str, Timer] = {}
         self.report: Report = Report(cluster.name, clock(), Verdict(Severity.INFO, "Checking…"))
         self.taken: list[TakenAction] = []
         self._dirty = False
@@ -151,10 +153,13 @@ class BlackstartApp(App[None]):
 
     # ------------------------------------------------------------------ probes
     def start_probe(self, name: str) -> None:
+        pending = self._poll_timers.pop(name, None)
+        if pending is not None:
+            pending.stop()  # one timer per probe: `r` must not start a second poll chain
         if name in self.running:
             return  # polls never overlap: the running one re-arms when it finishes
         if self.frozen:
-            self.set_timer(FROZEN_RETRY, partial(self.start_probe, name))
+            self._arm(name, FROZEN_RETRY)
             return
         self.running[name] = time.monotonic()
         work = partial(run_probe, self.probes[name], self.cluster, self.clock, self._cache)
@@ -186,7 +191,10 @@ class BlackstartApp(App[None]):
                                             time.monotonic() - started))
         elif state == WorkerState.ERROR:
             self.post_message(ProbeFailed(name, _describe(worker.error)))
-        self.set_timer(self.refresh_interval, partial(self.start_probe, name))
+        self._arm(name, self.refresh_interval)
+
+    def _arm(self, name: str, delay: float) -> None:
+        self._poll_timers[name] = self.set_timer(delay, partial(self.start_probe, name))
 
     def on_probe_finished(self, message: ProbeFinished) -> None:
         self.results[message.name] = message.results

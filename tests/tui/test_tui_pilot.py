@@ -11,10 +11,11 @@ from conftest import recorded_app, settle
 from textual.widgets import Button, DataTable, Input
 
 from checks.context import ProbeContext
+from checks.model import LogLine
 from tui import demo_data
 from tui.app import build_app
 from tui.messages import ReportUpdated
-from tui.panels.logs import LogsPanel
+from tui.panels.logs import LogsPanel, LogView
 from tui.screens.confirm import ConfirmScreen
 from tui.screens.help import HelpScreen
 
@@ -235,3 +236,54 @@ async def test_failed_plan_stops_and_offers_resume_and_rollback(tmp_path: Any) -
         await pilot.click("#progress-close")
         await pilot.pause()
         assert app.screen is app.main and app.taken[-1].action == "restart"
+
+
+async def test_refresh_key_never_starts_a_second_poll_chain() -> None:
+    runs: list[float] = []
+
+    async def counted(ctx: ProbeContext) -> list[Any]:
+        runs.append(time.monotonic())
+        return demo_data.healthy_members()
+
+    app = build_app(demo_data.lab_cluster(), probes={"members": counted},
+                    clock=demo_data.clock, diagnose=demo_data.diagnose_fn(False),
+                    refresh_interval=0.5)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await settle(pilot)
+        for _ in range(4):
+            await pilot.press("r")
+            await settle(pilot)
+        start = len(runs)
+        await pilot.pause(2.0)
+        assert len(runs) - start <= 6, "each `r` must not add a poll chain"
+        assert len(runs) - start >= 2, "polling goes on"
+
+
+async def test_scrolling_up_stops_follow_and_counts_new_lines() -> None:
+    calls = [0]
+
+    async def growing_logs(ctx: ProbeContext) -> list[Any]:
+        calls[0] += 1
+        return [LogLine("etcd1", "kube-apiserver", f"2026-11-18T01:{i // 60:02}:{i % 60:02}Z",
+                        f"line {i}") for i in range(40 * calls[0])]
+
+    app = build_app(demo_data.lab_cluster(), probes={"logs": growing_logs},
+                    clock=demo_data.clock, diagnose=demo_data.diagnose_fn(True),
+                    refresh_interval=3600)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        app.main.show_panel("logs")
+        await pilot.pause(0.2)
+        view = app.main.query_one("#log-view", LogView)
+        assert view.is_vertical_scroll_end
+        view.scroll_home(animate=False)
+        await pilot.pause(0.1)
+        await pilot.press("r")
+        await settle(pilot)
+        marker = app.main.query_one("#log-marker")
+        assert marker.display and "40 new lines" in str(marker.render())
+        assert view.scroll_y == 0, "not following: the view stays where the operator put it"
+        view.focus()
+        await pilot.press("end")
+        await pilot.pause(0.2)
+        assert not marker.display
