@@ -135,20 +135,21 @@ def snapshot_save(prune: bool, delete: bool, as_json: bool, yes: bool, **kw: Any
 @inventory_options
 @click.option("--snapshot", "snapshot_path", type=click.Path(dir_okay=False),
               help="Snapshot file on this machine, or a member's member/snap/db.")
+@click.option("--from-node", help="The --snapshot path is on this node (copied here first).")
 @click.option("--best", is_flag=True, help="Restore from the source the checks recommend.")
 @click.option("--dry-run", is_flag=True, help="Show every step per node; change nothing.")
 @click.option("--yes", is_flag=True, help="Run without typing the cluster name.")
 @click.option("--stop-timeout", default=30.0, show_default=True,
               help="Seconds to wait for each etcd to be confirmed stopped.")
-def restore_cmd(snapshot_path: str | None, best: bool, dry_run: bool, yes: bool,
-                stop_timeout: float, **kw: Any) -> None:
+def restore_cmd(snapshot_path: str | None, best: bool, dry_run: bool, **kw: Any) -> None:
     """Restore every member from one verified snapshot (preflight first)."""
     if bool(snapshot_path) == best:
         raise click.UsageError("give exactly one of --snapshot PATH and --best")
+    yes, stop_timeout, node = kw.pop("yes"), kw.pop("stop_timeout"), kw.pop("from_node")
     cluster = cluster_from_options(**kw)
     report = _report(cluster)  # --best picks from it; both size the revision bump from it
     plan = _run("restore", cluster, yes=yes, dry_run=dry_run, report=report,
-                snapshot=snapshot_path, best=best, stop_timeout=stop_timeout)
+                snapshot=snapshot_path, best=best, stop_timeout=stop_timeout, node=node)
     if not dry_run:
         click.echo(f"restored. new --initial-cluster-token: {plan.info['token']} "
                    f"(the inventory's token = {cluster.token!r} is informational)")

@@ -167,6 +167,11 @@ async def op_wait(r: Runner, step: Step, previous: str | None) -> Outcome:
                            error=f"no healthy quorum within {step.timeout:g}s: "
                                  + "; ".join(problems))
         return Outcome("ok", r.say("every member healthy, one leader"))
+    if kind == "listening":
+        url = r.cluster.member(str(step.args["member"])).client_url
+        if await wait_until(lambda: asyncio.to_thread(port_open, url), step.timeout, 0.2):
+            return Outcome("ok", r.say(f"{url} accepts connections"))
+        return Outcome("failed", error=f"{url} not listening after {step.timeout:g}s")
     if kind in ("process-gone", "process-back"):
         return await _wait_process(r, step, str(step.args["name"]), kind == "process-gone")
     return Outcome("failed", error=f"unknown wait {kind!r}")

@@ -32,15 +32,27 @@ def stop_steps(svc: Service, ids: StepIds, member: Member | None = None,
     return steps
 
 
-def start_steps(svc: Service, ids: StepIds, wait_timeout: float = 60.0) -> list[Step]:
+def start_steps(svc: Service, ids: StepIds, wait_timeout: float = 60.0,
+                member: Member | None = None) -> list[Step]:
     steps = [_start(svc, ids)]
     if svc.kind == "static-pod":
         steps.append(_wait_process(svc, ids, gone=False, timeout=wait_timeout))
+    if member is not None:
+        steps.append(wait_listening_step(svc.node, member, ids, wait_timeout))
     return steps
 
 
 def restart_steps(svc: Service, ids: StepIds, member: Member | None = None) -> list[Step]:
-    return stop_steps(svc, ids, member) + start_steps(svc, ids)
+    """Stop, confirm, start; for an etcd member also wait until it listens again, so that
+    restarting several members one after the other never takes two down at once."""
+    return stop_steps(svc, ids, member) + start_steps(svc, ids, member=member)
+
+
+def wait_listening_step(node: str, member: Member, ids: StepIds, timeout: float) -> Step:
+    return Step(ids(f"wait-listening-{member.name}"), node, f"wait for etcd {member.name}",
+                "wait", detail=f"until {member.client_url} accepts connections "
+                               f"(≤ {timeout:g}s)",
+                args={"kind": "listening", "member": member.name}, timeout=timeout)
 
 
 def _stop(svc: Service, ids: StepIds) -> Step:

@@ -152,7 +152,7 @@ async def test_finding_action_args_are_accepted_as_they_come(tmp_path: Path) -> 
     # exactly what checks.diagnosis puts in Action.args for an expired server cert
     plan = await aplan_for("renew-cert", cl, None, operator="t", path=spec.path, node="n1",
                            member="e1", role="etcd-server")
-    assert [s.op for s in plan.steps] == ["rename", "rename", "write", "run", "wait", "run"]
+    assert [s.op for s in plan.steps] == ["rename", "rename", "write", "run", "wait", "run", "wait"]
     assert plan.steps[2].args["ca_key"] == str(pki / "ca.key")
     plan = await aplan_for("restart", cl, None, operator="t", service="etcd", member="e1")
     assert plan.steps[0].argv == ("true",)

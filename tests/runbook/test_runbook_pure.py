@@ -216,7 +216,7 @@ def test_service_steps_for_each_kind() -> None:
     m = Member("e1", "n1", "https://127.0.0.1:2379", "https://127.0.0.1:2380", "/var/lib/etcd")
     cmd = Service("n1", "etcd", "command", start=("go",), stop=("halt",), member="e1")
     steps = services.restart_steps(cmd, ids, m)
-    assert [s.op for s in steps] == ["run", "wait", "run"]
+    assert [s.op for s in steps] == ["run", "wait", "run", "wait"]
     assert steps[0].argv == ("halt",) and steps[0].undo_argv == ("go",)
     sysd = Service("n1", "kube-apiserver", "systemd", unit="kube-apiserver.service")
     assert services.restart_steps(sysd, ids)[0].argv == (
