@@ -145,7 +145,8 @@ class BlackstartApp(App[None]):
     @property
     def frozen(self) -> bool:
         """Live data is frozen while anything covers the main screen (dialogs, help)."""
-        return self.screen is not self.main
+        stack = self.screen_stack
+        return not stack or stack[-1] is not self.main
 
     def thaw(self) -> None:
         if self._dirty:
@@ -156,6 +157,8 @@ class BlackstartApp(App[None]):
         pending = self._poll_timers.pop(name, None)
         if pending is not None:
             pending.stop()  # one timer per probe: `r` must not start a second poll chain
+        if not self.main.is_attached:
+            return  # a timer that fired while the app shuts down
         if name in self.running:
             return  # polls never overlap: the running one re-arms when it finishes
         if self.frozen:
