@@ -23,7 +23,29 @@ def focused_panel(screen: Screen[Any]) -> str | None:
     return None
 
 
+# The keyword arguments runbook.plan_for takes per action. Findings name their targets in
+# diagnosis' words (e.g. restart {"member": ...}); only these reach the planner.
+ACCEPTS: dict[str, frozenset[str]] = {
+    "restore": frozenset({"snapshot", "best"}),
+    "restart": frozenset({"service", "node"}),
+    "renew-cert": frozenset({"member", "expired", "path", "node"}),
+    "snapshot-save": frozenset(),
+}
+
+
 def resolve_args(action: str, screen: Screen[Any], report: Report) -> dict[str, str | bool]:
+    args = _resolve(action, screen, report)
+    cluster = getattr(screen, "cluster", None)
+    if action == "restart" and "node" not in args and "member" in args and cluster:
+        try:
+            args["node"] = cluster.member(str(args["member"])).node
+        except KeyError:
+            pass  # an unknown member: the planner refuses with its own words
+    allowed = ACCEPTS.get(action)
+    return args if allowed is None else {k: v for k, v in args.items() if k in allowed}
+
+
+def _resolve(action: str, screen: Screen[Any], report: Report) -> dict[str, str | bool]:
     panel = focused_panel(screen)
     finding = screen.query_one(FindingsPanel).selected_finding() if panel == "findings" else None
     if finding and finding.action and finding.action.name == action:

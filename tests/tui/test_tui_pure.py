@@ -80,3 +80,27 @@ def test_export_markdown_and_never_overwrites(tmp_path: object) -> None:
     assert first != second
     with open(first, encoding="utf-8") as fh:
         assert fh.read() == text
+
+
+async def test_finding_args_are_translated_for_the_planner() -> None:
+    from checks.model import Action, Finding
+    from tui.app import build_app
+    from tui.targets import resolve_args
+
+    app = build_app(demo_data.lab_cluster(), probes={}, clock=demo_data.clock)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await pilot.pause()
+        report = app.report
+        report.findings = [
+            Finding(Severity.CRITICAL, "member-down", "etcd2", "down",
+                    action=Action("restart", {"service": "etcd", "member": "etcd2"})),
+            Finding(Severity.CRITICAL, "restore-source", "x", "best",
+                    action=Action("restore", {"snapshot": "/b/s.db", "node": "etcd1",
+                                              "kind": "backup"})),
+        ]
+        assert resolve_args("restart", app.main, report) == {"service": "etcd", "node": "etcd2"}
+        app.main.query_one("#findings-list").focus()
+        app.main.query_one("FindingsPanel").show(report.findings)
+        await pilot.pause()
+        app.main.query_one("#findings-list").highlighted = 1
+        assert resolve_args("restore", app.main, report) == {"snapshot": "/b/s.db"}
