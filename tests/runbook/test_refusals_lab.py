@@ -76,3 +76,44 @@ def test_an_etcd_that_does_not_stop_stops_the_plan(rb_lab: Any, tmp_path: Path) 
     lab.wait_healthy(30)
     assert all(lab.running(n.name, "kube-apiserver") for n in lab.nodes)
     assert not (Path(lab.dir) / "state" / "lock").exists()
+
+
+def test_member_db_is_copied_out_verified_and_typed_confirmation(rb_lab: Any) -> None:
+    lab = rb_lab()
+    db = Path(lab.node("etcd3").spec.data_dir) / "member" / "snap" / "db"
+    r = cli(lab, "restore", "--snapshot", str(db), "--dry-run")
+    staged = re.search(r"snapshot restore (\S+/state/restore/\S+/member-db) ", r.stdout)
+    assert staged, r.stdout[-3000:]  # never read in place: the copy is what is restored
+    assert Path(staged.group(1)).is_file() and "--skip-hash-check" in r.stdout
+    assert "etcd etcd3 is running" in r.stdout
+    _untouched(lab)
+    assert _typed(lab, "prod\n").count("refused") == 1
+    out = _typed(lab, "lab\n")
+    assert "no active alarm" in out and "refused" not in out
+
+
+def _typed(lab: Any, answer: str) -> str:
+    """Run `alarm disarm` at a real terminal (a pty) and type `answer` at the prompt."""
+    import os
+    import pty
+    import subprocess
+    import sys
+    import time
+
+    main, sub = pty.openpty()
+    proc = subprocess.Popen([sys.executable, "-m", "blackstart", "alarm", "disarm", "-c",
+                             str(lab.inventory_path)], stdin=sub, stdout=sub, stderr=sub)
+    os.close(sub)
+    out, sent, end = b"", False, time.monotonic() + 60
+    while time.monotonic() < end:
+        try:
+            chunk = os.read(main, 4096)
+        except OSError:  # the child closed the terminal: it has exited
+            break
+        out += chunk
+        if not sent and b"Type the cluster name" in out:
+            os.write(main, answer.encode())
+            sent = True
+    proc.wait(30)
+    os.close(main)
+    return out.decode("utf-8", "replace")
