@@ -12,7 +12,7 @@ import asyncio
 from typing import Any
 
 from checks.model import Cluster, Report
-from runbook.audit import operator_name
+from runbook.audit import append, audit_record, operator_name
 from runbook.maintenance import plan_defrag, plan_disarm, plan_restart, plan_snapshot_save
 from runbook.plan import Plan
 from runbook.preflight import PlanRefused
@@ -32,11 +32,27 @@ async def aplan_for(action: str, cluster: Cluster, report: Report | None = None,
     op = str(args.pop("operator", "") or operator_name())
     a = {k: v for k, v in args.items() if v not in (None, "")}
     try:
-        return await _dispatch(action, cluster, report, op, a)
-    except ServiceError as exc:
-        raise PlanRefused(str(exc)) from exc
-    except KeyError as exc:  # Cluster.member/node: an unknown name from the operator
-        raise PlanRefused(str(exc.args[0]) if exc.args else str(exc)) from exc
+        try:
+            return await _dispatch(action, cluster, report, op, a)
+        except ServiceError as exc:
+            raise PlanRefused(str(exc)) from exc
+        except KeyError as exc:  # Cluster.member/node: an unknown name from the operator
+            raise PlanRefused(str(exc.args[0]) if exc.args else str(exc)) from exc
+    except PlanRefused as exc:
+        _audit_refusal(cluster, action, op, exc.reason)
+        raise
+
+
+def _audit_refusal(cluster: Cluster, action: str, operator: str, reason: str) -> None:
+    """A refusal is part of the incident's record too (best effort: the state dir may be
+    the very thing that is missing)."""
+    rec = audit_record(operator=operator, plan_id="", action=action, node="", step="plan",
+                       op="plan", command="", exit_code=None, duration=0.0, output=b"",
+                       status="refused", error=reason)
+    try:
+        append(cluster.state_dir, rec)
+    except OSError:
+        pass
 
 
 async def _dispatch(action: str, cluster: Cluster, report: Report | None, op: str,

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from rbhelpers import cli, journals
+from rbhelpers import audit_lines, cli, journals
 
 pytestmark = pytest.mark.lab
 
@@ -50,6 +50,10 @@ def test_refusals_before_any_change(rb_lab: Any, tmp_path: Path) -> None:
     lock.unlink()
     _untouched(lab)
     assert journals(lab) == [] if (Path(lab.dir) / "state" / "journal").exists() else True
+
+    refused = [a for a in audit_lines(lab) if a["status"] == "refused"]
+    assert [a["action"] for a in refused] == ["restore"] * 3
+    assert "failed verification" in refused[0]["error"] and "alice" in refused[2]["error"]
 
     r = cli(lab, "restore", "--snapshot", good, "--dry-run")
     assert "dry run: nothing was changed" in r.stdout and "snapshot restore" in r.stdout
