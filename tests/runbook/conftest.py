@@ -18,12 +18,12 @@ _k = itertools.count(1)
 @pytest.fixture
 def rb_lab(etcd_bins: dict[str, str], tmp_path_factory: pytest.TempPathFactory
            ) -> Iterator[Callable[..., Lab]]:
-    """`make(ssh=False) -> Lab`, started; every lab made is brought down at teardown."""
+    """`make(ssh=False, etcd=None) -> Lab`, started; every lab made is brought down at teardown."""
     labs: list[Lab] = []
 
-    def make(ssh: bool = False) -> Lab:
+    def make(ssh: bool = False, etcd: str | None = None) -> Lab:
         net = f"127.{200 + os.getpid() % 50}.{next(_k)}"
-        lab = Lab(tmp_path_factory.mktemp("rblab"), ssh=ssh, net=net)
+        lab = Lab(tmp_path_factory.mktemp("rblab"), ssh=ssh, net=net, etcd=etcd)
         labs.append(lab)
         lab.up()
         return lab

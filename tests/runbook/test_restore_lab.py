@@ -107,3 +107,19 @@ def test_best_source_keeps_writes_newer_than_any_backup(rb_lab: Any) -> None:
     assert len(set(hashkvs(lab).values())) == 1
     r = etcdctl(lab, "endpoint", "status", "-w", "json")
     assert r.returncode == 0
+
+
+def test_restore_on_etcd_34_uses_etcdctl(rb_lab: Any) -> None:
+    """Debian's etcd 3.4 has no etcdutl: the restore runs `ETCDCTL_API=3 etcdctl`."""
+    need_debian_etcdctl()
+    if not Path("/usr/bin/etcd").exists():
+        missing("Debian etcd-server 3.4 (/usr/bin/etcd)")
+    lab = rb_lab(etcd="/usr/bin/etcd")
+    put_keys(lab, "/test/before/", 5)
+    saved = json.loads(cli(lab, "snapshot", "save", "--json").stdout)
+    put_keys(lab, "/test/after/", 5)
+    out = cli(lab, "restore", "--snapshot", saved["path"], "--yes").stdout
+    assert "run: env ETCDCTL_API=3 /usr/bin/etcdctl snapshot restore" in out
+    assert "etcdctl 3.4" in out and "no --bump-revision" in out
+    assert healthy_count(lab) == 3 and len(set(hashkvs(lab).values())) == 1
+    assert len(keys(lab, "/test/before/")) == 5 and keys(lab, "/test/after/") == []
