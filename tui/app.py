@@ -67,7 +67,7 @@ class MainScreen(Screen[None]):
             yield SnapshotsPanel(self.cluster)
             yield CertificatesPanel(self.cluster)
             yield LogsPanel(self.cluster)
-            yield FindingsPanel()
+            yield FindingsPanel(self.read_only)
         yield Footer()
 
     def on_mount(self) -> None:

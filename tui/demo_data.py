@@ -141,13 +141,13 @@ def outage_findings() -> tuple[list[Finding], Verdict]:
     ]
     return findings, Verdict(Severity.CRITICAL,
                              "Quorum lost: 1/3 members healthy, quorum needs 2.",
-                             ["Renew etcd1's expired server certificate (c)",
-                              "then restore from etcd3's member db (R)"])
+                             ["Renew etcd1's expired server certificate",
+                              "then restore from etcd3's member db"])
 
 
 def healthy_findings() -> tuple[list[Finding], Verdict]:
     return [], Verdict(Severity.OK, "Healthy: 3/3 members, leader etcd1, quorum OK.",
-                       ["Nothing to do. Take a snapshot before maintenance (s)."])
+                       ["Nothing to do. Take a snapshot before maintenance."])
 
 
 ProbeFn = Callable[[ProbeContext], Awaitable[list[Any]]]

@@ -16,8 +16,9 @@ ACTION_KEYS = {"restore": "R", "restart": "x", "renew-cert": "c", "snapshot-save
 class FindingsPanel(Panel):
     """An option list rather than a table: findings are sentences and need to wrap."""
 
-    def __init__(self) -> None:
+    def __init__(self, read_only: bool = False) -> None:
         super().__init__("Findings", "Waiting for the first probe results…", id="findings")
+        self._read_only = read_only  # observers get no key hints: those keys do nothing
         self._by_key: dict[str, Finding] = {}
         self._shown: list[tuple[str, Text]] = []
 
@@ -51,7 +52,7 @@ class FindingsPanel(Panel):
         text.append(f.subject, style="bold")
         text.append(f": {f.seen}")
         if f.remedy or f.action:
-            key = ACTION_KEYS.get(f.action.name, "") if f.action else ""
+            key = ACTION_KEYS.get(f.action.name, "") if f.action and not self._read_only else ""
             text.append("\n\u00a0\u00a0→ ", style=self.dim_style())
             text.append(f"[{key}] " if key else "", style="bold")
             text.append(f.remedy)

@@ -33,7 +33,7 @@ LineKey = tuple[str, str, str | None, str]
 class LogView(RichLog):
     """A RichLog that says when the operator scrolled away from (or back to) the end."""
 
-    BINDINGS = [Binding("end", "scroll_end", "Follow", show=False)]
+    BINDINGS = [Binding("end", "scroll_end", "Follow", show=False, id="logs.follow")]
 
     @dataclass
     class Scrolled(Message):
@@ -53,7 +53,7 @@ class LogView(RichLog):
 
 
 class LogsPanel(Panel):
-    BINDINGS = [Binding("escape", "close_filter", "Clear filter", show=False)]
+    BINDINGS = [Binding("escape", "close_filter", "Clear filter", show=False, id="logs.clear")]
 
     def __init__(self, cluster: Cluster) -> None:
         n = len(cluster.logs)
