@@ -137,6 +137,17 @@ class BlackstartApp(App[None]):
             self.register_theme(theme)
         self.theme = self._theme_name
         self.push_screen(self.main)
+        self.theme_changed_signal.subscribe(self, self._restyle)
+
+    def _restyle(self, _theme: object) -> None:
+        """Node data is styled when rendered: re-render it in the new theme's colours,
+        once the new stylesheet has been applied (after the next refresh)."""
+        self.call_after_refresh(self._restyle_now)
+
+    def _restyle_now(self) -> None:
+        if self.main.is_attached and self.results:
+            self.main.query_one(LogsPanel).restyle()
+            self._render_report()
 
     def refresh_all(self) -> None:
         for name in self.probes:

@@ -11,7 +11,7 @@ from conftest import recorded_app, settle
 from textual.widgets import Button, DataTable, Input
 
 from checks.context import ProbeContext
-from checks.model import LogLine
+from checks.model import LogLine, Severity
 from tui import demo_data
 from tui.app import build_app
 from tui.messages import ReportUpdated
@@ -287,3 +287,17 @@ async def test_scrolling_up_stops_follow_and_counts_new_lines() -> None:
         await pilot.press("end")
         await pilot.pause(0.2)
         assert not marker.display
+
+
+async def test_switching_theme_recolours_node_data() -> None:
+    app = recorded_app(outage=True)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await settle(pilot)
+        table = app.main.query_one("#members-table", DataTable)
+        before = table.get_cell("etcd2", "health").style
+        app.theme = "blackstart-high-contrast"
+        await pilot.pause(0.3)
+        after = table.get_cell("etcd2", "health").style
+        assert str(after) != str(before)
+        panel = app.main.query_one("#members")
+        assert str(after) == str(panel.sev_style(Severity.CRITICAL))  # the new theme's $error

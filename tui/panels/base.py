@@ -60,8 +60,14 @@ def sync_table(table: DataTable[Text], rows: Mapping[str, Cells]) -> None:
     columns = list(table.columns)
     for key, cells in rows.items():
         for col, cell in zip(columns, cells, strict=False):
-            if table.get_cell(key, col) != cell:
+            if not same_text(table.get_cell(key, col), cell):
                 table.update_cell(key, col, cell)
+
+
+def same_text(a: object, b: Text) -> bool:
+    """Text equality that also compares the base style (Rich's == only compares spans),
+    so a theme switch re-renders cells whose words did not change."""
+    return isinstance(a, Text) and a == b and str(a.style) == str(b.style)
 
 
 def _rebuild(table: DataTable[Text], rows: Mapping[str, Cells]) -> None:

@@ -8,7 +8,7 @@ from textual.widgets import OptionList
 from textual.widgets.option_list import Option
 
 from checks.model import Finding
-from tui.panels.base import Panel
+from tui.panels.base import Panel, same_text
 
 ACTION_KEYS = {"restore": "R", "restart": "x", "renew-cert": "c", "snapshot-save": "s"}
 
@@ -31,7 +31,7 @@ class FindingsPanel(Panel):
         self._by_key = {f"{f.code}:{f.subject}": f for f in ordered}
         shown = [(k, self._prompt(f)) for k, f in self._by_key.items()]
         self.set_status("" if findings else "No findings.")
-        if shown == self._shown:
+        if _same(shown, self._shown):
             return  # unchanged: keep the list (and its highlight) as it is
         self._shown = shown
         self._replace(shown)
@@ -67,3 +67,8 @@ class FindingsPanel(Panel):
     def selected_finding(self) -> Finding | None:
         key = self._highlighted_key()
         return self._by_key.get(key) if key else None
+
+
+def _same(a: list[tuple[str, Text]], b: list[tuple[str, Text]]) -> bool:
+    return len(a) == len(b) and all(
+        ka == kb and same_text(ta, tb) for (ka, ta), (kb, tb) in zip(a, b, strict=True))

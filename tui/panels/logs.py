@@ -118,6 +118,9 @@ class LogsPanel(Panel):
         return {c.lower() for ln in self._lines.values()
                 for c in log_classes(ln.signature, ln.severity.label)}
 
+    def restyle(self) -> None:
+        self._rerender()
+
     def _rerender(self) -> None:
         view = self.query_one(LogView)
         view.clear()
