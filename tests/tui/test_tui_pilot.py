@@ -35,6 +35,9 @@ async def test_panels_fill_and_verdict_shows_quorum() -> None:
         snaps = app.main.query_one("#snapshots-table", DataTable)
         assert snaps.row_count == 4
         assert app.main.query_one(LogsPanel).line_count == 6
+        for panel in ("members", "snapshots", "certificates", "logs", "findings"):
+            assert app.main.query_one(f"#{panel}").region.height > 3, panel  # wide: a grid
+        assert not app.main.query_one("#tabs").display
 
 
 async def test_first_paint_before_any_probe_and_stuck_probe_delays_only_itself() -> None:

@@ -61,6 +61,7 @@ class LogsPanel(Panel):
         self._lines: OrderedDict[LineKey, LogLine] = OrderedDict()
         self._query = ""
         self._pending = 0
+        self._known_cache: set[str] = set()
 
     def compose(self) -> ComposeResult:
         yield self.status_widget()
@@ -105,6 +106,9 @@ class LogsPanel(Panel):
             text.append(f"{ln.signature} ", style=self.sev_style(ln.severity) + Style(bold=True))
         style = self.sev_style(ln.severity) if ln.severity > Severity.INFO else ""
         text.append(ln.text[:MAX_LINE_CHARS], style=style)
+        query = self._query.strip()
+        if query and query.lower() not in self._known_cache:
+            text.highlight_words([query], style="reverse", case_sensitive=False)  # search hits
         return text
 
     def _matches(self, ln: LogLine, known: set[str]) -> bool:
@@ -115,8 +119,9 @@ class LogsPanel(Panel):
 
     @property
     def _known(self) -> set[str]:
-        return {c.lower() for ln in self._lines.values()
-                for c in log_classes(ln.signature, ln.severity.label)}
+        self._known_cache = {c.lower() for ln in self._lines.values()
+                             for c in log_classes(ln.signature, ln.severity.label)}
+        return self._known_cache
 
     def restyle(self) -> None:
         self._rerender()
