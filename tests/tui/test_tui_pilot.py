@@ -165,6 +165,12 @@ async def test_log_filter_by_class_and_follow_marker() -> None:
         await pilot.press("escape")
         await pilot.pause()
         assert "6 lines" in str(logs.query_one(".panel-status").render())
+        await pilot.press("slash", *"X509")  # not a class: a case-insensitive text search
+        await pilot.pause()
+        assert "1/6 lines" in str(logs.query_one(".panel-status").render())
+        strips = logs.query_one(LogView).lines  # one line, wrapped over a few strips
+        assert any(seg.text.lower() == "x509" and seg.style and seg.style.reverse
+                   for strip in strips for seg in strip), "the search hit is highlighted"
 
 
 async def test_export_writes_markdown_in_the_state_dir(tmp_path: Any) -> None:
