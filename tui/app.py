@@ -16,11 +16,9 @@ from functools import partial
 from typing import Any
 
 from textual import on
-from textual.app import App, ComposeResult, SystemCommand
-from textual.containers import Container
+from textual.app import App, SystemCommand
 from textual.screen import Screen
 from textual.timer import Timer
-from textual.widgets import Footer, Tab, Tabs
 from textual.worker import Worker, WorkerState
 
 from checks.model import Cluster, Report, Severity, Verdict
@@ -37,66 +35,14 @@ from tui.plans import Planner, PlanView, Refused, propose
 from tui.probing import Probe, run_probe
 from tui.screens.confirm import ConfirmScreen
 from tui.screens.help import HelpScreen
+from tui.screens.main import MainScreen
 from tui.screens.progress import ProgressScreen
 from tui.state import Diagnose, build_report, default_diagnose, diagnose_safely, panel_for_probe
 from tui.targets import resolve_args
 from tui.theme import DEFAULT_THEME, THEMES
 
-PANELS = ("members", "snapshots", "certificates", "logs", "findings")
-TAB_LABELS = {"members": "Members", "certificates": "Certificates", "logs": "API server logs",
-              "snapshots": "Snapshots", "findings": "Findings"}
 REFRESH_INTERVAL = 5.0
 FROZEN_RETRY = 0.5
-
-
-class MainScreen(Screen[None]):
-    """The one main screen: verdict banner, tabs (narrow only), the panels, the footer."""
-
-    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (120, "-wide")]
-
-    def __init__(self, cluster: Cluster, read_only: bool) -> None:
-        super().__init__(id="main")
-        self.cluster = cluster
-        self.read_only = read_only
-
-    def compose(self) -> ComposeResult:
-        yield VerdictBanner(self.cluster.name, self.read_only)
-        yield Tabs(*(Tab(TAB_LABELS[p], id=f"tab-{p}") for p in PANELS), id="tabs")
-        with Container(id="panels"):
-            yield MembersPanel(self.cluster)
-            yield SnapshotsPanel(self.cluster)
-            yield CertificatesPanel(self.cluster)
-            yield LogsPanel(self.cluster)
-            yield FindingsPanel(self.read_only)
-        yield Footer()
-
-    def on_mount(self) -> None:
-        self.show_panel("members")
-        # Probes start once the panels exist: first paint never waits for them.
-        self.call_after_refresh(self._start_probes)
-
-    def _start_probes(self) -> None:
-        app = self.app
-        if isinstance(app, BlackstartApp):
-            app.painted_at = time.monotonic()  # after the first refresh: the first paint
-            app.refresh_all()
-
-    @on(Tabs.TabActivated, "#tabs")
-    def _tab_activated(self, event: Tabs.TabActivated) -> None:
-        if event.tab.id:
-            self.show_panel(event.tab.id.removeprefix("tab-"), from_tabs=True)
-
-    def show_panel(self, name: str, from_tabs: bool = False) -> None:
-        """In narrow mode only the active panel is displayed (CSS); wide shows all."""
-        for panel in PANELS:
-            self.query_one(f"#{panel}").set_class(panel == name, "-active")
-        if not from_tabs:
-            self.query_one(Tabs).active = f"tab-{name}"
-
-    def on_screen_resume(self) -> None:
-        app = self.app
-        if isinstance(app, BlackstartApp):
-            app.thaw()
 
 
 class BlackstartApp(App[None]):
@@ -148,6 +94,13 @@ class BlackstartApp(App[None]):
         if self.main.is_attached and self.results:
             self.main.query_one(LogsPanel).restyle()
             self._render_report()
+
+    def on_main_screen_painted(self) -> None:
+        self.painted_at = time.monotonic()  # after the first refresh: the first paint
+        self.refresh_all()
+
+    def on_main_screen_resumed(self) -> None:
+        self.thaw()
 
     def refresh_all(self) -> None:
         for name in self.probes:
