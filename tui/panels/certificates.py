@@ -12,7 +12,7 @@ from checks.model import CertInfo, Cluster, Severity
 from tui.formatting import days_left_text
 from tui.panels.base import Panel, selected_key, sync_table
 
-COLUMNS = ("node", "days left", "problems", "file", "role")
+COLUMNS = ("member", "days left", "problems", "file", "node", "role")
 WARN_DAYS = 30
 
 
@@ -37,10 +37,11 @@ class CertificatesPanel(Panel):
 
     def _cells(self, c: CertInfo) -> list[Text]:
         return [
-            Text(c.node),
+            Text(c.member or "-"),
             self._days(c),
             self.styled(", ".join(c.problems) or (c.error or "ok"), _severity(c)),
             Text(os.path.basename(c.path)),
+            Text(c.node),
             Text(c.role, style=self.dim_style()),
         ]
 
