@@ -32,7 +32,7 @@ from tui.panels.members import MembersPanel
 from tui.panels.snapshots import SnapshotsPanel
 from tui.panels.verdict import VerdictBanner
 from tui.plans import Planner, PlanView, Refused, propose
-from tui.probing import Probe, run_probe
+from tui.probing import Probe, in_daemon_thread, run_probe
 from tui.screens.confirm import ConfirmScreen
 from tui.screens.help import HelpScreen
 from tui.screens.main import MainScreen
@@ -130,7 +130,9 @@ class BlackstartApp(App[None]):
             return
         self.running[name] = time.monotonic()
         work = partial(run_probe, self.probes[name], self.cluster, self.clock, self._cache)
-        self.run_worker(work, name=name, group=f"probe-{name}", thread=True,
+        # Its own thread and event loop per probe run; a daemon thread, so quitting never
+        # waits for a call stuck on a blackholed member.
+        self.run_worker(in_daemon_thread(work), name=name, group=f"probe-{name}",
                         exclusive=True, exit_on_error=False)
 
     @on(Worker.StateChanged)

@@ -9,9 +9,10 @@ to a blackholed member) can only delay itself, never the UI or the other panels.
 from __future__ import annotations
 
 import asyncio
+import threading
 from collections.abc import Awaitable, Callable
-from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Any, TypeVar
 
 from checks.context import ProbeContext
 from checks.model import Cluster
@@ -21,8 +22,46 @@ Probe = Callable[[ProbeContext], Awaitable[list[Any]]]
 PROBE_TIMEOUT = 20.0  # a whole probe run; each probe also bounds its own calls
 
 
+T = TypeVar("T")
+
+
 class ProbeTimedOut(Exception):
     pass
+
+
+class DaemonThreadExecutor(ThreadPoolExecutor):
+    """Every call on a daemon thread of its own.
+
+    ThreadPoolExecutor threads are joined when the interpreter exits, so one call stuck on
+    a blackholed member would keep blackstart alive for seconds after the operator quit.
+    Daemon threads are simply abandoned at exit (probes only read; nothing is left half
+    done). Subclassing ThreadPoolExecutor is what asyncio requires of a default executor.
+    """
+
+    def submit(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> Future[T]:
+        future: Future[T] = Future()
+
+        def run() -> None:
+            if not future.set_running_or_notify_cancel():
+                return
+            try:
+                future.set_result(fn(*args, **kwargs))
+            except BaseException as exc:  # noqa: BLE001 - handed to the awaiting side
+                future.set_exception(exc)
+
+        threading.Thread(target=run, daemon=True, name="blackstart-probe").start()
+        return future
+
+    def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
+        return None  # nothing pooled: abandoned calls end with the process
+
+
+DAEMONS = DaemonThreadExecutor()
+
+
+async def in_daemon_thread(fn: Callable[[], T]) -> T:
+    """Await a blocking call made on a daemon thread (see DaemonThreadExecutor)."""
+    return await asyncio.get_running_loop().run_in_executor(DAEMONS, fn)
 
 
 def run_probe(
@@ -32,7 +71,7 @@ def run_probe(
     """Own loop and executor, not asyncio.run: that would wait forever at exit for an
     executor thread stuck in a blocking call to a blackholed member."""
     loop = asyncio.new_event_loop()
-    pool = ThreadPoolExecutor(max_workers=8, thread_name_prefix="tui-probe")
+    pool = DaemonThreadExecutor()
     loop.set_default_executor(pool)
     try:
         return loop.run_until_complete(_run(probe, cluster, clock, cache, timeout))
