@@ -25,6 +25,7 @@ from checks.model import Cluster, Report, Severity, Verdict
 from tui import actions as registry
 from tui.export import TakenAction, render_markdown, write_report
 from tui.messages import PlanFinished, ProbeFailed, ProbeFinished, ReportUpdated, StepEventReceived
+from tui.panels.base import Panel
 from tui.panels.certificates import CertificatesPanel
 from tui.panels.findings import FindingsPanel
 from tui.panels.logs import LogsPanel
@@ -43,6 +44,7 @@ from tui.theme import DEFAULT_THEME, THEMES
 
 REFRESH_INTERVAL = 5.0
 FROZEN_RETRY = 0.5
+SLOW_AFTER = 2.0  # a probe this late gets a "waiting Ns" line in its panel
 
 
 class BlackstartApp(App[None]):
@@ -84,6 +86,18 @@ class BlackstartApp(App[None]):
         self.theme = self._theme_name
         self.push_screen(self.main)
         self.theme_changed_signal.subscribe(self, self._restyle)
+        # A clock for the screen, not a poll: it only says which probe is late.
+        self.set_interval(1.0, self._show_waiting)
+
+    def _show_waiting(self) -> None:
+        if self.frozen or not self.main.is_attached:
+            return
+        now = time.monotonic()
+        for name, started in self.running.items():
+            if now - started >= SLOW_AFTER:
+                panel = self.main.query_one(f"#{panel_for_probe(name)}", Panel)
+                panel.set_status(f"{name}: waiting {now - started:.0f}s for an answer "
+                                 "(a member or node may be down or blackholed)…")
 
     def _restyle(self, _theme: object) -> None:
         """Node data is styled when rendered: re-render it in the new theme's colours,

@@ -65,6 +65,9 @@ async def test_first_paint_before_any_probe_and_stuck_probe_delays_only_itself()
             assert isinstance(app.screen, HelpScreen)
             assert time.monotonic() - t0 < 2.0
             await pilot.press("escape")
+            await pilot.pause(2.5)
+            status = str(app.main.query_one("#members .panel-status").render())
+            assert "members: waiting" in status, status  # the late probe says so, live
             release.set()
             await settle(pilot)
             assert app.main.query_one("#members-table", DataTable).row_count == 3
