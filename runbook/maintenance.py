@@ -29,7 +29,7 @@ async def plan_snapshot_save(cluster: Cluster, *, prune: bool = False, delete: b
     # a follower if we can: the snapshot stream then costs the leader nothing
     src = cluster.member(next((h for h in ok if not h.is_leader), ok[0]).name)
     pid, ts, ids = new_plan_id("snapshot-save"), stamp(now), StepIds()
-    name = f"{cluster.name}-snapshot-{ts}.db"
+    name = _fresh_name(cluster, ts)
     local = os.path.join(cluster.state_dir, "snapshots", name)
     steps = [Step(ids("save"), src.node, f"save a snapshot from {src.name}", "api",
                   detail=f"etcd Maintenance.Snapshot from {src.client_url} -> {local}.part, "
@@ -47,6 +47,17 @@ async def plan_snapshot_save(cluster: Cluster, *, prune: bool = False, delete: b
     return Plan(pid, "snapshot-save", f"Save a snapshot of {cluster.name}", cluster.name,
                 f"from member {src.name} into {local} and every node's backup dir",
                 delete, steps, info={"path": local, "member": src.name})
+
+
+def _fresh_name(cluster: Cluster, ts: str) -> str:
+    """A snapshot name no earlier save used: two saves in one second must not collide
+    (the copy step refuses to overwrite, so a collision would fail the second save)."""
+    base = os.path.join(cluster.state_dir, "snapshots", f"{cluster.name}-snapshot-{ts}")
+    for i in range(1, 1000):
+        path = f"{base}.db" if i == 1 else f"{base}-{i}.db"
+        if not os.path.exists(path):
+            return os.path.basename(path)
+    raise PlanRefused(f"{base}-*.db: 999 snapshots in one second; refusing to guess a name")
 
 
 async def _prune_steps(cluster: Cluster, ids: StepIds, new_name: str, delete: bool,
