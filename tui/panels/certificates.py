@@ -12,7 +12,7 @@ from checks.model import CertInfo, Cluster, Severity
 from tui.formatting import days_left_text
 from tui.panels.base import Panel, selected_key, sync_table
 
-COLUMNS = ("member", "days left", "problems", "file", "node", "role")
+COLUMNS = ("member", "file", "days left", "problems", "role", "node")
 WARN_DAYS = 30
 
 
@@ -38,11 +38,11 @@ class CertificatesPanel(Panel):
     def _cells(self, c: CertInfo) -> list[Text]:
         return [
             Text(c.member or "-"),
+            Text(os.path.basename(c.path)),
             self._days(c),
             self.styled(", ".join(c.problems) or (c.error or "ok"), _severity(c)),
-            Text(os.path.basename(c.path)),
-            Text(c.node),
             Text(c.role, style=self.dim_style()),
+            Text(c.node),
         ]
 
     def _days(self, c: CertInfo) -> Text:

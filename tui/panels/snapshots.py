@@ -14,7 +14,8 @@ from tui.formatting import human_age, human_size
 from tui.panels.base import Panel, selected_key, sync_table
 from tui.state import best_source
 
-COLUMNS = ("", "status", "node", "age", "revision", "file", "size", "keys")
+# status last: an invalid file's reason is the longest cell and may run past the edge
+COLUMNS = ("", "node", "file", "revision", "loses", "age", "keys", "size", "status")
 MARK = "★"
 
 
@@ -72,25 +73,39 @@ class SnapshotsPanel(Panel):
         marked = r.key == self._best
         return [
             self.styled(MARK if marked else "", Severity.OK),
-            self._status(s, src, valid),
             Text(r.node),
-            Text(human_age(now - s.mtime) if s and s.mtime else "-"),
-            Text(_num(src.revision if src else s.revision if s else None)),
             Text("member db" if r.kind == "member-db" else os.path.basename(r.path)),
-            Text(human_size(s.size) if s else "-"),
+            Text(_num(src.revision if src else s.revision if s else None)),
+            self._loss(src, valid, s),
+            Text(human_age(now - s.mtime) if s and s.mtime else "-"),
             Text(_num(s.total_keys if s else None)),
+            Text(human_size(s.size) if s else "-"),
+            self._status(s, valid, src),
         ]
 
-    def _status(self, s: SnapshotInfo | None, src: RestoreSource | None, valid: bool) -> Text:
+    def _loss(self, src: RestoreSource | None, valid: bool, s: SnapshotInfo | None) -> Text:
+        """What restoring it would lose: revisions behind the newest seen anywhere."""
+        if s is not None and s.pending:
+            return self.styled("verifying…", Severity.INFO)
+        if not valid:
+            return self.styled("INVALID", Severity.CRITICAL)
+        if src is None or src.behind_revisions is None:
+            return Text("-")
+        if src.behind_revisions == 0:
+            return self.styled("nothing known", Severity.OK)
+        return self.styled(f"{src.behind_revisions:,} rev", Severity.WARNING)
+
+    def _status(self, s: SnapshotInfo | None, valid: bool, src: RestoreSource | None) -> Text:
+        if s is not None and s.pending:
+            return self.styled("verifying…", Severity.INFO)
         if not valid:
             reason = (s.error if s else None) or (src.reason if src else "") or "invalid"
             return self.styled(f"invalid: {reason}", Severity.CRITICAL)
         text = self.styled("verified", Severity.OK)
-        if src and src.behind_revisions:
-            text.append(f", {src.behind_revisions} rev behind", style=self.sev_style(
-                Severity.WARNING))
-        if src and src.window:
-            text.append(f" ({src.window})")
+        if s is not None and s.sha256_ok is None:
+            text.append(" (raw db: --skip-hash-check)", style=self.dim_style())
+        if src and src.window and src.behind_revisions:
+            text.append(f" · loses {src.window}")
         return text
 
     def selected_path(self) -> str | None:
