@@ -22,8 +22,9 @@ from textual.timer import Timer
 from textual.worker import Worker, WorkerState
 
 from checks.model import Cluster, Report, Severity, Verdict
+from runbook.incident import write_incident_report
 from tui import actions as registry
-from tui.export import TakenAction, render_markdown, write_report
+from tui.export import TakenAction, render_markdown
 from tui.messages import PlanFinished, ProbeFailed, ProbeFinished, ReportUpdated, StepEventReceived
 from tui.panels.base import Panel
 from tui.panels.certificates import CertificatesPanel
@@ -264,7 +265,7 @@ class BlackstartApp(App[None]):
     def action_export(self) -> None:
         now = self.clock()
         text = render_markdown(self.report, self.taken, now)
-        self.run_worker(partial(write_report, self.cluster.state_dir, text, now),
+        self.run_worker(partial(write_incident_report, self.cluster.state_dir, text, now),
                         group="export", thread=True, exit_on_error=False)
 
     def _export_done(self, worker: Worker[Any], state: WorkerState) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import time
 from dataclasses import dataclass
 
@@ -40,17 +39,3 @@ def render_markdown(report: Report, actions: list[TakenAction], now: float) -> s
     out += ["", "## Actions taken", ""]
     out += [f"- {_when(a.at)} {a.action} ({a.target}): {a.outcome}" for a in actions] or ["None."]
     return "\n".join(out) + "\n"
-
-
-def write_report(state_dir: str, text: str, now: float) -> str:
-    """Write to a new timestamped file (never over an old report); return its path."""
-    os.makedirs(state_dir, exist_ok=True)
-    stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(now))
-    path = os.path.join(state_dir, f"incident-{stamp}.md")
-    n = 1
-    while os.path.exists(path):
-        path = os.path.join(state_dir, f"incident-{stamp}-{n}.md")
-        n += 1
-    with open(path, "x", encoding="utf-8") as fh:
-        fh.write(text)
-    return path

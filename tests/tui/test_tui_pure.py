@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from checks.model import LogLine, MemberState, Severity, SnapshotInfo
+from runbook.incident import write_incident_report as write_report
 from tui import actions, demo_data
-from tui.export import TakenAction, render_markdown, write_report
+from tui.export import TakenAction, render_markdown
 from tui.formatting import days_left_text, human_age, human_size, line_matches, quorum_line
 from tui.state import build_report, fallback_diagnose, panel_for_probe
 
