@@ -14,6 +14,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from cryptography.x509.oid import ExtensionOID
 
+from checks.certs import analyze_cert
+
 LEAF_DAYS = 365
 PrivateKey = rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey | ed25519.Ed25519PrivateKey
 
@@ -22,15 +24,13 @@ class CertError(Exception):
     pass
 
 
-def time_problem(cert_pem: bytes, now: float) -> str | None:
-    """'expired', 'not-yet-valid' or None, by the given clock."""
-    cert = _load_cert(cert_pem)
-    t = dt.datetime.fromtimestamp(now, dt.UTC)
-    if t > cert.not_valid_after_utc:
-        return "expired"
-    if t < cert.not_valid_before_utc:
-        return "not-yet-valid"
-    return None
+def time_problem(cert_pem: bytes, now: float, path: str = "certificate") -> str | None:
+    """'expired', 'not-yet-valid' or None, by the given clock: the checks' own judgement,
+    so the renew plan and the findings can never disagree about what is expired."""
+    info = analyze_cert(cert_pem, path=path, node="", role="", now=now)
+    if info.error:
+        raise CertError(info.error)
+    return next((p for p in ("expired", "not-yet-valid") if p in info.problems), None)
 
 
 def is_ca(cert_pem: bytes) -> bool:

@@ -50,7 +50,7 @@ async def _time_invalid(cluster: Cluster, specs: list[CertSpec]) -> list[CertSpe
             now = await c.now()
             for s in (s for s in specs if s.node == node):
                 try:
-                    problem = certs.time_problem(await c.read_file(s.path), now)
+                    problem = certs.time_problem(await c.read_file(s.path), now, s.path)
                 except (certs.CertError, Exception) as exc:  # noqa: BLE001
                     raise PlanRefused(f"cannot read certificate {s.path} on {node}: {exc}"
                                       ) from exc
