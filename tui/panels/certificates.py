@@ -12,7 +12,7 @@ from checks.model import CertInfo, Cluster, Severity
 from tui.formatting import days_left_text
 from tui.panels.base import Panel, selected_key, sync_table
 
-COLUMNS = ("member", "file", "days left", "problems", "role", "node")
+COLUMNS = ("where", "file", "days left", "problems", "role", "node")
 WARN_DAYS = 30
 
 
@@ -30,14 +30,17 @@ class CertificatesPanel(Panel):
         yield table
 
     def show(self, certs: list[CertInfo]) -> None:
-        self._by_key = {f"{c.node}:{c.path}": c for c in certs}
+        # worst first: problems, then the fewest days left
+        ordered = sorted(certs, key=lambda c: (not (c.problems or c.error),
+                                                c.days_left if c.days_left is not None else 1e9))
+        self._by_key = {f"{c.node}:{c.path}": c for c in ordered}
         sync_table(self.query_one(DataTable), {k: self._cells(c) for k, c in self._by_key.items()})
         bad = sum(1 for c in certs if c.problems or c.error)
         self.set_status(f"{bad} of {len(certs)} certificates have problems" if bad else "")
 
     def _cells(self, c: CertInfo) -> list[Text]:
         return [
-            Text(c.member or "-"),
+            Text(c.member or c.node),
             Text(os.path.basename(c.path)),
             self._days(c),
             self.styled(", ".join(c.problems) or (c.error or "ok"), _severity(c)),
