@@ -11,15 +11,17 @@ from __future__ import annotations
 import asyncio
 import importlib
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from checks.context import ProbeContext
 from checks.diagnosis import diagnose, probe_failed
 from checks.model import Cluster, Finding, Report, Severity, Verdict
 from checks.sources import rank_sources
+
+T = TypeVar("T")
 
 ProbeFn = Callable[[ProbeContext], Awaitable[list[Any]]]
 OnResult = Callable[[str, list[Any]], None]
@@ -152,19 +154,25 @@ async def _close(ctx: ProbeContext) -> None:
 
 
 def run_checks_sync(cluster: Cluster, **kw: Any) -> Report:
-    """run_checks for synchronous callers (the CLI).
+    """run_checks for synchronous callers (the CLI)."""
+    pool = ThreadPoolExecutor(max_workers=32, thread_name_prefix="probe")
+    return run_on_own_loop(run_checks(cluster, **kw), pool)
 
-    Own loop and executor: `asyncio.run` would wait forever at exit for a worker thread
-    stuck in a blocking library call, which is exactly what the per-probe timeout is for.
+
+def run_on_own_loop(coro: Coroutine[Any, Any, T], executor: ThreadPoolExecutor) -> T:
+    """Run `coro` to completion on a fresh loop whose default executor is `executor`.
+
+    Not `asyncio.run`: that waits at exit for every executor thread, and a thread stuck in
+    a blocking library call to a blackholed member is exactly what the per-probe timeouts
+    are there to walk away from. Left-over tasks are cancelled; the executor is not joined.
     """
     loop = asyncio.new_event_loop()
-    pool = ThreadPoolExecutor(max_workers=32, thread_name_prefix="probe")
-    loop.set_default_executor(pool)
+    loop.set_default_executor(executor)
     try:
-        return loop.run_until_complete(run_checks(cluster, **kw))
+        return loop.run_until_complete(coro)
     finally:
         _cancel_pending(loop)
-        pool.shutdown(wait=False, cancel_futures=True)
+        executor.shutdown(wait=False, cancel_futures=True)
         loop.close()
 
 

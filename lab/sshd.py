@@ -88,7 +88,7 @@ def prepare(lab_dir: Path, nodes: list[NodeLayout]) -> None:
     Path("/run/sshd").mkdir(mode=0o755, exist_ok=True)
 
 
-def start_all(lab_dir: Path, nodes: list[NodeLayout], timeout: float = 10.0) -> None:
+def start_all(lab_dir: Path, nodes: list[NodeLayout], timeout: float = 20.0) -> None:
     binary = sshd_binary()
     prepare(lab_dir, nodes)
     for n in nodes:
@@ -109,7 +109,12 @@ def _wait_port(n: NodeLayout, timeout: float) -> None:
             if procs.process_of(n.pidfile("sshd")) is None:
                 break
             time.sleep(0.05)
-    raise SSHError(f"{n.name}: sshd did not listen on {n.ip}:{PORT} (see {n.errfile('sshd')})")
+    try:
+        said = n.errfile("sshd").read_text(errors="replace")[-600:].strip()
+    except OSError:
+        said = ""
+    raise SSHError(f"{n.name}: sshd did not listen on {n.ip}:{PORT} within {timeout:g}s "
+                   f"(see {n.errfile('sshd')}){': ' + said if said else ''}")
 
 
 def stop_all(lab_dir: Path, nodes: list[NodeLayout]) -> None:

@@ -15,6 +15,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, TypeVar
 
 from checks.context import ProbeContext
+from checks.engine import run_on_own_loop
 from checks.model import Cluster
 
 Probe = Callable[[ProbeContext], Awaitable[list[Any]]]
@@ -68,25 +69,8 @@ def run_probe(
     probe: Probe, cluster: Cluster, clock: Callable[[], float],
     cache: dict[str, Any], timeout: float = PROBE_TIMEOUT,
 ) -> list[Any]:
-    """Own loop and executor, not asyncio.run: that would wait forever at exit for an
-    executor thread stuck in a blocking call to a blackholed member."""
-    loop = asyncio.new_event_loop()
-    pool = DaemonThreadExecutor()
-    loop.set_default_executor(pool)
-    try:
-        return loop.run_until_complete(_run(probe, cluster, clock, cache, timeout))
-    finally:
-        _cancel_pending(loop)
-        pool.shutdown(wait=False, cancel_futures=True)
-        loop.close()
-
-
-def _cancel_pending(loop: asyncio.AbstractEventLoop) -> None:
-    pending = [t for t in asyncio.all_tasks(loop) if not t.done()]
-    for t in pending:
-        t.cancel()
-    if pending:
-        loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
+    """On a loop of its own whose calls run on daemon threads (see DaemonThreadExecutor)."""
+    return run_on_own_loop(_run(probe, cluster, clock, cache, timeout), DaemonThreadExecutor())
 
 
 async def _run(
