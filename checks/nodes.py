@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
-from checks.model import Node
+from checks.model import Cluster, Node
 
 T = TypeVar("T")
 
@@ -469,6 +469,24 @@ class SSHNode(NodeClient):
                 pass
             self._conn = None
             self._sftp = None
+
+
+class NodePool:
+    """One lazily opened client per node of a cluster, all closed together."""
+
+    def __init__(self, cluster: Cluster, clients: dict[str, NodeClient] | None = None) -> None:
+        self.cluster = cluster
+        self.clients: dict[str, NodeClient] = clients if clients is not None else {}
+
+    def client(self, node: str) -> NodeClient:
+        if node not in self.clients:
+            self.clients[node] = connect(self.cluster.node(node))
+        return self.clients[node]
+
+    async def close(self) -> None:
+        for c in self.clients.values():
+            await c.close()
+        self.clients.clear()
 
 
 def connect(node: Node) -> NodeClient:

@@ -19,7 +19,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from checks.model import Cluster
-from checks.nodes import NodeClient, NodeError, connect
+from checks.nodes import NodeClient, NodeError, NodePool
 from runbook import audit, lock
 from runbook.journal import Journal, open_journal
 from runbook.plan import Plan, Step, stamp
@@ -66,19 +66,15 @@ class Runner:
                  on_event: Callable[[StepEvent], None] | None) -> None:
         self.plan, self.cluster, self.operator = plan, cluster, operator
         self.on_event = on_event
-        self.clients: dict[str, NodeClient] = {}
+        self.pool = NodePool(cluster)
         self.index = 0
         self.step: Step | None = None
 
     def client(self, node: str) -> NodeClient:
-        if node not in self.clients:
-            self.clients[node] = connect(self.cluster.node(node))
-        return self.clients[node]
+        return self.pool.client(node)
 
     async def close(self) -> None:
-        for c in self.clients.values():
-            await c.close()
-        self.clients.clear()
+        await self.pool.close()
 
     def emit(self, status: str, line: str | None = None) -> None:
         if self.on_event is not None and self.step is not None:

@@ -10,7 +10,7 @@ import posixpath
 from dataclasses import dataclass, field
 
 from checks.model import Cluster, Member, Report, RestoreSource
-from checks.nodes import NodeClient, connect
+from checks.nodes import NodeClient, NodePool
 from checks.snapshot import SnapshotVerdict, verify_snapshot_file
 from runbook import lock, services
 from runbook.executor import port_open
@@ -50,7 +50,7 @@ class Source:
 class Planner:
     def __init__(self, cluster: Cluster, report: Report | None) -> None:
         self.cluster, self.report = cluster, report
-        self.clients: dict[str, NodeClient] = {}
+        self.pool = NodePool(cluster)
         self.plan_id = new_plan_id("restore")
         self.ts = stamp()
         self.ids = StepIds()
@@ -59,13 +59,10 @@ class Planner:
         self.stop_timeout = 30.0
 
     def client(self, node: str) -> NodeClient:
-        if node not in self.clients:
-            self.clients[node] = connect(self.cluster.node(node))
-        return self.clients[node]
+        return self.pool.client(node)
 
     async def close(self) -> None:
-        for c in self.clients.values():
-            await c.close()
+        await self.pool.close()
 
     def staging(self) -> str:
         d = os.path.join(self.cluster.state_dir, "restore", self.plan_id)
