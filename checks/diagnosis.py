@@ -540,10 +540,47 @@ def _rule_access(f: _Facts) -> list[Finding]:
             for n in f.report.nodes_without_access]
 
 
+_ACCESS_REMEDY = {
+    "hostkey": "Its SSH host key is unknown or has changed. Verify the fingerprint out of band "
+               "(on the node's console: `ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub`) "
+               "and only then put it in the known_hosts file the inventory names. blackstart "
+               "never accepts a host key by itself: a changed key can be a reinstalled node "
+               "or someone in the middle.",
+    "auth": "The login was refused: check the user and key for this node in blackstart.toml.",
+    "timeout": "No answer from its SSH port: check the network path and that sshd runs.",
+    "unreachable": "Its SSH port cannot be reached: check the address, the network and sshd.",
+}
+
+
+def _rule_node_access(f: _Facts) -> list[Finding]:
+    return [Finding(W, f"node-{a.kind or 'error'}", a.node,
+                    f"blackstart cannot get into node {a.node}: {a.error or a.via}.",
+                    ["Its files were not checked and no action can run there."],
+                    _ACCESS_REMEDY.get(a.kind or "", "Check SSH access to it."))
+            for a in f.report.access if not a.ok]
+
+
+def _fold_access_echoes(report: Report, findings: list[Finding]) -> list[Finding]:
+    """Every probe that touched a node we could not get into failed with the same SSH
+    error; keep the one node-access finding and fold those echoes into its evidence."""
+    out = list(findings)
+    for a in (a for a in report.access if not a.ok and a.via.startswith("ssh ")):
+        head = next((x for x in out if x.code.startswith("node-") and x.subject == a.node),
+                    None)
+        echoes = [x for x in out if x is not head and x.severity <= W
+                  and any(a.via + ":" in t for t in (x.seen, *x.evidence))]
+        if head is None or not echoes:
+            continue
+        out = [x for x in out if not any(x is e for e in echoes)]
+        head.evidence.append(f"{len(echoes)} other check(s) on {a.node} could not run "
+                             "for the same reason")
+    return out
+
+
 _RULES: tuple[Callable[[_Facts], list[Finding]], ...] = (
     _rule_probes, _rule_quorum, _rule_members, _rule_certs, _rule_clocks, _rule_wal,
     _rule_member_dbs, _rule_alarms, _rule_metrics, _rule_versions, _rule_logs,
-    _rule_snapshots, _rule_sources, _rule_processes, _rule_access,
+    _rule_snapshots, _rule_sources, _rule_processes, _rule_access, _rule_node_access,
 )
 
 
@@ -678,7 +715,7 @@ def diagnose(report: Report, now: float) -> tuple[list[Finding], Verdict]:
     sources = report.restore_sources or rank_sources(
         report.snapshots, report.member_dbs, report.wal, report.members, now)
     facts = _Facts(report, now, quorum_of(report), lost_members(report), sources)
-    findings = [x for rule in _RULES for x in rule(facts)]
+    findings = _fold_access_echoes(report, [x for rule in _RULES for x in rule(facts)])
     findings.sort(key=lambda x: -x.severity)  # stable: rule order within a level
     level = _level(findings)
     return findings, Verdict(level, _summary(facts, findings, level), _next_steps(facts, findings))

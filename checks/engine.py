@@ -29,6 +29,7 @@ OnResult = Callable[[str, list[Any]], None]
 # probe name -> (module, function). Order is the order results are shown.
 _SPECS: dict[str, tuple[str, str]] = {
     "members": ("checks.members", "probe_members"),
+    "access": ("checks.access", "probe_access"),
     "certificates": ("checks.certprobe", "probe_certs"),
     "snapshots": ("checks.snapshots", "probe_snapshots"),
     "datadirs": ("checks.datadirs", "probe_datadirs"),
@@ -43,7 +44,7 @@ _SPECS: dict[str, tuple[str, str]] = {
 _FIELDS: dict[str, str] = {
     "members": "members", "certificates": "certificates", "snapshots": "snapshots",
     "datadirs": "wal", "member_dbs": "member_dbs", "logs": "logs",
-    "processes": "processes", "clocks": "clocks", "metrics": "metrics",
+    "processes": "processes", "clocks": "clocks", "metrics": "metrics", "access": "access",
 }
 
 

@@ -253,6 +253,17 @@ class ProcessInfo:
 
 
 @dataclass
+class NodeAccess:
+    """Whether blackstart could get into a node at all (SSH connect, host key, login)."""
+
+    node: str
+    via: str  # "local" or "ssh user@host:port"
+    ok: bool
+    kind: str | None = None  # hostkey | auth | timeout | unreachable | error (NodeError.kind)
+    error: str | None = None
+
+
+@dataclass
 class ClockInfo:
     node: str
     epoch: float | None
@@ -332,6 +343,7 @@ class Report:
     processes: list[ProcessInfo] = field(default_factory=list)
     clocks: list[ClockInfo] = field(default_factory=list)
     metrics: list[MetricsInfo] = field(default_factory=list)
+    access: list[NodeAccess] = field(default_factory=list)
     restore_sources: list[RestoreSource] = field(default_factory=list)
     # Filled by checks.engine so that diagnose() needs nothing but the report:
     member_dbs: list[SnapshotInfo] = field(default_factory=list)  # each member's member/snap/db

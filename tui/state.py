@@ -17,6 +17,7 @@ from checks.model import (
     LogLine,
     MemberState,
     MetricsInfo,
+    NodeAccess,
     ProcessInfo,
     Report,
     RestoreSource,
@@ -37,6 +38,7 @@ FIELD_BY_TYPE: dict[type, str] = {
     ProcessInfo: "processes",
     ClockInfo: "clocks",
     MetricsInfo: "metrics",
+    NodeAccess: "access",
     RestoreSource: "restore_sources",
 }
 

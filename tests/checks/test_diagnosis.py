@@ -406,3 +406,22 @@ def test_backup_still_being_verified_is_not_called_invalid() -> None:
     findings, _ = diagnose(r, NOW)
     assert by_code(findings, "backups-being-verified")
     assert not by_code(findings, "backups-all-invalid")
+
+
+def test_untrusted_host_key_is_one_finding_not_an_echo_per_file() -> None:
+    from checks.model import NodeAccess
+
+    r = healthy()
+    via = "ssh root@127.0.10.2:2222"
+    err = f"{via}: host key not trusted by known_hosts (Host key is not trusted)"
+    r.access = [NodeAccess("etcd1", "ssh root@127.0.10.1:2222", True),
+                NodeAccess("etcd2", via, False, "hostkey", err)]
+    r.certificates.append(cert("etcd2", "etcd-peer", error=f"etcd2: {err}",
+                               not_before=None, not_after=None))
+    findings, verdict = diagnose(r, NOW)
+    (head,) = by_code(findings, "node-hostkey")
+    assert head.subject == "etcd2" and "known_hosts" in head.remedy
+    assert "never accepts a host key" in head.remedy
+    assert not by_code(findings, "cert-unreadable")  # folded into the node finding
+    assert any("1 other check" in e for e in head.evidence)
+    assert verdict.level is Severity.WARNING and "etcd2" in verdict.summary
