@@ -94,6 +94,12 @@ def _window(src: SnapshotInfo, newest: _Newest, w: WalState | None,
             behind: int | None) -> str | None:
     """How much time restoring from `src` loses, when it can be told."""
     if src.kind == "member-db":
+        if w is not None and w.state == "corrupt":
+            # entries past the damage cannot be read: the readable tail is a lower bound
+            seen = (f"at least the last {w.last_index - src.consistent_index:,} raft entries"
+                    if w.last_index is not None and src.consistent_index is not None
+                    and w.last_index > src.consistent_index else "an unknown number of entries")
+            return f"{seen} of its corrupt WAL (past the damage nothing can be read)"
         if w is not None and w.last_index is not None and src.consistent_index is not None:
             extra = w.last_index - src.consistent_index
             if extra > 0:

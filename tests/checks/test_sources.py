@@ -100,3 +100,16 @@ def test_recent_backup_behind_newer_data_does_not_claim_nothing_lost() -> None:
                           [], [], NOW)
     (b,) = [s for s in ranked if s.kind == "backup"]
     assert b.behind_revisions == 200 and b.window == "under a minute of writes"
+
+
+def test_member_db_beside_a_corrupt_wal_never_claims_nothing_lost() -> None:
+    from checks.model import SnapshotInfo, WalState
+    from checks.sources import rank_sources
+
+    db = SnapshotInfo(path="/d/etcd2/member/snap/db", node="etcd2", kind="member-db",
+                      valid=True, revision=458, consistent_index=500, mtime=1.0)
+    wal = WalState(member="etcd2", node="etcd2", path="/d/etcd2/member/wal", state="corrupt",
+                   last_index=520)
+    (src,) = rank_sources([], [db], [wal], [])
+    assert src.window is not None and "corrupt" in src.window
+    assert "nothing known" not in src.window and "20" in src.window
