@@ -95,8 +95,13 @@ def test_best_source_keeps_writes_newer_than_any_backup(rb_lab: Any) -> None:
     put_keys(lab, "/test/before/", 10)
     cli(lab, "snapshot", "save", "--json")
     put_keys(lab, "/test/after/", 15)  # only the members' own dbs hold these
+    written = _mod_revisions(lab, "/test/")
     _outage(lab)
     cli(lab, "certs", "renew", "--expired", "--yes")
+    lost = _keys_lost_per_source(lab, written)
+    best = next(n for (kind, node, path, rec), n in lost.items() if rec)
+    newest_backup = min(n for (kind, *_), n in lost.items() if kind == "backup")
+    assert best == 0 and newest_backup == 15  # the backup would lose every later write
     out = cli(lab, "restore", "--best", "--yes")
     assert "member-db" in out.stdout and "recommended" in out.stdout
     assert "would lose" in out.stdout  # each source's loss, for the operator to weigh
@@ -107,6 +112,31 @@ def test_best_source_keeps_writes_newer_than_any_backup(rb_lab: Any) -> None:
     assert len(set(hashkvs(lab).values())) == 1
     r = etcdctl(lab, "endpoint", "status", "-w", "json")
     assert r.returncode == 0
+
+
+def _mod_revisions(lab: Any, prefix: str) -> dict[str, int]:
+    r = etcdctl(lab, "get", "--prefix", prefix, "-w", "json")
+    assert r.returncode == 0, r.stderr
+    return {kv["key"]: int(kv["mod_revision"]) for kv in json.loads(r.stdout).get("kvs", [])}
+
+
+def _keys_lost_per_source(lab: Any, written: dict[str, int]
+                          ) -> dict[tuple[str, str, str, bool], int]:
+    """For every restore source `check --json` ranks: how many of the keys the test wrote
+    were put after the source's revision, i.e. what restoring from it would lose. Printed
+    for the record (issue 6's closing note quotes it)."""
+    report = json.loads(cli(lab, "check", "--json", check=False).stdout)
+    lost = {}
+    print(f"\nkeys lost per restore source (of {len(written)} written by the test):")
+    for s in report["restore_sources"]:
+        if not s["valid"]:
+            continue
+        n = sum(1 for rev in written.values() if rev > s["revision"])
+        lost[(s["kind"], s["node"], s["path"], s["recommended"])] = n
+        mark = "*" if s["recommended"] else " "
+        print(f"  {mark} {s['kind']:9} {s['node']:6} rev {s['revision']:>6}  loses {n:>3}  "
+              f"{Path(s['path']).name}")
+    return lost
 
 
 def test_restore_on_etcd_34_uses_etcdctl(rb_lab: Any) -> None:
