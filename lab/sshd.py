@@ -14,6 +14,8 @@ import subprocess
 import time
 from pathlib import Path
 
+import psutil
+
 from lab import procs
 from lab.cluster import LabError
 from lab.inventory import SSHInfo
@@ -99,6 +101,18 @@ def start_all(lab_dir: Path, nodes: list[NodeLayout], timeout: float = 20.0) -> 
         _wait_port(n, timeout)
 
 
+def _alive(pidfile: Path) -> bool:
+    """Has the spawned sshd died? Judged by its pid alone: sshd rewrites its own process
+    title while it starts, so a command-line match can miss a live sshd for a moment."""
+    rec = procs.read_record(pidfile)
+    if rec is None:
+        return False
+    try:
+        return psutil.Process(rec.pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.Error:
+        return False
+
+
 def _wait_port(n: NodeLayout, timeout: float) -> None:
     end = time.monotonic() + timeout
     while time.monotonic() < end:
@@ -106,7 +120,7 @@ def _wait_port(n: NodeLayout, timeout: float) -> None:
             with socket.create_connection((n.ip, PORT), 0.3):
                 return
         except OSError:
-            if procs.process_of(n.pidfile("sshd")) is None:
+            if not _alive(n.pidfile("sshd")):
                 break
             time.sleep(0.05)
     try:
