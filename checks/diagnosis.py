@@ -510,6 +510,8 @@ def _rule_sources(f: _Facts) -> list[Finding]:
                             "No intact restore source: every backup and member database "
                             "failed verification.")]
         return []
+    if f.quorum.held:
+        return []  # nothing to restore: the Snapshots panel still marks the best source
     rev = f"revision {top.revision:,}" if top.revision is not None else "revision unknown"
     ev = [top.reason] + ([f"would lose {top.window}"] if top.window else [])
     return [Finding(INFO, "restore-source", top.path,

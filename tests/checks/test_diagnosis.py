@@ -425,3 +425,8 @@ def test_untrusted_host_key_is_one_finding_not_an_echo_per_file() -> None:
     assert not by_code(findings, "cert-unreadable")  # folded into the node finding
     assert any("1 other check" in e for e in head.evidence)
     assert verdict.level is Severity.WARNING and "etcd2" in verdict.summary
+
+
+def test_healthy_cluster_recommends_no_restore() -> None:
+    findings, _ = diagnose(healthy(), NOW)
+    assert not by_code(findings, "restore-source")
