@@ -44,6 +44,10 @@ from tui.targets import resolve_args
 from tui.theme import DEFAULT_THEME, THEMES
 
 REFRESH_INTERVAL = 5.0
+# Probes that read whole files (WAL segments, member databases, backups) run less often:
+# on a master node already in trouble, blackstart must not be the thing burning a core.
+# `r` still runs every probe at once.
+SLOW_PROBES = {"datadirs": 6.0, "member_dbs": 6.0, "snapshots": 6.0}
 FROZEN_RETRY = 0.5
 SLOW_AFTER = 2.0  # a probe this late gets a "waiting Ns" line in its panel
 
@@ -175,7 +179,7 @@ class BlackstartApp(App[None]):
                                             time.monotonic() - started))
         elif state == WorkerState.ERROR:
             self.post_message(ProbeFailed(name, _describe(worker.error)))
-        self._arm(name, self.refresh_interval)
+        self._arm(name, self.refresh_interval * SLOW_PROBES.get(name, 1.0))
 
     def _arm(self, name: str, delay: float) -> None:
         self._poll_timers[name] = self.set_timer(delay, partial(self.start_probe, name))
