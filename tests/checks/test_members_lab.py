@@ -56,7 +56,9 @@ async def test_lab_over_ssh(lab_factory, sshd_path):
     lab.break_fault("stop-member", member=names[1])
     t0 = time.monotonic()
     states = await _probe(cluster, probe_members)
-    assert time.monotonic() - t0 < 5
+    # bounded by the per-member deadline (5 s), with room for a loaded 2-core machine:
+    # this holds "no member waits on another", not a speed target (bench/ measures speed)
+    assert time.monotonic() - t0 < 2 * 5
     by = {s.name: s for s in states}
     assert by[bad.name].error_class == "tls", by[bad.name].error
     assert bad.server is not None and by[bad.name].tls_fault == bad.server.cert
