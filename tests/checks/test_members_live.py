@@ -207,7 +207,8 @@ async def test_blackholed_member_times_out_without_delaying_others(
     cluster = cluster_of([m.member() for m in trio] + [dead], pki.client())
     t0 = time.monotonic()
     task_times: dict[str, float] = {}
-    ctx = ProbeContext(cluster, deadline=2.0)
+    deadline = 4.0  # wide enough that "did not wait for the blackhole" is clear under load
+    ctx = ProbeContext(cluster, deadline=deadline)
 
     from checks import members as mod
 
@@ -223,13 +224,13 @@ async def test_blackholed_member_times_out_without_delaying_others(
     assert by["m9"].error_class == "timeout", by["m9"].error
     assert "TLS handshake" in (by["m9"].error or "")
     assert all(by[n].healthy for n in ("m1", "m2", "m3"))
-    assert max(task_times[n] for n in ("m1", "m2", "m3")) < 1.5
-    assert 1.9 <= task_times["m9"] < 2.6
-    assert total < 2.6
+    assert max(task_times[n] for n in ("m1", "m2", "m3")) < deadline - 1.0
+    assert deadline - 0.1 <= task_times["m9"] < deadline + 2.0
+    assert total < deadline + 2.0
     # and the public entry point is bounded the same way
     t1 = time.monotonic()
-    states = await probe(cluster, deadline=2.0)
-    assert time.monotonic() - t1 < 2.6
+    states = await probe(cluster, deadline=deadline)
+    assert time.monotonic() - t1 < deadline + 2.0
     assert [s.error_class for s in states] == [None, None, None, "timeout"]
     assert quorum(states, 4) == (3, 4, 3)
 

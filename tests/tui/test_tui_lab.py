@@ -134,7 +134,9 @@ async def test_blackholed_member_never_freezes_the_screen(healthy_lab: Any,
         t0 = time.monotonic()
         await pilot.press("question_mark")
         await pilot.pause()
-        assert isinstance(app.screen, HelpScreen) and time.monotonic() - t0 < 1.0
+        # answered while the members probe still hangs on the blackhole (its deadline is
+        # seconds away): a frozen UI would take that long; 2.5 s leaves room for load
+        assert isinstance(app.screen, HelpScreen) and time.monotonic() - t0 < 2.5
         await pilot.press("escape")
         await settle(pilot, timeout=60, names={"members"})
         ghost_state = {m.name: m for m in app.report.members}["etcd4"]
