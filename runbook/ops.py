@@ -20,6 +20,7 @@ from runbook.executor import (
     wait_until,
 )
 from runbook.plan import Step, stamp
+from runbook.preflight import file_sha256
 
 Handler = Callable[[Runner, Step, "str | None"], Awaitable[Outcome]]
 
@@ -74,7 +75,7 @@ async def op_copy(r: Runner, step: Step, previous: str | None) -> Outcome:
     src, dst, want = str(step.args["src"]), str(step.args["dst"]), str(step.args["sha256"])
     src_node = str(step.args.get("src_node") or "")
     if not want and not src_node:  # made by an earlier step of this plan: hash it now
-        want = step.args["sha256"] = await asyncio.to_thread(_file_sha256, Path(src))
+        want = step.args["sha256"] = await asyncio.to_thread(file_sha256, src)
     c = r.client(step.node)
     if await c.stat(dst) is not None and await node_sha256(r, step.node, dst) == want:
         return Outcome("skipped", r.say(f"{dst} already holds the same bytes ({want[:12]}…)"))
@@ -253,18 +254,8 @@ async def _snapshot(r: Runner, step: Step) -> Outcome:
         return Outcome("failed", error=f"saved snapshot {part} does not verify: {v.error}")
     os.replace(part, dest)
     info = {"path": str(dest), "revision": v.revision, "total_keys": v.total_keys,
-            "sha256": _file_sha256(dest), "member": m.name}
+            "sha256": file_sha256(str(dest)), "member": m.name}
     return Outcome("ok", r.say(json.dumps(info)))
-
-
-def _file_sha256(path: Path) -> str:
-    import hashlib
-
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 async def op_write(r: Runner, step: Step, previous: str | None) -> Outcome:
