@@ -246,7 +246,7 @@ def _restore_planner(report: Any = None) -> Any:
     from checks.model import Cluster, Node
     from runbook.restore import Planner
 
-    ms = tuple(Member(f"e{i}", f"n{i}", f"https://10.0.0.{i}:2379", f"https://10.0.0.{i}:2380",
+    ms = tuple(Member(f"e{i}", f"n{i}", f"https://127.0.77.{i}:2379", f"https://127.0.77.{i}:2380",
                       "/var/lib/etcd") for i in (1, 2, 3))
     cl = Cluster("prod", tuple(Node(m.node) for m in ms), ms, state_dir="/nonexistent")
     return Planner(cl, report)
@@ -276,9 +276,9 @@ def test_restore_argv_per_member_with_and_without_the_bump() -> None:
     assert aside.args == {"src": "/var/lib/etcd", "dst": f"/var/lib/etcd.before-restore-{p.ts}"}
     assert run.argv == (
         "etcdutl", "snapshot", "restore", "/b/s.db", "--name", "e2", "--data-dir",
-        "/var/lib/etcd", "--initial-cluster", "e1=https://10.0.0.1:2380,"
-        "e2=https://10.0.0.2:2380,e3=https://10.0.0.3:2380", "--initial-cluster-token",
-        "prod-x", "--initial-advertise-peer-urls", "https://10.0.0.2:2380",
+        "/var/lib/etcd", "--initial-cluster", "e1=https://127.0.77.1:2380,"
+        "e2=https://127.0.77.2:2380,e3=https://127.0.77.3:2380", "--initial-cluster-token",
+        "prod-x", "--initial-advertise-peer-urls", "https://127.0.77.2:2380",
         "--skip-hash-check", "--bump-revision", "8000", "--mark-compacted")
     # one node without the flags: nobody bumps (same N everywhere or none), and it says why
     n, warn = _bump(p, _source(5000, False), {"n1": new, "n2": old, "n3": new})
