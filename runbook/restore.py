@@ -79,6 +79,7 @@ async def plan_restore(cluster: Cluster, report: Report | None = None, *,
     lock.check_free(cluster.state_dir, operator)
     if not cluster.members:
         raise PlanRefused("the inventory lists no etcd members")
+    _refuse_unreachable_members(cluster)
     p = Planner(cluster, report)
     p.stop_timeout = stop_timeout
     try:
@@ -86,6 +87,17 @@ async def plan_restore(cluster: Cluster, report: Report | None = None, *,
         return await _build(p, src)
     finally:
         await p.close()
+
+
+def _refuse_unreachable_members(cluster: Cluster) -> None:
+    """Every member is restored from the same snapshot, or none is: a node blackstart cannot
+    get into would leave a cluster half restored, so refuse before changing anything."""
+    blind = sorted({m.node for m in cluster.members if not cluster.node(m.node).has_access})
+    if blind:
+        raise PlanRefused(
+            f"no access to node(s) {', '.join(blind)}: a restore must reach every member. "
+            "Add them with ssh = {host, user, key, known_hosts} to blackstart.toml "
+            "(or run the restore by hand there with the same snapshot and token)")
 
 
 # --------------------------------------------------------------------------- the source

@@ -284,3 +284,17 @@ def test_restore_argv_per_member_with_and_without_the_bump() -> None:
     n, warn = _bump(p, _source(5000, False), {"n1": new, "n2": old, "n3": new})
     assert n is None and "3.5.1 on n2" in warn[0] and "watch caches" in warn[0]
     assert "by 7,000 revisions" in warn[0] and "N would be 8,000" in warn[0]
+
+
+async def test_restore_refuses_members_on_nodes_it_cannot_reach(tmp_path: Path) -> None:
+    from checks.model import Cluster, Node
+    from runbook.actions import PlanRefused
+    from runbook.restore import plan_restore
+
+    ms = tuple(Member(f"e{i}", f"n{i}", f"https://127.0.77.{i}:2379",
+                      f"https://127.0.77.{i}:2380", "/var/lib/etcd") for i in (1, 2, 3))
+    nodes = (Node("n1"), Node("n2", has_access=False), Node("n3", has_access=False))
+    cl = Cluster("prod", nodes, ms, state_dir=str(tmp_path / "state"))
+    with pytest.raises(PlanRefused, match="no access to node.*n2, n3"):
+        await plan_restore(cl, None, snapshot=str(tmp_path / "x.db"))
+    assert not (tmp_path / "state" / "restore").exists()  # refused before anything
