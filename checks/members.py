@@ -27,6 +27,7 @@ from urllib.parse import urlsplit
 
 from checks.context import ProbeContext
 from checks.model import CertInfo, Member, MemberState, TLSFiles
+from checks.wal import ProtoError, read_varint
 
 BAD_VERSIONS = {
     (3, 5, 0), (3, 5, 1), (3, 5, 2),
@@ -479,30 +480,21 @@ def proto_fields(raw: bytes) -> dict[int, list[int | bytes]]:
     """
     out: dict[int, list[int | bytes]] = {}
     i = 0
-    while i < len(raw):
-        key, i = _varint(raw, i)
-        num, wire = key >> 3, key & 7
-        if wire == 0:
-            val, i = _varint(raw, i)
-            out.setdefault(num, []).append(val)
-        elif wire == 2:
-            size, i = _varint(raw, i)
-            out.setdefault(num, []).append(raw[i:i + size])
-            i += size
-        elif wire in (1, 5):
-            i += 8 if wire == 1 else 4
-        else:
-            break  # groups are not used by etcd; stop rather than misread
+    try:
+        while i < len(raw):
+            key, i = read_varint(raw, i)
+            num, wire = key >> 3, key & 7
+            if wire == 0:
+                val, i = read_varint(raw, i)
+                out.setdefault(num, []).append(val)
+            elif wire == 2:
+                size, i = read_varint(raw, i)
+                out.setdefault(num, []).append(raw[i:i + size])
+                i += size
+            elif wire in (1, 5):
+                i += 8 if wire == 1 else 4
+            else:
+                break  # groups are not used by etcd; stop rather than misread
+    except ProtoError:
+        pass  # a truncated tail: keep the fields read so far
     return out
-
-
-def _varint(raw: bytes, i: int) -> tuple[int, int]:
-    val, shift = 0, 0
-    while i < len(raw) and shift < 70:
-        b = raw[i]
-        i += 1
-        val |= (b & 0x7F) << shift
-        shift += 7
-        if not b & 0x80:
-            break
-    return val, i
