@@ -33,7 +33,7 @@ typecheck: $(VENV)/.test
 	$(BIN)/mypy
 
 screenshots: $(VENV)/.test
-	$(BIN)/python -m tui.screenshots screenshots
+	$(BIN)/python -m blackstart.tui.screenshots screenshots
 
 bench: $(VENV)/.test
 	$(BIN)/python bench/snapshot_verify.py

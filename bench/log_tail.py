@@ -3,7 +3,7 @@
 Generates (once, cached under /tmp/blackstart-bench/) a 1 GiB CRI file of klog lines in a
 realistic mix (mostly info chatter, bursts of grpc dial failures, deadline errors, TLS
 errors, the odd partial `P` line and a few very long lines), then runs the same code path
-the probe uses on a local file (`checks.logprobe.probe_logs` over a LocalNode) and prints
+the probe uses on a local file (`checks.probes.logs.probe_logs` over a LocalNode) and prints
 its wall time and peak memory against the targets (≤ 0.2 s, < 50 MB).
 
     .venv/bin/python bench/log_tail.py [--size BYTES] [--lines N]
@@ -24,9 +24,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from checks.context import ProbeContext  # noqa: E402
-from checks.logprobe import probe_logs  # noqa: E402
-from checks.model import Cluster, LogSource, Node  # noqa: E402
+from blackstart.checks.model import Cluster, LogSource, Node  # noqa: E402
+from blackstart.checks.probes.context import ProbeContext  # noqa: E402
+from blackstart.checks.probes.logs import probe_logs  # noqa: E402
 
 CACHE = Path("/tmp/blackstart-bench")  # noqa: S108 - the documented cache location
 TARGET_SECONDS = 0.2

@@ -25,11 +25,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from checks.inventory import load_inventory  # noqa: E402
-from checks.model import Cluster  # noqa: E402
-from lab.cluster import Lab  # noqa: E402
-from runbook.actions import plan_for  # noqa: E402
-from runbook.executor import execute  # noqa: E402
+from blackstart.checks.discovery.inventory import load_inventory  # noqa: E402
+from blackstart.checks.model import Cluster  # noqa: E402
+from blackstart.lab.cluster import Lab  # noqa: E402
+from blackstart.runbook.executor import execute  # noqa: E402
+from blackstart.runbook.planner import plan_for  # noqa: E402
 
 NET = "127.63.1"
 KEYS, VALUE = 2200, 100_000
@@ -71,7 +71,7 @@ def by_plan(cluster: Cluster, snap: Path) -> tuple[float, float]:
 
 
 def _port_closed(url: str) -> bool:
-    from runbook.executor import port_open
+    from blackstart.runbook.executor import port_open
 
     return not port_open(url)
 

@@ -17,9 +17,9 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from checks.inventory import load_inventory  # noqa: E402
-from lab.cluster import Lab  # noqa: E402
-from tui.app import BlackstartApp, build_app  # noqa: E402
+from blackstart.checks.discovery.inventory import load_inventory  # noqa: E402
+from blackstart.lab.cluster import Lab  # noqa: E402
+from blackstart.tui.app import BlackstartApp, build_app  # noqa: E402
 
 FIRST_PAINT_TARGET = 1.0
 VERDICT_TARGET = 5.0

@@ -345,7 +345,7 @@ class Report:
     metrics: list[MetricsInfo] = field(default_factory=list)
     access: list[NodeAccess] = field(default_factory=list)
     restore_sources: list[RestoreSource] = field(default_factory=list)
-    # Filled by checks.engine so that diagnose() needs nothing but the report:
+    # Filled by blackstart.checks.probes.engine so that diagnose() needs nothing but the report:
     member_dbs: list[SnapshotInfo] = field(default_factory=list)  # each member's member/snap/db
     probe_errors: dict[str, str] = field(default_factory=dict)  # probe name -> why it failed
     expected_members: list[str] = field(default_factory=list)  # inventory's member names

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
-from checks.model import Cluster, Node
+from blackstart.checks.model import Cluster, Node
 
 T = TypeVar("T")
 

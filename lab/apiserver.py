@@ -6,7 +6,7 @@ etcd gRPC gateway. Each attempt writes one klog line in CRI format, worded the w
 kube-apiserver (grpc-go, Go's crypto/tls and x509) words the same failure, built from the
 real exception. Run as:
 
-    python -m lab.apiserver kube-apiserver --node etcd1 --etcd-servers=https://IP:2379
+    python -m blackstart.lab.apiserver kube-apiserver --node etcd1 --etcd-servers=https://IP:2379
         --etcd-cafile=... --etcd-certfile=... --etcd-keyfile=... --log FILE --pidfile FILE
 """
 
@@ -27,8 +27,8 @@ from urllib.parse import urlsplit
 
 from cryptography import x509
 
-from lab.crilog import CriWriter
-from lab.klog import klog_line
+from blackstart.lab.crilog import CriWriter
+from blackstart.lab.klog import klog_line
 
 TIMEOUT = 2.0
 HEALTH_KEY = "/registry/health"
@@ -204,7 +204,7 @@ def run(args: argparse.Namespace) -> None:
 
 
 def parse(argv: list[str]) -> argparse.Namespace:
-    p = argparse.ArgumentParser(prog="lab.apiserver")
+    p = argparse.ArgumentParser(prog="blackstart.lab.apiserver")
     p.add_argument("component", choices=["kube-apiserver"])
     p.add_argument("--node", required=True)
     p.add_argument("--etcd-servers", required=True)

@@ -2,8 +2,8 @@
 
 Member N of a lab on net `127.0.0` runs on 127.0.0.N (clients :2379, peers :2380,
 metrics :2381), from the command in its own static pod manifest. Processes are detached
-and tracked by pid files (lab.procs), so they outlive the command that started them and
-`Lab(dir)` in another process can stop them. Layout: lab.layout.
+and tracked by pid files (blackstart.lab.procs), so they outlive the command that started them and
+`Lab(dir)` in another process can stop them. Layout: blackstart.lab.layout.
 """
 
 from __future__ import annotations
@@ -23,9 +23,9 @@ from typing import Any
 
 import psutil
 
-from lab import inventory, manifest, pki, procs, seed
-from lab.inventory import Binaries
-from lab.layout import SERVICES, NodeLayout, layouts
+from blackstart.lab import inventory, manifest, pki, procs, seed
+from blackstart.lab.inventory import Binaries
+from blackstart.lab.layout import SERVICES, NodeLayout, layouts
 
 STANDINS = ("kube-apiserver", "kube-controller-manager", "kube-scheduler")
 MAX_MEMBERS = 7
@@ -160,7 +160,7 @@ class Lab:
     def write_inventory(self) -> Path:
         ssh = None
         if self.ssh:
-            from lab import sshd
+            from blackstart.lab import sshd
 
             ssh = sshd.inventory_info(self.dir)
         self.inventory_path.write_text(inventory.render(self.dir, self.nodes, self.bins, ssh))
@@ -176,7 +176,7 @@ class Lab:
         self._save_params()
         self._create_files()
         if self.ssh:
-            from lab import sshd
+            from blackstart.lab import sshd
 
             sshd.start_all(self.dir, self.nodes)
         for n in self.nodes:
@@ -235,7 +235,7 @@ class Lab:
             for svc in (*STANDINS, "etcd"):
                 self.stop(n.name, svc)
         if self.ssh:
-            from lab import sshd
+            from blackstart.lab import sshd
 
             sshd.stop_all(self.dir, self.nodes)
         self._sweep()
@@ -284,13 +284,13 @@ class Lab:
         log, pf = str(n.log(service)), str(n.pidfile(service))
         if service == "kube-apiserver":
             p = pki.pki_paths(n.root)
-            return [sys.executable, "-m", "lab.apiserver", service, "--node", n.name,
+            return [sys.executable, "-m", "blackstart.lab.apiserver", service, "--node", n.name,
                     f"--etcd-servers={n.spec.client_url}",
                     f"--etcd-cafile={p['etcd-ca']}.crt",
                     f"--etcd-certfile={p['apiserver-etcd-client']}.crt",
                     f"--etcd-keyfile={p['apiserver-etcd-client']}.key",
                     "--log", log, "--pidfile", pf]
-        return [sys.executable, "-m", "lab.standin", service, "--node", n.name,
+        return [sys.executable, "-m", "blackstart.lab.standin", service, "--node", n.name,
                 "--log", log, "--pidfile", pf]
 
     def stop(self, member: str, service: str = "etcd") -> None:
@@ -362,7 +362,7 @@ class Lab:
 
     def break_fault(self, fault: str, member: str | None = None, cert: str = "server") -> str:
         """Inject one fault for real; returns a sentence saying what was done."""
-        from lab import faults
+        from blackstart.lab import faults
 
         return faults.inject(self, fault, member, cert)
 
@@ -380,4 +380,5 @@ def _lab_shaped(cmd: list[str], etcd_bin: str) -> bool:
         return False
     if cmd[0] == etcd_bin or cmd[0].endswith("/etcd") or "sshd" in cmd[0]:
         return True
-    return any(a in ("lab.apiserver", "lab.standin", "lab.crilog") for a in cmd[1:3])
+    lab_mods = ("blackstart.lab.apiserver", "blackstart.lab.standin", "blackstart.lab.crilog")
+    return any(a in lab_mods for a in cmd[1:3])

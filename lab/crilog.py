@@ -3,7 +3,7 @@
 Line format: `<RFC3339Nano UTC> <stdout|stderr> F <text>`. The writer rotates the file
 at `MAX_BYTES` to `0.log.<timestamp>` so a crash-looping process cannot fill the disk.
 
-`python -m lab.crilog --log FILE` copies its stdin into FILE line by line: the lab pipes
+`python -m blackstart.lab.crilog --log FILE` copies its stdin into FILE line by line: the lab pipes
 each etcd's output through it so etcd's own log lines land where a kubelet puts them.
 """
 
@@ -61,7 +61,7 @@ def pump(src: BinaryIO, writer: CriWriter, stream: str = "stderr") -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    p = argparse.ArgumentParser(prog="lab.crilog")
+    p = argparse.ArgumentParser(prog="blackstart.lab.crilog")
     p.add_argument("--log", required=True, type=Path)
     p.add_argument("--for", dest="owner", default="", help="who writes (shown in ps only)")
     args = p.parse_args(argv)

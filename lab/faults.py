@@ -18,11 +18,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from lab import pki, procs, walfault
-from lab.layout import NodeLayout
+from blackstart.lab import pki, procs, walfault
+from blackstart.lab.layout import NodeLayout
 
 if TYPE_CHECKING:
-    from lab.cluster import Lab
+    from blackstart.lab.cluster import Lab
 
 CERT_ROLES = {"server": "etcd-server", "peer": "etcd-peer", "client": "apiserver-etcd-client",
               "healthcheck-client": "etcd-healthcheck-client"}
@@ -30,7 +30,7 @@ STANDINS = ("kube-apiserver", "kube-controller-manager", "kube-scheduler")
 
 
 def _err(msg: str) -> Exception:
-    from lab.cluster import LabError
+    from blackstart.lab.cluster import LabError
 
     return LabError(msg)
 

@@ -7,9 +7,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from lab import toml_out
-from lab.layout import SERVICES, NodeLayout
-from lab.pki import pki_paths
+from blackstart.lab import toml_out
+from blackstart.lab.layout import SERVICES, NodeLayout
+from blackstart.lab.pki import pki_paths
 
 
 @dataclass(frozen=True)

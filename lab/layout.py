@@ -15,7 +15,7 @@ import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
-from lab.manifest import MemberSpec
+from blackstart.lab.manifest import MemberSpec
 
 SERVICES = ("etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler")
 

@@ -88,13 +88,14 @@ def spawn(argv: list[str], pidfile: Path, errfile: Path, env: dict[str, str] | N
 
 
 def spawn_logged(argv: list[str], pidfile: Path, log: Path, logger_pidfile: Path) -> int:
-    """Start argv detached with its output piped into a CRI log file (lab.crilog)."""
+    """Start argv detached with its output piped into a CRI log file (blackstart.lab.crilog)."""
     log.parent.mkdir(parents=True, exist_ok=True)
     proc = subprocess.Popen(
         argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
         start_new_session=True, close_fds=True,
     )
-    largv = [sys.executable, "-m", "lab.crilog", "--log", str(log), "--for", str(pidfile.stem)]
+    largv = [sys.executable, "-m", "blackstart.lab.crilog", "--log", str(log),
+             "--for", str(pidfile.stem)]
     assert proc.stdout is not None
     logger = subprocess.Popen(
         largv, stdin=proc.stdout, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,

@@ -16,10 +16,10 @@ from pathlib import Path
 
 import psutil
 
-from lab import procs
-from lab.cluster import LabError
-from lab.inventory import SSHInfo
-from lab.layout import NodeLayout
+from blackstart.lab import procs
+from blackstart.lab.cluster import LabError
+from blackstart.lab.inventory import SSHInfo
+from blackstart.lab.layout import NodeLayout
 
 PORT = 2222
 SSHD = "/usr/sbin/sshd"

@@ -4,7 +4,7 @@ They exist so that "restart the control plane" restarts real processes a probe c
 (argv carries the component and its node, like the real ones' flags). Every ~10 s they
 write one klog line in CRI format. Run as:
 
-    python -m lab.standin kube-scheduler --node etcd1 --log FILE --pidfile FILE
+    python -m blackstart.lab.standin kube-scheduler --node etcd1 --log FILE --pidfile FILE
 """
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ import sys
 import time
 from pathlib import Path
 
-from lab.crilog import CriWriter
-from lab.klog import klog_line
+from blackstart.lab.crilog import CriWriter
+from blackstart.lab.klog import klog_line
 
 COMPONENTS = ("kube-controller-manager", "kube-scheduler")
 
@@ -35,7 +35,7 @@ def run(args: argparse.Namespace) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
-    p = argparse.ArgumentParser(prog="lab.standin")
+    p = argparse.ArgumentParser(prog="blackstart.lab.standin")
     p.add_argument("component", choices=COMPONENTS)
     p.add_argument("--node", required=True)
     p.add_argument("--log", required=True, type=Path)

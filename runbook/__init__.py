@@ -1,9 +1,9 @@
 """ACT: plans of steps that change things, previewed, confirmed, audited, resumable.
 
-- `runbook.actions.plan_for(action, cluster, report=None, **args) -> Plan` (blocking; call
+- `runbook.planner.plan_for(action, cluster, report=None, **args) -> Plan` (blocking; call
   it from a thread) / `aplan_for` (coroutine). Raises `PlanRefused(reason)` before any
   change. Actions: snapshot-save, restore, restart, renew-cert, disarm-alarm, defrag.
-- `runbook.executor.execute(plan, cluster, operator=, on_event=, journal=None)` runs it
+- `blackstart.runbook.executor.execute(plan, cluster, operator=, on_event=, journal=None)` runs it
   (coroutine); `rollback(journal, cluster, operator=, on_event=)` undoes a journal.
 - State in `cluster.state_dir`: `journal/<plan>.json` (fsynced per step), `audit.jsonl`,
   `lock`, `snapshots/`, `restore/<plan>/` (staged member-db copies).

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any, BinaryIO
 from urllib.parse import urlsplit
 
-from checks.model import Cluster, Member
+from blackstart.checks.model import Cluster, Member
 
 
 @dataclass

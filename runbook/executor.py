@@ -18,11 +18,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from checks.model import Cluster
-from checks.nodes import NodeClient, NodeError, NodePool
-from runbook import audit, lock
-from runbook.journal import Journal, open_journal
-from runbook.plan import Plan, Step, stamp
+from blackstart.checks.model import Cluster
+from blackstart.checks.nodes import NodeClient, NodeError, NodePool
+from blackstart.runbook import audit, lock
+from blackstart.runbook.journal import Journal, open_journal
+from blackstart.runbook.plan import Plan, Step, stamp
 
 KILL_ENV = "BLACKSTART_TEST_KILL_AFTER_STEP"  # tests only: SIGKILL self after step k
 
@@ -88,7 +88,7 @@ class Runner:
         return data
 
     async def run_step(self, step: Step, previous: str | None = None) -> Outcome:
-        from runbook import ops
+        from blackstart.runbook import ops
 
         handler = ops.HANDLERS.get(step.op)
         if handler is None:
@@ -161,7 +161,7 @@ async def rollback(j: Journal, cluster: Cluster, *, operator: str,
                    on_event: Callable[[StepEvent], None] | None = None) -> PlanResult:
     """Undo the journal's started steps, newest first. Never deletes: whatever occupies a
     path being restored is moved aside with a timestamp first."""
-    from runbook import ops
+    from blackstart.runbook import ops
 
     try:
         held = lock.acquire(cluster.state_dir, operator, j.plan.id)

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from runbook.plan import Plan
+from blackstart.runbook.plan import Plan
 
 DONE_STATES = ("ok", "skipped")
 

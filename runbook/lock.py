@@ -17,8 +17,8 @@ from typing import Any
 
 import psutil
 
-from runbook.plan import stamp
-from runbook.preflight import PlanRefused
+from blackstart.runbook.plan import stamp
+from blackstart.runbook.preflight import PlanRefused
 
 LOCK_FILE = "lock"
 

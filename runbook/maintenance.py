@@ -7,11 +7,11 @@ import os
 import posixpath
 import time
 
-from checks.model import Cluster
-from checks.nodes import connect
-from runbook import etcdapi, lock, retention, services
-from runbook.plan import Plan, Step, StepIds, new_plan_id, stamp
-from runbook.preflight import PlanRefused
+from blackstart.checks.model import Cluster
+from blackstart.checks.nodes import connect
+from blackstart.runbook import etcdapi, lock, retention, services
+from blackstart.runbook.plan import Plan, Step, StepIds, new_plan_id, stamp
+from blackstart.runbook.preflight import PlanRefused
 
 
 async def _healthy_members(cluster: Cluster) -> list[etcdapi.MemberHealth]:

@@ -9,8 +9,9 @@ import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
-from runbook import certs, etcdapi
-from runbook.executor import (
+from blackstart.runbook import cert_signing as certs
+from blackstart.runbook import etcdapi
+from blackstart.runbook.executor import (
     Outcome,
     Runner,
     StepFailed,
@@ -19,8 +20,8 @@ from runbook.executor import (
     port_open,
     wait_until,
 )
-from runbook.plan import Step, stamp
-from runbook.preflight import file_sha256
+from blackstart.runbook.plan import Step, stamp
+from blackstart.runbook.preflight import file_sha256
 
 Handler = Callable[[Runner, Step, "str | None"], Awaitable[Outcome]]
 
@@ -236,7 +237,7 @@ async def op_api(r: Runner, step: Step, previous: str | None) -> Outcome:
 
 
 async def _snapshot(r: Runner, step: Step) -> Outcome:
-    from checks.snapshot import verify_snapshot_file
+    from blackstart.checks.formats.snapshot_file import verify_snapshot_file
 
     m, dest = r.cluster.member(str(step.args["member"])), Path(str(step.args["dest"]))
     part = dest.with_name(dest.name + ".part")

@@ -1,5 +1,5 @@
 """Facts gathered from nodes before a plan is built: free disk, the restore tool and its
-flags, file hashes. Parsing is pure; the I/O goes through `checks.nodes` clients."""
+flags, file hashes. Parsing is pure; the I/O goes through `blackstart.checks.nodes` clients."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ import posixpath
 import re
 from dataclasses import dataclass
 
-from checks.model import Node
-from checks.nodes import NodeClient
+from blackstart.checks.model import Node
+from blackstart.checks.nodes import NodeClient
 
 FREE_BYTES_ENV = "BLACKSTART_TEST_FREE_BYTES"  # tests only: pretend every node has this free
 

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import posixpath
 
-from checks.model import CertSpec, Cluster, Member, Service
-from checks.nodes import connect
-from runbook import certs, lock, services
-from runbook.plan import Plan, Step, StepIds, new_plan_id, stamp
-from runbook.preflight import PlanRefused
+from blackstart.checks.model import CertSpec, Cluster, Member, Service
+from blackstart.checks.nodes import connect
+from blackstart.runbook import cert_signing as certs
+from blackstart.runbook import lock, services
+from blackstart.runbook.plan import Plan, Step, StepIds, new_plan_id, stamp
+from blackstart.runbook.preflight import PlanRefused
 
 NO_RENEW_ROLES = ("etcd-ca",)  # CAs are never renewed (kubeadm does not either)
 

@@ -9,13 +9,13 @@ import os
 import posixpath
 from dataclasses import dataclass, field
 
-from checks.model import Cluster, Member, Report, RestoreSource
-from checks.nodes import NodeClient, NodePool
-from checks.snapshot import SnapshotVerdict, verify_snapshot_file
-from runbook import lock, services
-from runbook.executor import port_open
-from runbook.plan import Plan, Step, StepIds, new_plan_id, stamp
-from runbook.preflight import (
+from blackstart.checks.formats.snapshot_file import SnapshotVerdict, verify_snapshot_file
+from blackstart.checks.model import Cluster, Member, Report, RestoreSource
+from blackstart.checks.nodes import NodeClient, NodePool
+from blackstart.runbook import lock, services
+from blackstart.runbook.executor import port_open
+from blackstart.runbook.plan import Plan, Step, StepIds, new_plan_id, stamp
+from blackstart.runbook.preflight import (
     PlanRefused,
     RestoreTool,
     bump_amount,

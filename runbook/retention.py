@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import time
 
-from checks.model import Retention
+from blackstart.checks.model import Retention
 
 DAY = 86400.0
 SNAPSHOT_SUFFIXES = (".db", ".snap", ".snapshot")

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import os
 
-from checks.model import Cluster, Member, Service
-from runbook.plan import Step, StepIds
+from blackstart.checks.model import Cluster, Member, Service
+from blackstart.runbook.plan import Step, StepIds
 
 
 class ServiceError(Exception):

@@ -18,7 +18,7 @@ from typing import IO
 
 import pytest
 
-from lab.cluster import Lab, LabError, distro_bindir
+from blackstart.lab.cluster import Lab, LabError, distro_bindir
 
 LAB_PORTS = (2379, 2380, 2381, 2222)
 

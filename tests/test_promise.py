@@ -18,8 +18,8 @@ from typing import Any
 
 import pytest
 
-from checks.engine import PROBES, run_checks
-from checks.inventory import load_inventory
+from blackstart.checks.discovery.inventory import load_inventory
+from blackstart.checks.probes.engine import PROBES, run_checks
 
 pytestmark = pytest.mark.lab
 

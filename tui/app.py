@@ -1,6 +1,6 @@
 """The blackstart cockpit: build it with `build_app(cluster, ...)`.
 
-Probes run each in its own thread worker with its own event loop (tui.probing), so a
+Probes run each in its own thread worker with its own event loop (blackstart.tui.probing), so a
 blackholed member only delays its own panel. Workers never touch widgets: the one
 `Worker.StateChanged` handler turns their outcome into past-tense messages, and the
 handlers of those messages own all state. Each probe re-arms itself with `set_timer`
@@ -21,27 +21,39 @@ from textual.screen import Screen
 from textual.timer import Timer
 from textual.worker import Worker, WorkerState
 
-from checks.model import Cluster, Report, Severity, Verdict
-from runbook.incident import write_incident_report
-from tui import actions as registry
-from tui.export import TakenAction, render_markdown
-from tui.messages import PlanFinished, ProbeFailed, ProbeFinished, ReportUpdated, StepEventReceived
-from tui.panels.base import Panel
-from tui.panels.certificates import CertificatesPanel
-from tui.panels.findings import FindingsPanel
-from tui.panels.logs import LogsPanel
-from tui.panels.members import MembersPanel
-from tui.panels.snapshots import SnapshotsPanel
-from tui.panels.verdict import VerdictBanner
-from tui.plans import Planner, PlanView, Refused, propose
-from tui.probing import Probe, in_daemon_thread, run_probe
-from tui.screens.confirm import ConfirmScreen
-from tui.screens.help import HelpScreen
-from tui.screens.main import MainScreen
-from tui.screens.progress import ProgressScreen
-from tui.state import Diagnose, build_report, default_diagnose, diagnose_safely, panel_for_probe
-from tui.targets import resolve_args
-from tui.theme import DEFAULT_THEME, THEMES
+from blackstart.checks.model import Cluster, Report, Severity, Verdict
+from blackstart.runbook.incident import write_incident_report
+from blackstart.tui import keymap as registry
+from blackstart.tui.export import TakenAction, render_markdown
+from blackstart.tui.messages import (
+    PlanFinished,
+    ProbeFailed,
+    ProbeFinished,
+    ReportUpdated,
+    StepEventReceived,
+)
+from blackstart.tui.panels.base import Panel
+from blackstart.tui.panels.certificates import CertificatesPanel
+from blackstart.tui.panels.findings import FindingsPanel
+from blackstart.tui.panels.logs import LogsPanel
+from blackstart.tui.panels.members import MembersPanel
+from blackstart.tui.panels.snapshots import SnapshotsPanel
+from blackstart.tui.panels.verdict import VerdictBanner
+from blackstart.tui.plans import Planner, PlanView, Refused, propose
+from blackstart.tui.probing import Probe, in_daemon_thread, run_probe
+from blackstart.tui.screens.confirm import ConfirmScreen
+from blackstart.tui.screens.help import HelpScreen
+from blackstart.tui.screens.main import MainScreen
+from blackstart.tui.screens.progress import ProgressScreen
+from blackstart.tui.state import (
+    Diagnose,
+    build_report,
+    default_diagnose,
+    diagnose_safely,
+    panel_for_probe,
+)
+from blackstart.tui.targets import resolve_args
+from blackstart.tui.theme import DEFAULT_THEME, THEMES
 
 REFRESH_INTERVAL = 5.0
 # Probes that read whole files (WAL segments, member databases, backups) run less often:
@@ -343,8 +355,8 @@ def _execute(view: PlanView, cluster: Cluster, operator: str,
     import asyncio
     from pathlib import Path
 
-    from runbook.executor import execute, rollback
-    from runbook.journal import load_journal
+    from blackstart.runbook.executor import execute, rollback
+    from blackstart.runbook.journal import load_journal
 
     if mode == "rollback" and journal:
         coro = rollback(load_journal(Path(journal)), cluster, operator=operator, on_event=on_event)
@@ -380,7 +392,7 @@ def build_app(
 ) -> BlackstartApp:
     """The factory: tests pass recorded probes and a fixed clock; the CLI passes the engine's."""
     if probes is None:
-        from checks.engine import PROBES
+        from blackstart.checks.probes.engine import PROBES
 
         probes = PROBES
     return BlackstartApp(cluster, probes=probes, read_only=read_only, clock=clock,

@@ -6,8 +6,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from checks.context import ProbeContext
-from checks.model import (
+from blackstart.checks.model import (
     Action,
     CertInfo,
     Cluster,
@@ -23,6 +22,7 @@ from checks.model import (
     TLSFiles,
     Verdict,
 )
+from blackstart.checks.probes.context import ProbeContext
 
 NOW = 1_795_000_000.0  # a fixed "now" (2026-11-18 UTC) for ages and days left
 DAY = 86400.0
@@ -181,9 +181,9 @@ def clock() -> float:
 
 def recorded_planner(action: str, cluster: Cluster, report: Report | None,
                      **args: Any) -> Any:
-    """A fixed runbook Plan per action (real `runbook.plan.Plan`, recorded steps)."""
-    from runbook.plan import Plan, Step
-    from tui.plans import PlanView
+    """A fixed runbook Plan per action (real `blackstart.runbook.plan.Plan`, recorded steps)."""
+    from blackstart.runbook.plan import Plan, Step
+    from blackstart.tui.plans import PlanView
 
     if action != "restore":
         plan = Plan(f"{action}-20261118T0000Z", action, f"{action} ({cluster.name})",
@@ -196,7 +196,7 @@ def recorded_planner(action: str, cluster: Cluster, report: Report | None,
 
 
 def _restore_plan(cluster: Cluster) -> Any:
-    from runbook.plan import Plan, Step
+    from blackstart.runbook.plan import Plan, Step
 
     db = f"{LAB}/state/restore/restore-20261118T0000Z/db"
     steps = []

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
-from checks.model import Report
+from blackstart.checks.model import Report
 
 
 @dataclass(frozen=True)

@@ -8,8 +8,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from checks.model import Cluster, Report
-from tui.state import best_source
+from blackstart.checks.model import Cluster, Report
+from blackstart.tui.state import best_source
 
 DESTRUCTIVE = frozenset({"restore"})
 
@@ -43,7 +43,7 @@ Planner = Callable[..., "PlanView"]  # (action, cluster, report, **args) -> Plan
 
 def propose(action: str, cluster: Cluster, report: Report | None, **args: Any) -> PlanView:
     try:
-        from runbook.actions import PlanRefused, plan_for
+        from blackstart.runbook.planner import PlanRefused, plan_for
     except ImportError:
         return _preview_only(action, cluster, report, args)
     try:

@@ -1,6 +1,6 @@
 """`python -m tui.screenshots DIR`: SVG screenshots of the cockpit in the states that matter.
 
-Recorded lab-shaped data (tui.demo_data) and a fixed clock make every file reproducible;
+Recorded lab-shaped data (blackstart.tui.demo_data) and a fixed clock make every file reproducible;
 the SVG snapshot tests use the same STATES, so what is committed is what is tested.
 """
 
@@ -17,8 +17,8 @@ from typing import Any
 from textual.pilot import Pilot
 from textual.widgets import Input
 
-from tui import demo_data
-from tui.app import BlackstartApp, build_app
+from blackstart.tui import demo_data
+from blackstart.tui.app import BlackstartApp, build_app
 
 Prep = Callable[[Pilot[Any]], Awaitable[None]]
 

@@ -1,7 +1,7 @@
 """Turns the latest result of every probe into one `Report` (pure; no Textual, no I/O).
 
 Results are sorted into the report by their type, not by the probe's name, so the app
-does not depend on how `checks.engine.PROBES` names its probes.
+does not depend on how `blackstart.checks.probes.engine.PROBES` names its probes.
 """
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
-from checks.model import (
+from blackstart.checks.model import (
     CertInfo,
     ClockInfo,
     Cluster,
@@ -62,7 +62,7 @@ def build_report(
     cluster: Cluster, results: Mapping[str, Sequence[Any]], now: float,
     errors: Mapping[str, str] | None = None,
 ) -> Report:
-    """Like checks.engine.assemble_report, minus diagnosis, but keyed by result type."""
+    """Like checks.probes.engine.assemble_report, minus diagnosis, but keyed by result type."""
     report = Report(cluster=cluster.name, taken_at=now, verdict=Verdict(Severity.INFO, ""))
     for items in results.values():
         for item in items:
@@ -86,7 +86,7 @@ def _file(report: Report, item: Any) -> None:
 
 def _rank(report: Report, now: float) -> list[RestoreSource]:
     try:
-        from checks.sources import rank_sources
+        from blackstart.checks.reasoning.sources import rank_sources
     except ImportError:
         return []
     return list(rank_sources(report.snapshots, report.member_dbs, report.wal,
@@ -94,16 +94,16 @@ def _rank(report: Report, now: float) -> list[RestoreSource]:
 
 
 def default_diagnose() -> Diagnose:
-    """checks.diagnosis.diagnose when it exists, else the built-in quorum-only fallback."""
+    """checks.reasoning.diagnosis.diagnose if present, else a quorum-only fallback."""
     try:
-        from checks.diagnosis import diagnose
+        from blackstart.checks.reasoning.diagnosis import diagnose
     except ImportError:
         return fallback_diagnose
     return diagnose
 
 
 def fallback_diagnose(report: Report, now: float) -> tuple[list[Finding], Verdict]:
-    """Quorum arithmetic only: used when checks.diagnosis is not available."""
+    """Quorum arithmetic only: used when blackstart.checks.reasoning.diagnosis is not available."""
     total = len(report.members)
     healthy = sum(1 for m in report.members if m.healthy)
     need = total // 2 + 1

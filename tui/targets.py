@@ -6,12 +6,12 @@ from typing import Any
 
 from textual.screen import Screen
 
-from checks.model import Report
-from tui.panels.certificates import CertificatesPanel
-from tui.panels.findings import FindingsPanel
-from tui.panels.members import MembersPanel
-from tui.panels.snapshots import SnapshotsPanel
-from tui.state import best_source
+from blackstart.checks.model import Report
+from blackstart.tui.panels.certificates import CertificatesPanel
+from blackstart.tui.panels.findings import FindingsPanel
+from blackstart.tui.panels.members import MembersPanel
+from blackstart.tui.panels.snapshots import SnapshotsPanel
+from blackstart.tui.state import best_source
 
 
 def focused_panel(screen: Screen[Any]) -> str | None:

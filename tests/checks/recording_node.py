@@ -6,8 +6,8 @@ It does the real file I/O (it is LocalNode); it only counts, so tests can hold a
 
 from __future__ import annotations
 
-from checks.model import Node
-from checks.nodes import LocalNode
+from blackstart.checks.model import Node
+from blackstart.checks.nodes import LocalNode
 
 
 class RecordingNode(LocalNode):

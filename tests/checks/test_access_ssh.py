@@ -7,10 +7,10 @@ from typing import Any
 
 import pytest
 
-from checks.access import probe_access
-from checks.context import ProbeContext
-from checks.engine import run_checks
-from checks.inventory import load_inventory
+from blackstart.checks.discovery.inventory import load_inventory
+from blackstart.checks.probes.access import probe_access
+from blackstart.checks.probes.context import ProbeContext
+from blackstart.checks.probes.engine import run_checks
 
 pytestmark = [pytest.mark.lab, pytest.mark.ssh]
 

@@ -1,4 +1,4 @@
-"""checks.bbolt over databases built here byte by byte (no I/O beyond memory), with an
+"""checks.formats.bbolt over databases built here byte by byte (no I/O beyond memory), with an
 independent oracle for etcdutl's HASH / TOTAL KEYS / REVISION, and damage of each kind
 tx_check.go reports."""
 
@@ -9,7 +9,7 @@ import struct
 import google_crc32c
 import pytest
 
-from checks.bbolt import (
+from blackstart.checks.formats.bbolt import (
     BRANCH,
     LEAF,
     MAGIC,
@@ -269,7 +269,7 @@ def test_persisted_freelist_checks() -> None:
 def test_large_spans_are_read_piecewise(monkeypatch: pytest.MonkeyPatch) -> None:
     """Spans above the load limit are read element by element (bounded memory), with the
     same result as loading them whole."""
-    import checks.bbolt as bb
+    import blackstart.checks.formats.bbolt as bb
 
     b = etcd_like(30, big=50_000)
     data = build_db(b, split=2)

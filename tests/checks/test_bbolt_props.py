@@ -9,8 +9,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from test_bbolt import build_db, etcd_like, oracle
 
-from checks.bbolt import read_db
-from checks.snapshot import verify_snapshot_bytes
+from blackstart.checks.formats.bbolt import read_db
+from blackstart.checks.formats.snapshot_file import verify_snapshot_bytes
 
 BUCKETS = etcd_like(60, big=9000)
 DB = build_db(BUCKETS, split=3)

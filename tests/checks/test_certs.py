@@ -1,4 +1,4 @@
-"""checks.certs: every problem from a real certificate built with `cryptography`."""
+"""checks.formats.x509: every problem from a real certificate built with `cryptography`."""
 
 from __future__ import annotations
 
@@ -14,8 +14,8 @@ from cryptography.x509.oid import ExtensionOID, NameOID
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from checks.certs import analyze_cert, dns_match, host_covered, tls_suspects
-from checks.model import CertInfo
+from blackstart.checks.formats.x509 import analyze_cert, dns_match, host_covered, tls_suspects
+from blackstart.checks.model import CertInfo
 
 
 @pytest.fixture(scope="module")

@@ -1,4 +1,4 @@
-"""checks.certprobe over real files on the local node (LocalNode), kubeadm layout."""
+"""checks.probes.certificates over real files on the local node (LocalNode), kubeadm layout."""
 
 from __future__ import annotations
 
@@ -9,9 +9,9 @@ import pytest
 from certgen import CLIENT, make_ca, make_leaf
 from recording_node import RecordingNode
 
-from checks.certprobe import probe_certs
-from checks.context import ProbeContext
-from checks.model import CertSpec, Cluster, Member, Node
+from blackstart.checks.model import CertSpec, Cluster, Member, Node
+from blackstart.checks.probes.certificates import probe_certs
+from blackstart.checks.probes.context import ProbeContext
 
 TODAY = dt.datetime.now(dt.UTC).replace(microsecond=0)
 
@@ -130,7 +130,7 @@ async def test_huge_and_unreadable_files(pki, tmp_path):
 
 
 def test_expected_hosts_from_comma_separated_urls():
-    from checks.certprobe import expected_hosts
+    from blackstart.checks.probes.certificates import expected_hosts
 
     m = Member("etcd1", "n1", "https://127.0.0.1:2379,https://[::1]:2379,https://etcd1:2379",
                "https://127.0.0.1:2380", "/x")

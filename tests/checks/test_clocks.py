@@ -1,4 +1,4 @@
-"""checks.clocks: skew of each node's clock against ours."""
+"""blackstart.checks.probes.clocks: skew of each node's clock against ours."""
 
 from __future__ import annotations
 
@@ -6,10 +6,10 @@ import time
 
 import pytest
 
-from checks.clocks import SKEW_CRITICAL, probe_clocks, skew
-from checks.context import ProbeContext
-from checks.model import Cluster, Member, Node, SSHTarget
-from checks.nodes import LocalNode
+from blackstart.checks.model import Cluster, Member, Node, SSHTarget
+from blackstart.checks.nodes import LocalNode
+from blackstart.checks.probes.clocks import SKEW_CRITICAL, probe_clocks, skew
+from blackstart.checks.probes.context import ProbeContext
 
 CLUSTER = Cluster("t", (Node("here"), Node("dark", has_access=False)),
                   (Member("m1", "here", "https://127.0.0.1:2379", "", ""),))
@@ -40,7 +40,7 @@ async def test_skew_is_against_our_clock() -> None:
 async def test_remote_clock_through_a_real_date_command() -> None:
     """The SSH path reads `date +%s.%N`; here the same command runs through a real local
     client, so the parsing and timing of the remote path are exercised."""
-    from checks.nodes import SSHNode
+    from blackstart.checks.nodes import SSHNode
 
     node = Node("r", ssh=SSHTarget(host="127.0.8.42"))  # never dialed: the client is local
 

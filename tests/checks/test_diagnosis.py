@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import copy
 
-from checks.diagnosis import diagnose
-from checks.model import (
+from blackstart.checks.model import (
     CertInfo,
     ClockInfo,
     Finding,
@@ -19,6 +18,7 @@ from checks.model import (
     Verdict,
     WalState,
 )
+from blackstart.checks.reasoning.diagnosis import diagnose
 
 NOW = 1_800_000_000.0
 DAY = 86400.0
@@ -409,7 +409,7 @@ def test_backup_still_being_verified_is_not_called_invalid() -> None:
 
 
 def test_untrusted_host_key_is_one_finding_not_an_echo_per_file() -> None:
-    from checks.model import NodeAccess
+    from blackstart.checks.model import NodeAccess
 
     r = healthy()
     via = "ssh root@127.0.10.2:2222"

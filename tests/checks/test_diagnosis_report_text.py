@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from test_diagnosis import NOW, healthy, seed
 
-from checks.diagnosis import diagnose
-from checks.model import Report
-from checks.report_text import render
-from checks.sources import rank_sources
+from blackstart.checks.model import Report
+from blackstart.checks.reasoning.diagnosis import diagnose
+from blackstart.checks.reasoning.report_text import render
+from blackstart.checks.reasoning.sources import rank_sources
 
 
 def _diagnosed(r: Report) -> Report:

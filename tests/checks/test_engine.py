@@ -8,10 +8,10 @@ from typing import Any
 
 import pytest
 
-from checks import engine
-from checks.context import ProbeContext
-from checks.engine import PROBES, run_checks, run_checks_sync, run_probe
-from checks.model import Cluster, Member, MemberState, Node, Severity
+from blackstart.checks.model import Cluster, Member, MemberState, Node, Severity
+from blackstart.checks.probes import engine
+from blackstart.checks.probes.context import ProbeContext
+from blackstart.checks.probes.engine import PROBES, run_checks, run_checks_sync, run_probe
 
 CLUSTER = Cluster(
     name="t",

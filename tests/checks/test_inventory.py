@@ -1,4 +1,4 @@
-"""checks.inventory: blackstart.toml, etcdctl flags/env, discovery from a node's root."""
+"""checks.discovery.inventory: blackstart.toml, etcdctl flags/env, discovery from a node's root."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from checks.inventory import InventoryError, discover, load_inventory
+from blackstart.checks.discovery.inventory import InventoryError, discover, load_inventory
 
 TOML = """\
 [cluster]
@@ -375,8 +375,8 @@ def test_bad_etcd_conf_names_the_file(tmp_path: Path) -> None:
 
 @pytest.mark.lab
 async def test_lab_toml_and_discovery_agree_and_probe_healthy(healthy_lab) -> None:
-    from checks.context import ProbeContext
-    from checks.members import probe_members
+    from blackstart.checks.probes.context import ProbeContext
+    from blackstart.checks.probes.members import probe_members
 
     toml = load_inventory(config=str(healthy_lab.inventory_path), env={})
     found = load_inventory(root=str(healthy_lab.dir / "nodes" / "etcd1"), env={})
@@ -416,7 +416,7 @@ def test_discovery_from_a_running_etcd_process(etcd_bins: dict[str, str],
     """On "/" with no manifest or unit, a running etcd's own flags are the model."""
     import subprocess
 
-    from checks import inventory
+    from blackstart.checks.discovery import inventory
 
     url = "http://127.0.8.50:42479"
     proc = subprocess.Popen(

@@ -1,4 +1,5 @@
-"""checks.logs and checks.signatures: real failure strings, CRI/klog/journald framing, tails."""
+"""checks.formats.loglines and checks.reasoning.signatures: real failure strings,
+CRI/klog/journald framing, tails."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import json
 
 import pytest
 
-from checks.logs import (
+from blackstart.checks.formats.loglines import (
     classify,
     join_cri,
     parse_cri_line,
@@ -16,8 +17,8 @@ from checks.logs import (
     parse_zap_json,
     tail_lines,
 )
-from checks.model import Severity
-from checks.signatures import BY_ID, SIGNATURES
+from blackstart.checks.model import Severity
+from blackstart.checks.reasoning.signatures import BY_ID, SIGNATURES
 
 # Every string of ETCD_FACTS §3 (both tables), in the form it shows up in a log line,
 # with the signature it must get.

@@ -8,11 +8,11 @@ import time
 
 import pytest
 
-from checks.certprobe import probe_certs
-from checks.context import ProbeContext
-from checks.inventory import load_inventory
-from checks.logprobe import probe_logs
-from checks.nodes import SSHNode
+from blackstart.checks.discovery.inventory import load_inventory
+from blackstart.checks.nodes import SSHNode
+from blackstart.checks.probes.certificates import probe_certs
+from blackstart.checks.probes.context import ProbeContext
+from blackstart.checks.probes.logs import probe_logs
 
 pytestmark = [pytest.mark.lab, pytest.mark.ssh]
 

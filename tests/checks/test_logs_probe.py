@@ -1,4 +1,4 @@
-"""checks.logprobe over real files on the local node: globs, rotation, tails, markers."""
+"""checks.probes.logs over real files on the local node: globs, rotation, tails, markers."""
 
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ import shutil
 import pytest
 from recording_node import RecordingNode
 
-from checks.context import ProbeContext
-from checks.logprobe import node_glob, probe_logs, read_tail
-from checks.model import Cluster, LogSource, Node, Severity
+from blackstart.checks.model import Cluster, LogSource, Node, Severity
+from blackstart.checks.probes.context import ProbeContext
+from blackstart.checks.probes.logs import node_glob, probe_logs, read_tail
 
 REFUSED = ("W1126 01:02:03.123456       1 logging.go:59] [core] grpc: addrConn.createTransport "
            'failed to connect to {Addr: "127.0.0.1:2379"}. Err: connection error: desc = '

@@ -7,7 +7,7 @@ import json
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from checks.logs import (
+from blackstart.checks.formats.loglines import (
     classify,
     join_cri,
     literal_union,

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from checks.manifests import (
+from blackstart.checks.formats.manifests import (
     ManifestError,
     apiserver_config,
     etcd_config,
@@ -301,7 +301,7 @@ def test_debian_unit_specifiers() -> None:
 
 
 def test_specifiers_of_a_template_instance() -> None:
-    from checks.manifests import expand_specifiers
+    from blackstart.checks.formats.manifests import expand_specifiers
 
     assert expand_specifiers("%p %i %n %N 100%% %Z", "etcd@main.service", "h") == \
         "etcd main etcd@main.service etcd@main 100% %Z"

@@ -1,4 +1,4 @@
-"""checks.members: the pure parts (versions, quorum, wire fields, error wording)."""
+"""checks.probes.members: the pure parts (versions, quorum, wire fields, error wording)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from checks.members import (
+from blackstart.checks.model import MemberState
+from blackstart.checks.probes.members import (
     classify_grpc,
     fill_status,
     go_wording,
@@ -17,7 +18,6 @@ from checks.members import (
     proto_fields,
     quorum,
 )
-from checks.model import MemberState
 
 
 @pytest.mark.parametrize("v", ["3.5.0", "3.5.1", "3.5.2", "v3.5.2"])

@@ -7,12 +7,12 @@ import time
 
 import pytest
 
-from checks.clocks import probe_clocks
-from checks.context import ProbeContext
-from checks.inventory import load_inventory
-from checks.members import probe_members, quorum
-from checks.nodes import SSHNode
-from checks.processes import probe_processes
+from blackstart.checks.discovery.inventory import load_inventory
+from blackstart.checks.nodes import SSHNode
+from blackstart.checks.probes.clocks import probe_clocks
+from blackstart.checks.probes.context import ProbeContext
+from blackstart.checks.probes.members import probe_members, quorum
+from blackstart.checks.probes.processes import probe_processes
 
 pytestmark = [pytest.mark.lab, pytest.mark.ssh]
 

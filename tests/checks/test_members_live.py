@@ -21,9 +21,9 @@ from pathlib import Path
 import pytest
 from certgen import CLIENT, SERVER, Pair, make_ca, make_leaf
 
-from checks.context import ProbeContext
-from checks.members import known_bad_version, probe_members, quorum
-from checks.model import Cluster, Member, Node, TLSFiles
+from blackstart.checks.model import Cluster, Member, Node, TLSFiles
+from blackstart.checks.probes.context import ProbeContext
+from blackstart.checks.probes.members import known_bad_version, probe_members, quorum
 
 pytestmark = pytest.mark.lab
 
@@ -210,7 +210,7 @@ async def test_blackholed_member_times_out_without_delaying_others(
     deadline = 4.0  # wide enough that "did not wait for the blackhole" is clear under load
     ctx = ProbeContext(cluster, deadline=deadline)
 
-    from checks import members as mod
+    from blackstart.checks.probes import members as mod
 
     async def timed(member: Member):  # the same per-member entry point probe_members uses
         state = await mod._bounded(ctx, member)
@@ -335,7 +335,7 @@ async def test_tls13_only_server_is_not_called_a_tls_failure(pki: Pki) -> None:
 
 
 async def test_endpoint_names_give_way_to_the_member_list(trio: list[Etcd], pki: Pki) -> None:
-    from checks.inventory import cluster_from_endpoints
+    from blackstart.checks.discovery.inventory import cluster_from_endpoints
 
     client = pki.client()
     cluster = cluster_from_endpoints(",".join(m.client_url for m in trio), client.ca,

@@ -1,4 +1,4 @@
-"""checks.metrics: the pure summary of a /metrics page, and a real etcd's page."""
+"""blackstart.checks.probes.metrics: the pure summary of a /metrics page, and a real etcd's page."""
 
 from __future__ import annotations
 
@@ -8,8 +8,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from checks.context import ProbeContext
-from checks.metrics import (
+from blackstart.checks.model import Cluster, Member, Node
+from blackstart.checks.probes.context import ProbeContext
+from blackstart.checks.probes.metrics import (
     DB_QUOTA_CRITICAL_RATIO,
     DEFAULT_QUOTA,
     WAL_FSYNC_P99_CRITICAL,
@@ -18,7 +19,6 @@ from checks.metrics import (
     quantile,
     summarize_metrics,
 )
-from checks.model import Cluster, Member, Node
 
 
 def histogram(name: str, buckets: list[tuple[str, int]], labels: str = "") -> str:
@@ -121,7 +121,7 @@ async def test_unreachable_metrics_is_an_error_not_an_exception() -> None:
 
 @pytest.mark.lab
 async def test_metrics_from_a_real_etcd(healthy_lab) -> None:
-    from checks.inventory import load_inventory
+    from blackstart.checks.discovery.inventory import load_inventory
 
     cluster = load_inventory(config=str(healthy_lab.inventory_path))
     infos = await probe_metrics(ProbeContext(cluster, deadline=5))
@@ -142,7 +142,7 @@ async def test_metrics_over_the_client_url_with_tls(healthy_lab) -> None:
     client-cert auth; our client certificate gets us in."""
     import dataclasses
 
-    from checks.inventory import load_inventory
+    from blackstart.checks.discovery.inventory import load_inventory
 
     cluster = load_inventory(config=str(healthy_lab.inventory_path))
     members = tuple(dataclasses.replace(m, metrics_url=None) for m in cluster.members)

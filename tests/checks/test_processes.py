@@ -1,4 +1,4 @@
-"""checks.processes: attribution rules (pure), real processes via psutil and via `ps`."""
+"""checks.probes.processes: attribution rules (pure), real processes via psutil and via `ps`."""
 
 from __future__ import annotations
 
@@ -10,10 +10,18 @@ from collections.abc import Iterator
 
 import pytest
 
-from checks.context import ProbeContext
-from checks.model import Cluster, LogSource, Member, Node, ProcessInfo, Service, SSHTarget
-from checks.nodes import LocalNode
-from checks.processes import (
+from blackstart.checks.model import (
+    Cluster,
+    LogSource,
+    Member,
+    Node,
+    ProcessInfo,
+    Service,
+    SSHTarget,
+)
+from blackstart.checks.nodes import LocalNode
+from blackstart.checks.probes.context import ProbeContext
+from blackstart.checks.probes.processes import (
     component_of,
     expected,
     owner,
@@ -45,9 +53,9 @@ LAB = Cluster(
     ([ETCD, "--name=m1"], "etcd"),
     (["kube-apiserver", "--etcd-servers=https://127.0.0.1:2379"], "kube-apiserver"),
     (["/usr/bin/kubelet", "--config=/var/lib/kubelet/config.yaml"], "kubelet"),
-    (["/usr/bin/python3", "-m", "lab.standin", "kube-scheduler", "--node", "n1"],
+    (["/usr/bin/python3", "-m", "blackstart.lab.standin", "kube-scheduler", "--node", "n1"],
      "kube-scheduler"),
-    (["/usr/bin/python3", "-m", "lab.standin", "kube-scheduler"], None),  # no --node
+    (["/usr/bin/python3", "-m", "blackstart.lab.standin", "kube-scheduler"], None),  # no --node
     (["/usr/bin/etcdctl", "endpoint", "status"], None),
     (["python", "blackstart", "lab", "start", "--service", "etcd"], None),
     ([], None),
@@ -180,7 +188,7 @@ async def test_no_process_means_not_running() -> None:
 
 @pytest.mark.lab
 async def test_lab_processes(healthy_lab) -> None:
-    from checks.inventory import load_inventory
+    from blackstart.checks.discovery.inventory import load_inventory
 
     cluster = load_inventory(config=str(healthy_lab.inventory_path))
     infos = await probe_processes(ProbeContext(cluster, deadline=5))

@@ -16,11 +16,11 @@ import pytest
 from etcd_single import Sample, sample
 from recording_node import RecordingNode
 
-from checks.context import ProbeContext
-from checks.datadirs import probe_datadirs, probe_member_dbs
-from checks.model import Cluster, Member, Node, SSHTarget
-from checks.snapshots import probe_snapshots
-from checks.wal import iter_frames
+from blackstart.checks.formats.wal import iter_frames
+from blackstart.checks.model import Cluster, Member, Node, SSHTarget
+from blackstart.checks.probes.context import ProbeContext
+from blackstart.checks.probes.datadirs import probe_datadirs, probe_member_dbs
+from blackstart.checks.probes.snapshots import probe_snapshots
 
 pytestmark = pytest.mark.lab
 NO_SPARE = shutil.ignore_patterns("*.tmp")  # etcd's preallocated spare segment
@@ -133,7 +133,7 @@ async def test_slow_verification_is_pending_then_picked_up(s: Sample, world) -> 
     is not started over)."""
     import threading
 
-    import checks.snapshots as snaps
+    import blackstart.checks.probes.snapshots as snaps
 
     ctx, _, _ = world
     ctx.deadline = 0.2

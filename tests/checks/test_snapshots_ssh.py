@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import pytest
 
-from checks.context import ProbeContext
-from checks.datadirs import probe_datadirs, probe_member_dbs
-from checks.inventory import load_inventory
-from checks.snapshot import verify_snapshot_file
-from checks.snapshots import probe_snapshots
+from blackstart.checks.discovery.inventory import load_inventory
+from blackstart.checks.formats.snapshot_file import verify_snapshot_file
+from blackstart.checks.probes.context import ProbeContext
+from blackstart.checks.probes.datadirs import probe_datadirs, probe_member_dbs
+from blackstart.checks.probes.snapshots import probe_snapshots
 
 pytestmark = [pytest.mark.lab, pytest.mark.ssh]
 

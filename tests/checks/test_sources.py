@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from checks.model import MemberState, SnapshotInfo, WalState
-from checks.sources import ago, human_duration, rank_sources, recommended
+from blackstart.checks.model import MemberState, SnapshotInfo, WalState
+from blackstart.checks.reasoning.sources import ago, human_duration, rank_sources, recommended
 
 NOW = 1_800_000_000.0
 
@@ -103,8 +103,8 @@ def test_recent_backup_behind_newer_data_does_not_claim_nothing_lost() -> None:
 
 
 def test_member_db_beside_a_corrupt_wal_never_claims_nothing_lost() -> None:
-    from checks.model import SnapshotInfo, WalState
-    from checks.sources import rank_sources
+    from blackstart.checks.model import SnapshotInfo, WalState
+    from blackstart.checks.reasoning.sources import rank_sources
 
     db = SnapshotInfo(path="/d/etcd2/member/snap/db", node="etcd2", kind="member-db",
                       valid=True, revision=458, consistent_index=500, mtime=1.0)

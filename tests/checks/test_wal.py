@@ -1,4 +1,4 @@
-"""checks.wal over WAL segments encoded here as etcd's encoder.go writes them (pure, no I/O):
+"""checks.formats.wal over WAL segments encoded here as etcd's encoder.go writes them (pure):
 framing, CRC chain across files, torn tail vs corruption, segment selection, snap vs db."""
 
 from __future__ import annotations
@@ -6,7 +6,7 @@ from __future__ import annotations
 import google_crc32c
 import pytest
 
-from checks.wal import (
+from blackstart.checks.formats.wal import (
     CRC,
     ENTRY,
     METADATA,

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import pytest
 
-from checks.context import ProbeContext
-from checks.datadirs import probe_datadirs
-from checks.inventory import load_inventory
-from checks.snapshots import probe_snapshots
+from blackstart.checks.discovery.inventory import load_inventory
+from blackstart.checks.probes.context import ProbeContext
+from blackstart.checks.probes.datadirs import probe_datadirs
+from blackstart.checks.probes.snapshots import probe_snapshots
 
 pytestmark = pytest.mark.lab
 

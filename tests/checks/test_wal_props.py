@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from test_wal import first_segment, name
 
-from checks.wal import scan_wal
+from blackstart.checks.formats.wal import scan_wal
 
 ENC, SEG = first_segment(30)
 USED = len(ENC.buf)

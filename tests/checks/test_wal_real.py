@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from etcd_single import EtcdSingle, Sample, sample
 
-from checks.wal import ENTRY, decode_record, iter_frames, scan_local_dir
+from blackstart.checks.formats.wal import ENTRY, decode_record, iter_frames, scan_local_dir
 
 pytestmark = pytest.mark.lab
 

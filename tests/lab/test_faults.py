@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from test_lab_up import debian_etcdctl
 
-from lab.cluster import Lab
+from blackstart.lab.cluster import Lab
 
 pytestmark = pytest.mark.lab
 LabFactory = Callable[..., Lab]

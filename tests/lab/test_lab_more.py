@@ -13,10 +13,10 @@ from click.testing import CliRunner
 from conftest import claim_net, missing
 from test_lab_up import debian_etcdctl
 
+from blackstart.checks.discovery.inventory import load_inventory
+from blackstart.checks.nodes import NodeError, connect
 from blackstart.cli import cli
-from checks.inventory import load_inventory
-from checks.nodes import NodeError, connect
-from lab.cluster import Lab
+from blackstart.lab.cluster import Lab
 
 LabFactory = Callable[..., Lab]
 
@@ -84,7 +84,7 @@ def test_debian_etcd_34_runs_the_same_lab(lab_factory: LabFactory) -> None:
 @pytest.mark.lab
 def test_demo_injects_the_seed_outage_and_opens_the_tui(
         etcd_bins: dict[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from blackstart import cli_tui
+    from blackstart.cli import tui as cli_tui
 
     opened: list[str] = []
     monkeypatch.setattr(cli_tui, "open_tui", lambda config, **_: opened.append(config))

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from lab import apiserver, crilog, klog, manifest, toml_out, walfault
-from lab.inventory import Binaries, render
-from lab.layout import layouts
+from blackstart.lab import apiserver, crilog, klog, manifest, toml_out, walfault
+from blackstart.lab.inventory import Binaries, render
+from blackstart.lab.layout import layouts
 
 
 def _varint(n: int) -> bytes:

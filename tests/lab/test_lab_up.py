@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from lab.cluster import Lab
+from blackstart.lab.cluster import Lab
 
 pytestmark = pytest.mark.lab
 

@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 import pytest
 
-from lab.cluster import Lab
+from blackstart.lab.cluster import Lab
 
 
 @pytest.fixture

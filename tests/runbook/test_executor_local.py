@@ -16,12 +16,12 @@ from pathlib import Path
 
 import pytest
 
-from checks.model import Cluster, Member, Node, Service
-from runbook.actions import PlanRefused, aplan_for
-from runbook.audit import read_audit
-from runbook.executor import StepEvent, execute
-from runbook.ops import program_pids
-from runbook.plan import Plan, Step
+from blackstart.checks.model import Cluster, Member, Node, Service
+from blackstart.runbook.audit import read_audit
+from blackstart.runbook.executor import StepEvent, execute
+from blackstart.runbook.ops import program_pids
+from blackstart.runbook.plan import Plan, Step
+from blackstart.runbook.planner import PlanRefused, aplan_for
 
 
 class Kubelet:
@@ -142,14 +142,14 @@ async def test_a_failing_step_stops_the_plan_and_is_audited(tmp_path: Path) -> N
 
 
 async def test_finding_action_args_are_accepted_as_they_come(tmp_path: Path) -> None:
-    from checks.model import CertSpec
+    from blackstart.checks.model import CertSpec
 
     pki = tmp_path / "pki"
     spec = CertSpec("n1", "etcd-server", str(pki / "server.crt"), str(pki / "server.key"),
                     str(pki / "ca.crt"), "e1")
     svc = Service("n1", "etcd", "command", start=("true",), stop=("true",), member="e1")
     cl = dataclasses.replace(_cluster(tmp_path, svc), certificates=(spec,))
-    # exactly what checks.diagnosis puts in Action.args for an expired server cert
+    # exactly what checks.reasoning.diagnosis puts in Action.args for an expired server cert
     plan = await aplan_for("renew-cert", cl, None, operator="t", path=spec.path, node="n1",
                            member="e1", role="etcd-server")
     assert [s.op for s in plan.steps] == ["rename", "rename", "write", "run", "wait", "run", "wait"]

@@ -20,16 +20,16 @@ from rbhelpers import (
     put_keys,
 )
 
-from checks.inventory import load_inventory
+from blackstart.checks.discovery.inventory import load_inventory
 
 pytestmark = pytest.mark.lab
 
 
 def _need_ssh() -> None:
     try:
-        import lab.sshd  # noqa: F401
+        import blackstart.lab.sshd  # noqa: F401
     except ImportError:
-        missing("lab.sshd (the lab's per-node OpenSSH)")
+        missing("blackstart.lab.sshd (the lab's per-node OpenSSH)")
 
 
 def _outage(lab: Any) -> None:

@@ -17,10 +17,11 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-from checks.model import Member, Retention, Service
-from runbook import audit, certs, journal, lock, preflight, retention, services
-from runbook.executor import etcd_pids_using
-from runbook.plan import Plan, Step, StepIds
+from blackstart.checks.model import Member, Retention, Service
+from blackstart.runbook import audit, journal, lock, preflight, retention, services
+from blackstart.runbook import cert_signing as certs
+from blackstart.runbook.executor import etcd_pids_using
+from blackstart.runbook.plan import Plan, Step, StepIds
 
 DAY = 86400.0
 
@@ -75,7 +76,7 @@ def test_etcd_pids_only_counts_etcd_using_that_dir() -> None:
         "12 /usr/bin/etcd --name b --data-dir /var/lib/etcd2",
         "13 sh -c pgrep -a -f /var/lib/etcd",
         "14 /usr/bin/etcdctl --data-dir=/var/lib/etcd",
-        "15 python -m lab.crilog --for /var/lib/etcd",
+        "15 python -m blackstart.lab.crilog --for /var/lib/etcd",
     ])
     assert etcd_pids_using(out, "/var/lib/etcd") == [11]
     assert etcd_pids_using(out, "/var/lib/etcd2") == [12]
@@ -235,7 +236,8 @@ def test_service_steps_for_each_kind() -> None:
 
 
 def test_runbook_never_imports_textual() -> None:
-    code = ("import sys; import runbook.actions, runbook.executor, runbook.ops; "
+    code = ("import sys; import blackstart.runbook.planner, blackstart.runbook.executor, "
+            "blackstart.runbook.ops; "
             "print('textual' in sys.modules)")
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                        check=True, env={**os.environ})
@@ -243,8 +245,8 @@ def test_runbook_never_imports_textual() -> None:
 
 
 def _restore_planner(report: Any = None) -> Any:
-    from checks.model import Cluster, Node
-    from runbook.restore import Planner
+    from blackstart.checks.model import Cluster, Node
+    from blackstart.runbook.restore import Planner
 
     ms = tuple(Member(f"e{i}", f"n{i}", f"https://127.0.77.{i}:2379", f"https://127.0.77.{i}:2380",
                       "/var/lib/etcd") for i in (1, 2, 3))
@@ -253,16 +255,16 @@ def _restore_planner(report: Any = None) -> Any:
 
 
 def _source(rev: int, skip: bool) -> Any:
-    from checks.snapshot import SnapshotVerdict
-    from runbook.restore import Source
+    from blackstart.checks.formats.snapshot_file import SnapshotVerdict
+    from blackstart.runbook.restore import Source
 
     return Source("/b/s.db", "/b/s.db", SnapshotVerdict("/b/s.db", True, "backup", 1), "ab",
                   skip, rev)
 
 
 def test_restore_argv_per_member_with_and_without_the_bump() -> None:
-    from checks.model import Report, RestoreSource, Verdict
-    from runbook.restore import _bump, _restore_member
+    from blackstart.checks.model import Report, RestoreSource, Verdict
+    from blackstart.runbook.restore import _bump, _restore_member
 
     report = Report("prod", 0, Verdict(0, ""), restore_sources=[  # type: ignore[arg-type]
         RestoreSource("backup", "n1", "/b/s.db", True, 5000, behind_revisions=7000)])
@@ -287,9 +289,9 @@ def test_restore_argv_per_member_with_and_without_the_bump() -> None:
 
 
 async def test_restore_refuses_members_on_nodes_it_cannot_reach(tmp_path: Path) -> None:
-    from checks.model import Cluster, Node
-    from runbook.actions import PlanRefused
-    from runbook.restore import plan_restore
+    from blackstart.checks.model import Cluster, Node
+    from blackstart.runbook.planner import PlanRefused
+    from blackstart.runbook.restore import plan_restore
 
     ms = tuple(Member(f"e{i}", f"n{i}", f"https://127.0.77.{i}:2379",
                       f"https://127.0.77.{i}:2380", "/var/lib/etcd") for i in (1, 2, 3))

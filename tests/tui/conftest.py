@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 from textual.pilot import Pilot
 
-from tui import demo_data
-from tui.app import BlackstartApp, build_app
+from blackstart.tui import demo_data
+from blackstart.tui.app import BlackstartApp, build_app
 
 
 async def settle(pilot: Pilot[Any], timeout: float = 30.0,

@@ -7,9 +7,9 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from blackstart import cli_tui
 from blackstart.cli import cli
-from tui import demo_data
+from blackstart.cli import tui as cli_tui
+from blackstart.tui import demo_data
 
 
 @pytest.fixture

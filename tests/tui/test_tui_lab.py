@@ -17,12 +17,12 @@ import pytest
 from conftest import settle
 from textual.widgets import Button, DataTable
 
-from checks.inventory import load_inventory
-from checks.model import Member
-from tui.app import BlackstartApp, build_app
-from tui.panels.logs import LogsPanel
-from tui.screens.confirm import ConfirmScreen
-from tui.screens.help import HelpScreen
+from blackstart.checks.discovery.inventory import load_inventory
+from blackstart.checks.model import Member
+from blackstart.tui.app import BlackstartApp, build_app
+from blackstart.tui.panels.logs import LogsPanel
+from blackstart.tui.screens.confirm import ConfirmScreen
+from blackstart.tui.screens.help import HelpScreen
 
 pytestmark = pytest.mark.lab
 SIZE = (120, 36)
@@ -146,7 +146,7 @@ async def test_blackholed_member_never_freezes_the_screen(healthy_lab: Any,
 
 async def test_restart_a_stopped_member_runs_the_real_plan_with_progress(
         lab_factory: Callable[..., Any]) -> None:
-    from tui.screens.progress import ProgressScreen
+    from blackstart.tui.screens.progress import ProgressScreen
 
     lab = lab_factory()
     lab.stop("etcd2")

@@ -10,14 +10,14 @@ from typing import Any
 from conftest import recorded_app, settle
 from textual.widgets import Button, DataTable, Input
 
-from checks.context import ProbeContext
-from checks.model import LogLine, Severity
-from tui import demo_data
-from tui.app import build_app
-from tui.messages import ReportUpdated
-from tui.panels.logs import LogsPanel, LogView
-from tui.screens.confirm import ConfirmScreen
-from tui.screens.help import HelpScreen
+from blackstart.checks.model import LogLine, Severity
+from blackstart.checks.probes.context import ProbeContext
+from blackstart.tui import demo_data
+from blackstart.tui.app import build_app
+from blackstart.tui.messages import ReportUpdated
+from blackstart.tui.panels.logs import LogsPanel, LogView
+from blackstart.tui.screens.confirm import ConfirmScreen
+from blackstart.tui.screens.help import HelpScreen
 
 
 def _footer_actions(app: Any) -> set[str]:
@@ -213,8 +213,8 @@ async def test_narrow_tabs_show_one_panel_and_hidden_logs_render_when_shown() ->
 
 
 def _failing_planner(action: str, cluster: Any, report: Any, **args: Any) -> Any:
-    from runbook.plan import Plan, Step
-    from tui.plans import PlanView
+    from blackstart.runbook.plan import Plan, Step
+    from blackstart.tui.plans import PlanView
 
     plan = Plan("restart-test", "restart", "restart etcd2 (fails on purpose)", cluster.name,
                 "etcd on etcd2", False,
@@ -223,7 +223,7 @@ def _failing_planner(action: str, cluster: Any, report: Any, **args: Any) -> Any
 
 
 async def test_failed_plan_stops_and_offers_resume_and_rollback(tmp_path: Any) -> None:
-    from tui.screens.progress import ProgressScreen
+    from blackstart.tui.screens.progress import ProgressScreen
 
     cluster = demo_data.lab_cluster(str(tmp_path))
     app = build_app(cluster, probes=demo_data.probes(True), clock=demo_data.clock,

@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
-from checks.model import LogLine, MemberState, Severity, SnapshotInfo
-from runbook.incident import write_incident_report as write_report
-from tui import actions, demo_data
-from tui.export import TakenAction, render_markdown
-from tui.formatting import days_left_text, human_age, human_size, line_matches, quorum_line
-from tui.state import build_report, fallback_diagnose, panel_for_probe
+from blackstart.checks.model import LogLine, MemberState, Severity, SnapshotInfo
+from blackstart.runbook.incident import write_incident_report as write_report
+from blackstart.tui import demo_data
+from blackstart.tui import keymap as actions
+from blackstart.tui.export import TakenAction, render_markdown
+from blackstart.tui.formatting import (
+    days_left_text,
+    human_age,
+    human_size,
+    line_matches,
+    quorum_line,
+)
+from blackstart.tui.state import build_report, fallback_diagnose, panel_for_probe
 
 
 def test_human_units() -> None:
@@ -84,9 +91,9 @@ def test_export_markdown_and_never_overwrites(tmp_path: object) -> None:
 
 
 async def test_finding_args_are_translated_for_the_planner() -> None:
-    from checks.model import Action, Finding
-    from tui.app import build_app
-    from tui.targets import resolve_args
+    from blackstart.checks.model import Action, Finding
+    from blackstart.tui.app import build_app
+    from blackstart.tui.targets import resolve_args
 
     app = build_app(demo_data.lab_cluster(), probes={}, clock=demo_data.clock)
     async with app.run_test(size=(120, 36)) as pilot:

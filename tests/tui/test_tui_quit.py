@@ -11,8 +11,8 @@ ROOT = Path(__file__).resolve().parents[2]
 
 SCRIPT = r"""
 import asyncio, threading, time
-from tui import demo_data
-from tui.app import build_app
+from blackstart.tui import demo_data
+from blackstart.tui.app import build_app
 
 async def stuck(ctx):
     threading.Event().wait(60)  # a blocking call that never answers

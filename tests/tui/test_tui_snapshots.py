@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from tui.screenshots import STATES, make_app, prepare
+from blackstart.tui.screenshots import STATES, make_app, prepare
 
 
 @pytest.mark.parametrize("state", STATES, ids=[s.name for s in STATES])

@@ -8,9 +8,9 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.widgets import DataTable
 
-from checks.model import CertInfo, Cluster, Severity
-from tui.formatting import days_left_text
-from tui.panels.base import Panel, selected_key, sync_table
+from blackstart.checks.model import CertInfo, Cluster, Severity
+from blackstart.tui.formatting import days_left_text
+from blackstart.tui.panels.base import Panel, selected_key, sync_table
 
 COLUMNS = ("where", "file", "days left", "problems", "role", "node")
 WARN_DAYS = 30

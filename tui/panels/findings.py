@@ -7,8 +7,8 @@ from textual.app import ComposeResult
 from textual.widgets import OptionList
 from textual.widgets.option_list import Option
 
-from checks.model import Finding
-from tui.panels.base import Panel, same_text
+from blackstart.checks.model import Finding
+from blackstart.tui.panels.base import Panel, same_text
 
 ACTION_KEYS = {"restore": "R", "restart": "x", "renew-cert": "c", "snapshot-save": "s"}
 

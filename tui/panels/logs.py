@@ -17,9 +17,9 @@ from textual.binding import Binding
 from textual.message import Message
 from textual.widgets import Input, RichLog, Static
 
-from checks.model import Cluster, LogLine, Severity
-from tui.formatting import line_matches, log_classes
-from tui.panels.base import Panel
+from blackstart.checks.model import Cluster, LogLine, Severity
+from blackstart.tui.formatting import line_matches, log_classes
+from blackstart.tui.panels.base import Panel
 
 MAX_LINES = 5000
 MAX_LINE_CHARS = 400  # very long lines are cut: the start says what happened

@@ -6,9 +6,9 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.widgets import DataTable, Static
 
-from checks.model import Cluster, MemberState, Severity
-from tui.formatting import human_size, quorum_line
-from tui.panels.base import Panel, selected_key, sync_table
+from blackstart.checks.model import Cluster, MemberState, Severity
+from blackstart.tui.formatting import human_size, quorum_line
+from blackstart.tui.panels.base import Panel, selected_key, sync_table
 
 COLUMNS = ("member", "endpoint", "health", "leader", "term", "index", "db size", "version",
            "alarms", "error")

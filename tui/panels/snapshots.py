@@ -9,10 +9,10 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.widgets import DataTable
 
-from checks.model import Cluster, Report, RestoreSource, Severity, SnapshotInfo
-from tui.formatting import human_age, human_size
-from tui.panels.base import Panel, selected_key, sync_table
-from tui.state import best_source
+from blackstart.checks.model import Cluster, Report, RestoreSource, Severity, SnapshotInfo
+from blackstart.tui.formatting import human_age, human_size
+from blackstart.tui.panels.base import Panel, selected_key, sync_table
+from blackstart.tui.state import best_source
 
 # status last: an invalid file's reason is the longest cell and may run past the edge
 COLUMNS = ("", "node", "file", "revision", "loses", "age", "keys", "size", "status")

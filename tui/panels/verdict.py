@@ -7,7 +7,7 @@ import time
 from rich.text import Text
 from textual.widgets import Static
 
-from checks.model import Severity, Verdict
+from blackstart.checks.model import Severity, Verdict
 
 LEVEL_CLASSES = {s: f"-{s.label}" for s in Severity}
 

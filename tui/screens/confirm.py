@@ -13,7 +13,7 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Static
 
-from tui.plans import PlanView
+from blackstart.tui.plans import PlanView
 
 
 class ConfirmScreen(ModalScreen[bool]):

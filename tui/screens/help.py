@@ -9,7 +9,7 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
-from tui.actions import ActionSpec, key_label
+from blackstart.tui.keymap import ActionSpec, key_label
 
 
 class HelpScreen(ModalScreen[None]):

@@ -13,13 +13,13 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Footer, Tab, Tabs
 
-from checks.model import Cluster
-from tui.panels.certificates import CertificatesPanel
-from tui.panels.findings import FindingsPanel
-from tui.panels.logs import LogsPanel
-from tui.panels.members import MembersPanel
-from tui.panels.snapshots import SnapshotsPanel
-from tui.panels.verdict import VerdictBanner
+from blackstart.checks.model import Cluster
+from blackstart.tui.panels.certificates import CertificatesPanel
+from blackstart.tui.panels.findings import FindingsPanel
+from blackstart.tui.panels.logs import LogsPanel
+from blackstart.tui.panels.members import MembersPanel
+from blackstart.tui.panels.snapshots import SnapshotsPanel
+from blackstart.tui.panels.verdict import VerdictBanner
 
 PANELS = ("members", "snapshots", "certificates", "logs", "findings")
 TAB_LABELS = {"members": "Members", "certificates": "Certificates", "logs": "API server logs",

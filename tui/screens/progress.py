@@ -16,7 +16,7 @@ from textual.message import Message
 from textual.screen import ModalScreen
 from textual.widgets import Button, DataTable, RichLog, Static
 
-from tui.plans import PlanView
+from blackstart.tui.plans import PlanView
 
 MARKS = {"pending": "·", "running": "…", "ok": "✓", "failed": "✗", "skipped": "-"}
 

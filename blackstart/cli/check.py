@@ -1,0 +1,107 @@
+"""`blackstart check`: every probe once, the diagnosis, a readable report or JSON.
+
+Also home of the inventory options every command shares (`inventory_options` and
+`cluster_from_options`): the TUI and runbook commands import them from here.
+Exit codes: 0 ok, 1 warning, 2 critical, 3 no inventory could be built.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import click
+
+from blackstart.checks.model import Cluster, Severity
+from blackstart.cli import cli
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+EXIT_NO_INVENTORY = 3
+_EXIT_BY_LEVEL = {Severity.OK: 0, Severity.INFO: 0, Severity.WARNING: 1, Severity.CRITICAL: 2}
+
+
+class InventoryFailed(click.ClickException):
+    """No cluster model could be built: a clean message, exit code 3, no traceback."""
+
+    exit_code = EXIT_NO_INVENTORY
+
+
+_OPTIONS = (
+    click.option("--config", "-c", type=click.Path(dir_okay=False), envvar="BLACKSTART_CONFIG",
+                 help="blackstart.toml to read (default: ./blackstart.toml, "
+                      "/etc/blackstart/blackstart.toml, $ETCDCTL_ENDPOINTS, then discovery)."),
+    click.option("--root", type=click.Path(file_okay=False), default=None,
+                 help="Prefix for discovery paths (a copy of a master's filesystem)."),
+    # ETCDCTL_ENDPOINTS is read by the inventory itself, after any blackstart.toml: a
+    # click envvar here would make it win over the file.
+    click.option("--endpoints", help="etcd client URLs, comma-separated (as etcdctl; "
+                                     "default $ETCDCTL_ENDPOINTS)."),
+    click.option("--cacert", help="CA bundle for etcd (default $ETCDCTL_CACERT)."),
+    click.option("--cert", help="Client certificate (default $ETCDCTL_CERT)."),
+    click.option("--key", help="Client key (default $ETCDCTL_KEY)."),
+)
+
+
+def inventory_options(f: F) -> F:
+    """Add --config/-c, --root, --endpoints, --cacert, --cert, --key (ETCDCTL_* too)."""
+    for option in reversed(_OPTIONS):
+        f = option(f)
+    return f
+
+
+def cluster_from_options(
+    *,
+    config: str | None = None,
+    root: str | None = None,
+    endpoints: str | None = None,
+    cacert: str | None = None,
+    cert: str | None = None,
+    key: str | None = None,
+    **_: Any,
+) -> Cluster:
+    """The Cluster for these options; any failure is a ClickException naming the file."""
+    try:
+        from blackstart.checks.discovery.inventory import InventoryError, load_inventory
+    except ImportError as exc:
+        raise InventoryFailed(f"the inventory loader is not available: {exc}") from exc
+    where = config or "the inventory"
+    env = os.environ
+    try:
+        return load_inventory(config=config, root=root, endpoints=endpoints,
+                              cacert=cacert or env.get("ETCDCTL_CACERT"),
+                              cert=cert or env.get("ETCDCTL_CERT"),
+                              key=key or env.get("ETCDCTL_KEY"), env=env)
+    except InventoryError as exc:
+        raise InventoryFailed(_name_file(str(exc), where)) from exc
+    except (OSError, ValueError) as exc:
+        raise InventoryFailed(f"{where}: {exc}") from exc
+
+
+def _name_file(message: str, where: str) -> str:
+    return message if where in message else f"{where}: {message}"
+
+
+def exit_code(level: Severity) -> int:
+    return _EXIT_BY_LEVEL[level]
+
+
+@cli.command("check")
+@inventory_options
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@click.option("--deadline", type=float, default=5.0, show_default=True,
+              help="Seconds each call to a member or node may take.")
+def check(as_json: bool, deadline: float, **inv: Any) -> None:
+    """Check the cluster once: verdict, findings, next steps (read-only)."""
+    from blackstart.checks.probes.engine import run_checks_sync
+    from blackstart.checks.reasoning.report_text import render
+
+    cluster = cluster_from_options(**inv)
+    report = run_checks_sync(cluster, deadline=deadline)
+    if as_json:
+        click.echo(json.dumps(report.to_json(), indent=2, default=str))
+    else:
+        click.echo(render(report), nl=False)
+    raise SystemExit(exit_code(report.verdict.level))

@@ -1,0 +1,207 @@
+"""`blackstart lab ...` and `blackstart demo`: a real local cluster to break."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import click
+
+from blackstart.cli import cli
+
+FAULTS = ("power-cut", "stop-member", "expire-cert", "not-yet-valid", "corrupt-wal",
+          "tear-wal", "truncate-snapshot", "nospace")
+SERVICE_NAMES = ("etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler")
+DEMO_DIR = Path("~/.local/state/blackstart/demo")
+
+dir_option = click.option("--dir", "dir_", required=True, type=click.Path(path_type=Path),
+                          help="The lab's directory (DIR/blackstart.toml is its inventory).")
+
+
+def _lab(dir_: Path, **kw: Any) -> Any:
+    from blackstart.lab.cluster import Lab, LabError
+
+    try:
+        return Lab(dir_, **kw)
+    except LabError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+def _existing(dir_: Path) -> Any:
+    the_lab = _lab(dir_)
+    if not the_lab.params_path.exists():
+        raise click.ClickException(f"{the_lab.dir}: no lab here (run `blackstart lab up`)")
+    return the_lab
+
+
+def _guard(fn: Any, *args: Any, **kw: Any) -> Any:
+    """Run a lab call; a LabError becomes a clean one-line error, not a traceback."""
+    from blackstart.lab.cluster import LabError
+
+    try:
+        return fn(*args, **kw)
+    except LabError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+def print_status(st: dict[str, Any]) -> None:
+    click.echo(f"lab {st['dir']}  net {st['net']}.x  etcd {st['etcd']}"
+               f"{'  ssh' if st['ssh'] else ''}")
+    for m in st["members"]:
+        svcs = "  ".join(f"{k}={'up' if v else 'down'}" for k, v in m["services"].items())
+        click.echo(f"  {m['name']:6} {m['client_url']:24} "
+                   f"{'healthy' if m['healthy'] else 'UNHEALTHY':9}  {svcs}")
+    click.echo(f"  {st['healthy']}/{len(st['members'])} healthy; inventory: {st['inventory']}")
+
+
+@cli.group()
+def lab() -> None:
+    """A real etcd cluster on loopback, shaped like kubeadm masters, to break and recover."""
+
+
+@lab.command("up")
+@dir_option
+@click.option("--members", default=None, type=int, help="Members for a new lab [3].")
+@click.option("--etcd", default=None, help="Another etcd binary (e.g. /usr/bin/etcd, 3.4).")
+@click.option("--ssh", is_flag=True, help="Also run an OpenSSH sshd per node on :2222.")
+@click.option("--net", default=None,
+              help="Member N listens on NET.N (inside 127/8) [127.0.0].")
+@click.option("--json", "as_json", is_flag=True)
+def up_cmd(*, dir_: Path, members: int | None, etcd: str | None, ssh: bool, net: str | None,
+           as_json: bool) -> None:
+    """Start the lab (create it first if DIR is new) and wait until it is healthy."""
+    the_lab = _lab(dir_, members=members or 3, etcd=etcd, ssh=ssh, net=net or "127.0.0")
+    given = {"members": members, "etcd": etcd, "ssh": ssh or None, "net": net}
+    kept = {k: v for k, v in given.items() if v is not None and getattr(the_lab, k) != v}
+    if kept and the_lab.params_path.exists():
+        click.echo(f"existing lab: keeping its {', '.join(kept)} from {the_lab.params_path}")
+    start = time.monotonic()
+    st = _guard(the_lab.up)
+    took = time.monotonic() - start
+    if as_json:
+        click.echo(json.dumps(st | {"took": took}, indent=2))
+        return
+    print_status(st)
+    sick = [m for m in st["members"] if not m["healthy"]]
+    if not sick:
+        click.echo(f"  up and healthy in {took:.1f}s")
+        return
+    for m in sick:
+        click.echo(f"  {m['name']} is not healthy; its log: {m['etcd_log']}", err=True)
+    sys.exit(1)
+
+
+@lab.command("down")
+@dir_option
+def down_cmd(dir_: Path) -> None:
+    """Stop every process the lab started (data, certs and logs stay)."""
+    the_lab = _existing(dir_)
+    _guard(the_lab.down)
+    left = the_lab.stray_processes()
+    if left:
+        raise click.ClickException(f"still running: {[p.pid for p in left]}")
+    click.echo(f"lab {the_lab.dir}: stopped, no process left")
+
+
+@lab.command("status")
+@dir_option
+@click.option("--json", "as_json", is_flag=True)
+def status_cmd(dir_: Path, as_json: bool) -> None:
+    """Members, their health and which services run."""
+    st = _existing(dir_).status()
+    click.echo(json.dumps(st, indent=2)) if as_json else print_status(st)
+
+
+def _service_options(fn: Any) -> Any:
+    fn = click.option("--service", default="etcd", show_default=True,
+                      type=click.Choice(SERVICE_NAMES))(fn)
+    fn = click.option("--member", required=True, help="Node/member name, e.g. etcd1.")(fn)
+    return dir_option(fn)
+
+
+@lab.command("start")
+@_service_options
+@click.option("--wait", default=10.0, show_default=True,
+              help="For etcd: seconds to wait for it to serve or die.")
+def start_cmd(dir_: Path, member: str, service: str, wait: float) -> None:
+    """Start one service on one node (used by the inventory's [[services]])."""
+    the_lab = _existing(dir_)
+    pid = _guard(the_lab.start, member, service)
+    if service != "etcd":
+        click.echo(f"{member}: {service} running (pid {pid})")
+        return
+    verdict = _guard(the_lab.wait_started, member, wait)
+    click.echo(f"{member}: etcd {verdict} (pid {pid}); log: {the_lab.node(member).log('etcd')}")
+    if verdict == "exited":
+        sys.exit(1)
+
+
+@lab.command("stop")
+@_service_options
+def stop_cmd(dir_: Path, member: str, service: str) -> None:
+    """Stop one service on one node."""
+    the_lab = _existing(dir_)
+    _guard(the_lab.stop, member, service)
+    click.echo(f"{member}: {service} stopped")
+
+
+@lab.command("break")
+@click.argument("fault", type=click.Choice(FAULTS))
+@dir_option
+@click.option("--member", default=None, help="Target member (default: etcd1).")
+@click.option("--cert", default="server", show_default=True,
+              type=click.Choice(["server", "peer", "client", "healthcheck-client"]),
+              help="Which certificate expire-cert / not-yet-valid reissues.")
+def break_cmd(fault: str, dir_: Path, member: str | None, cert: str) -> None:
+    """Inject FAULT for real."""
+    the_lab = _existing(dir_)
+    click.echo(_guard(the_lab.break_fault, fault, member, cert))
+
+
+@cli.command("demo")
+@click.option("--dir", "dir_", default=str(DEMO_DIR), show_default=True,
+              type=click.Path(path_type=Path))
+@click.option("--net", default="127.0.0", show_default=True)
+def demo_cmd(dir_: Path, net: str) -> None:
+    """A lab with the seed's outage (power cut, etcd1's cert expired, etcd2's WAL corrupt),
+    then the TUI on it."""
+    the_lab = _lab(dir_.expanduser(), net=net)
+    fresh = not the_lab.params_path.exists()
+    click.echo(f"{'creating' if fresh else 'bringing back'} the demo lab in {the_lab.dir} ...")
+    _guard(the_lab.up)  # an existing lab comes back as far as it goes
+    if fresh or _all_healthy(the_lab):
+        # a new lab, or one the operator already recovered: the seed's outage (again)
+        for fault, member in (("power-cut", None), ("expire-cert", "etcd1"),
+                              ("corrupt-wal", "etcd2")):
+            click.echo(_guard(the_lab.break_fault, fault, member, "server"))
+    else:
+        click.echo("the demo lab is still broken from before: showing it as it is")
+    _open(the_lab)
+
+
+def _all_healthy(the_lab: Any) -> bool:
+    from blackstart.lab.cluster import health
+
+    return all(health(n.ip, 1.0) for n in the_lab.nodes)
+
+
+def _open(the_lab: Any) -> None:
+    try:
+        from blackstart.cli.tui import open_tui
+    except ImportError:
+        print_status(the_lab.status())
+        _print_check(the_lab.inventory_path)
+        return
+    open_tui(config=str(the_lab.inventory_path))
+
+
+def _print_check(config: Path) -> None:
+    if cli.commands.get("check") is None:
+        click.echo(f"(no TUI or check yet) inventory: {config}")
+        return
+    argv = [sys.executable, "-m", "blackstart", "check", "--config", str(config)]
+    subprocess.run(argv, check=False, timeout=120)

@@ -1,0 +1,269 @@
+"""Runbook commands: snapshot save, restore, restart, certs renew, alarm disarm, defrag,
+resume, rollback. Each builds a plan, shows every step, asks for confirmation when it
+changes things (`--yes`, or the cluster name typed at a terminal), runs it with live step
+status, and leaves a journal and audit lines in the state dir.
+
+Exit codes: 0 done, 1 a step failed (the journal says which; `resume`/`rollback`),
+2 refused before any change (the reason is printed), 3 no inventory.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from typing import Any
+
+import click
+
+from blackstart.checks.model import Cluster, Report
+from blackstart.cli import certs, cli, snapshot
+from blackstart.cli.check import cluster_from_options, inventory_options
+
+EXIT_FAILED, EXIT_REFUSED = 1, 2
+
+
+class Refused(click.ClickException):
+    exit_code = EXIT_REFUSED
+
+    def format_message(self) -> str:
+        return f"refused, nothing was changed: {self.message}"
+
+
+def _plan(action: str, cluster: Cluster, report: Report | None = None, **args: Any) -> Any:
+    from blackstart.runbook.planner import PlanRefused, plan_for
+
+    try:
+        return plan_for(action, cluster, report, **args)
+    except PlanRefused as exc:
+        raise Refused(exc.reason) from exc
+
+
+def _report(cluster: Cluster) -> Report:
+    from blackstart.checks.probes.engine import run_checks_sync
+
+    click.echo("checking the cluster (every probe once)…", err=True)
+    return run_checks_sync(cluster)
+
+
+def _confirm(cluster: Cluster, yes: bool) -> None:
+    if yes:
+        return
+    if not sys.stdin.isatty():
+        raise Refused("this plan changes the cluster: add --yes, or run it at a terminal "
+                      "and type the cluster name")
+    typed = click.prompt(f"Type the cluster name ({cluster.name}) to run this plan",
+                         default="", show_default=False)
+    if typed.strip() != cluster.name:
+        raise Refused(f"typed {typed!r}, not {cluster.name!r}")
+
+
+def _print_event(e: Any) -> None:
+    if e.status == "output":
+        click.echo(f"      {e.line}")
+    elif e.status == "running":
+        click.echo(f"[{e.index + 1:>2}] {e.step.node}: {e.step.title} …")
+    else:
+        tail = f": {e.line}" if e.line else ""
+        click.echo(f"[{e.index + 1:>2}] {e.step.node}: {e.step.title} -> {e.status}{tail}")
+
+
+def _execute(plan: Any, cluster: Cluster, quiet: bool = False) -> Any:
+    from blackstart.runbook.audit import operator_name
+    from blackstart.runbook.executor import execute
+
+    res = asyncio.run(execute(plan, cluster, operator=operator_name(),
+                              on_event=None if quiet else _print_event))
+    _finish(res)
+    return res
+
+
+def _finish(res: Any) -> None:
+    if res.refused:
+        raise Refused(res.error or "refused")
+    if not res.ok:
+        where = f" (journal {res.journal})" if res.journal else ""
+        click.echo(f"FAILED: {res.error}{where}\n"
+                   "`blackstart resume` continues from this step once the cause is fixed; "
+                   "`blackstart rollback` undoes the steps done.", err=True)
+        sys.exit(EXIT_FAILED)
+
+
+def _run(action: str, cluster: Cluster, *, yes: bool, dry_run: bool = False,
+         report: Report | None = None, **args: Any) -> Any:
+    plan = _plan(action, cluster, report, **args)
+    click.echo("\n".join(plan.preview_lines()))
+    if dry_run:
+        click.echo("dry run: nothing was changed")
+        return plan
+    if plan.destructive:
+        _confirm(cluster, yes)
+    _execute(plan, cluster)
+    return plan
+
+
+# --------------------------------------------------------------------------- commands
+
+
+@snapshot.command("save")
+@inventory_options
+@click.option("--prune", is_flag=True, help="Apply the inventory's retention policy too.")
+@click.option("--delete", is_flag=True,
+              help="With --prune: delete pruned files (default: move them to pruned/).")
+@click.option("--json", "as_json", is_flag=True, help="Print {path, revision, total_keys, "
+                                                      "sha256} only.")
+@click.option("--yes", is_flag=True, help="Needed with --delete.")
+def snapshot_save(prune: bool, delete: bool, as_json: bool, yes: bool, **kw: Any) -> None:
+    """Save a snapshot from a healthy member, verify it, copy it to every backup dir."""
+    cluster = cluster_from_options(**kw)
+    plan = _plan("snapshot-save", cluster, prune=prune, delete=delete and prune)
+    if not as_json:
+        click.echo("\n".join(plan.preview_lines()))
+    if plan.destructive:
+        _confirm(cluster, yes)
+    res = _execute(plan, cluster, quiet=as_json)
+    info = json.loads(res.outputs[plan.steps[0].id].strip().splitlines()[-1])
+    info["copies"] = [s.args["dst"] for s in plan.steps if s.op == "copy"]
+    if as_json:
+        click.echo(json.dumps(info))
+    else:
+        click.echo(f"saved {info['path']} (revision {info['revision']}, "
+                   f"{info['total_keys']} keys, sha256 {info['sha256']})")
+
+
+@cli.command("restore")
+@inventory_options
+@click.option("--snapshot", "snapshot_path", type=click.Path(dir_okay=False),
+              help="Snapshot file on this machine, or a member's member/snap/db.")
+@click.option("--from-node", help="The --snapshot path is on this node (copied here first).")
+@click.option("--best", is_flag=True, help="Restore from the source the checks recommend.")
+@click.option("--dry-run", is_flag=True, help="Show every step per node; change nothing.")
+@click.option("--yes", is_flag=True, help="Run without typing the cluster name.")
+@click.option("--stop-timeout", default=30.0, show_default=True,
+              help="Seconds to wait for each etcd to be confirmed stopped.")
+def restore_cmd(snapshot_path: str | None, best: bool, dry_run: bool, **kw: Any) -> None:
+    """Restore every member from one verified snapshot (preflight first)."""
+    if bool(snapshot_path) == best:
+        raise click.UsageError("give exactly one of --snapshot PATH and --best")
+    yes, stop_timeout, node = kw.pop("yes"), kw.pop("stop_timeout"), kw.pop("from_node")
+    cluster = cluster_from_options(**kw)
+    report = _report(cluster)  # --best picks from it; both size the revision bump from it
+    plan = _run("restore", cluster, yes=yes, dry_run=dry_run, report=report,
+                snapshot=snapshot_path, best=best, stop_timeout=stop_timeout, node=node)
+    if not dry_run:
+        click.echo(f"restored. new --initial-cluster-token: {plan.info['token']} "
+                   f"(the inventory's token = {cluster.token!r} is informational)")
+
+
+@cli.command("restart")
+@inventory_options
+@click.argument("service")
+@click.option("--node", help="Only on this node (default: every node running it).")
+@click.option("--yes", is_flag=True)
+def restart_cmd(service: str, node: str | None, yes: bool, **kw: Any) -> None:
+    """Restart SERVICE (etcd, kube-apiserver, …) as the inventory says: command, systemd or
+    static pod."""
+    _run("restart", cluster_from_options(**kw), yes=yes, service=service, node=node)
+
+
+@certs.command("renew")
+@inventory_options
+@click.option("--member", help="Renew this member's server and peer certificates.")
+@click.option("--expired", is_flag=True, help="Renew every expired or not-yet-valid cert.")
+@click.option("--path", "cert_path", help="Renew the inventory certificate at this path.")
+@click.option("--dry-run", is_flag=True)
+@click.option("--yes", is_flag=True)
+def certs_renew(member: str | None, expired: bool, cert_path: str | None, dry_run: bool,
+                yes: bool, **kw: Any) -> None:
+    """Re-sign certificates from the CA key, keeping subject, SANs and EKU."""
+    if not (member or expired or cert_path):
+        raise click.UsageError("say which: --member NAME, --expired or --path FILE")
+    _run("renew-cert", cluster_from_options(**kw), yes=yes, dry_run=dry_run, member=member,
+         expired=expired, path=cert_path)
+
+
+@cli.group()
+def alarm() -> None:
+    """etcd alarms (NOSPACE, CORRUPT)."""
+
+
+@alarm.command("disarm")
+@inventory_options
+@click.option("--yes", is_flag=True)
+def alarm_disarm(yes: bool, **kw: Any) -> None:
+    """Disarm every active alarm."""
+    _run("disarm-alarm", cluster_from_options(**kw), yes=yes)
+
+
+@cli.command("defrag")
+@inventory_options
+@click.option("--yes", is_flag=True)
+def defrag_cmd(yes: bool, **kw: Any) -> None:
+    """Defragment every member, one at a time, the leader last."""
+    _run("defrag", cluster_from_options(**kw), yes=yes)
+
+
+def _journal(cluster: Cluster, plan_id: str | None, states: tuple[str, ...]) -> Any:
+    from blackstart.runbook.journal import (
+        Journal,
+        JournalError,
+        journal_dir,
+        latest_journal,
+        load_journal,
+    )
+
+    j: Journal | None
+    try:
+        if plan_id:
+            j = load_journal(journal_dir(cluster.state_dir) / f"{plan_id}.json")
+        else:
+            j = latest_journal(cluster.state_dir, states)
+    except JournalError as exc:
+        raise Refused(str(exc)) from exc
+    if j is None:
+        raise Refused(f"no journal in {journal_dir(cluster.state_dir)} is "
+                      + " or ".join(states))
+    return j
+
+
+@cli.command("resume")
+@inventory_options
+@click.option("--plan", "plan_id", help="Journal to resume (default: the newest unfinished).")
+@click.option("--yes", is_flag=True)
+def resume_cmd(plan_id: str | None, yes: bool, **kw: Any) -> None:
+    """Continue an interrupted or failed plan from its first step not done."""
+    from blackstart.runbook.audit import operator_name
+    from blackstart.runbook.executor import execute
+
+    cluster = cluster_from_options(**kw)
+    j = _journal(cluster, plan_id, ("running", "failed"))
+    start = j.first_pending()
+    click.echo(f"resuming {j.plan.id} ({j.plan.title}) at step {start + 1} of "
+               f"{len(j.plan.steps)}; journal {j.path}")
+    click.echo("\n".join(j.plan.preview_lines()))
+    _confirm(cluster, yes)
+    res = asyncio.run(execute(j.plan, cluster, operator=operator_name(),
+                              on_event=_print_event, journal=j))
+    _finish(res)
+
+
+@cli.command("rollback")
+@inventory_options
+@click.option("--plan", "plan_id", help="Journal to roll back (default: the newest one).")
+@click.option("--yes", is_flag=True)
+def rollback_cmd(plan_id: str | None, yes: bool, **kw: Any) -> None:
+    """Undo a plan's done steps, newest first: e.g. put the old data dirs back (the
+    restored ones are moved aside, never deleted)."""
+    from blackstart.runbook.audit import operator_name
+    from blackstart.runbook.executor import rollback
+
+    cluster = cluster_from_options(**kw)
+    j = _journal(cluster, plan_id, ("running", "failed", "done"))
+    click.echo(f"rolling back {j.plan.id} ({j.plan.title}); journal {j.path}")
+    for s in reversed(j.plan.steps):
+        if s.undo_op and j.status.get(s.id) and s.id not in j.undone:
+            click.echo(f"  [{s.node}] undo {s.title}: {s.undo}")
+    _confirm(cluster, yes)
+    res = asyncio.run(rollback(j, cluster, operator=operator_name(), on_event=_print_event))
+    _finish(res)
+    click.echo(f"rolled back {j.plan.id}")

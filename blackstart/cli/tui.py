@@ -1,0 +1,64 @@
+"""`blackstart tui` (and bare `blackstart`): open the cockpit on an inventory."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+
+from blackstart.cli import cli
+
+
+def _inventory_options(fn: Any) -> Any:
+    """The shared inventory options from cli_check when it exists, else --config only."""
+    try:
+        from blackstart.cli.check import inventory_options
+    except ImportError:
+        return click.option("--config", "config", default=None,
+                            help="Path to blackstart.toml.")(fn)
+    return inventory_options(fn)
+
+
+def _cluster(**kw: Any) -> Any:
+    try:
+        from blackstart.cli.check import cluster_from_options
+    except ImportError:
+        from blackstart.checks.discovery.inventory import load_inventory
+
+        return load_inventory(config=kw.get("config"))
+    return cluster_from_options(**kw)
+
+
+def _theme_names() -> list[str]:
+    from textual.theme import BUILTIN_THEMES
+
+    from blackstart.tui.theme import THEMES
+
+    return [t.name for t in THEMES] + sorted(BUILTIN_THEMES)
+
+
+@cli.command("tui")
+@_inventory_options
+@click.option("--read-only", is_flag=True, help="Observer mode: every action hidden and blocked.")
+@click.option("--theme", default=None, help="Theme name, e.g. blackstart-high-contrast.")
+def tui_cmd(read_only: bool = False, theme: str | None = None, **kw: Any) -> None:
+    """Open the triage cockpit (the terminal UI)."""
+    if theme is not None and theme not in _theme_names():
+        raise click.BadParameter(f"unknown theme {theme!r}; one of: {', '.join(_theme_names())}",
+                                 param_hint="--theme")
+    try:
+        cluster = _cluster(**kw)
+    except (OSError, ValueError, KeyError) as exc:
+        raise click.ClickException(f"cannot load the inventory: {exc}") from exc
+    _run(cluster, read_only, theme)
+
+
+def _run(cluster: Any, read_only: bool, theme: str | None) -> None:
+    from blackstart.tui.app import build_app
+
+    build_app(cluster, read_only=read_only, theme=theme).run()
+
+
+def open_tui(config: str, read_only: bool = False, theme: str | None = None) -> None:
+    """Open the cockpit on a blackstart.toml (used by `blackstart demo`)."""
+    _run(_cluster(config=config), read_only, theme)

@@ -1,0 +1,1 @@
+"""Read-only probes: async I/O against nodes and members, one module per probe."""

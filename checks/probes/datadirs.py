@@ -1,0 +1,172 @@
+"""Probe every member's data dir: its WAL (torn tail vs corruption) and its bbolt db.
+
+Read-only: it lists directories and reads files, nothing else. Local nodes are read
+directly in a thread; SSH nodes through `NodeClient` reads (random access for the db,
+whole segments for the WAL). Results are cached in `ctx.cache` by what was read (path,
+size, mtime), so a TUI refresh does not re-read unchanged files.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from dataclasses import replace
+
+from blackstart.checks.formats.snapshot_file import SnapshotVerdict, verify_snapshot_file
+from blackstart.checks.formats.wal import (
+    WalScan,
+    member_dirs,
+    newest_snap_index,
+    parse_segment_name,
+    scan_local_dir,
+    scan_wal,
+    select_segments,
+    snap_db_problem,
+)
+from blackstart.checks.model import Member, SnapshotInfo, WalState
+from blackstart.checks.nodes import NodeClient, NodeError
+from blackstart.checks.probes.context import ProbeContext
+from blackstart.checks.probes.snapshots import no_access_reason, verify_cached
+
+SEGMENT_TIMEOUT = 120.0  # one 64 MB segment over SSH
+
+
+def db_path(member: Member) -> str:
+    return os.path.join(member.data_dir, "member", "snap", "db")
+
+
+def wal_path(member: Member) -> str:
+    return os.path.join(member.data_dir, "member", "wal")
+
+
+def snap_path(member: Member) -> str:
+    return os.path.join(member.data_dir, "member", "snap")
+
+
+# --------------------------------------------------------------------------- local, sync
+
+
+def verify_local_data_dir(path: str) -> tuple[WalScan, SnapshotVerdict | None, str | None]:
+    """The CLI's check of a data dir on this machine: WAL scan, member db verdict, and the
+    snap-vs-db problem if any (which makes the dir unusable even with a clean WAL)."""
+    scan = scan_local_dir(path)
+    wal_dir, snap_dir = member_dirs(path)
+    db_file = os.path.join(snap_dir, "db")
+    db = verify_snapshot_file(db_file) if os.path.isfile(db_file) else None
+    try:
+        names = os.listdir(snap_dir)
+    except OSError:
+        names = []
+    problem = snap_db_problem(names, db.consistent_index if db else None, _wal_snaps(scan))
+    return scan, db, problem
+
+
+def _wal_snaps(scan: WalScan) -> list[tuple[int, int]] | None:
+    """The WAL's snapshot records, when the WAL was read far enough to know them."""
+    return scan.snapshots if scan.state in ("ok", "torn-tail") else None
+
+
+def merge_snap_problem(scan: WalScan, problem: str | None) -> WalScan:
+    """A clean or torn WAL is still a lost member when the db is behind the newest .snap."""
+    if problem is None or scan.state in ("corrupt", "missing", "unreadable"):
+        return scan
+    return replace(scan, state="corrupt", detail=f"{problem} (WAL itself: {scan.state})")
+
+
+# --------------------------------------------------------------------------- probes
+
+
+async def probe_member_dbs(ctx: ProbeContext) -> list[SnapshotInfo]:
+    """Verify each member's `member/snap/db` (kind member-db): revision, consistent_index."""
+    return list(await asyncio.gather(*(_member_db(ctx, m) for m in ctx.cluster.members)))
+
+
+async def probe_datadirs(ctx: ProbeContext) -> list[WalState]:
+    """Classify each member's WAL and compare its newest .snap with the db."""
+    return list(await asyncio.gather(*(_datadir(ctx, m) for m in ctx.cluster.members)))
+
+
+async def _member_db(ctx: ProbeContext, m: Member) -> SnapshotInfo:
+    path = db_path(m)
+    reason = no_access_reason(ctx.cluster.node(m.node))
+    if reason:
+        return SnapshotInfo(path, m.node, kind="member-db", error=reason)
+    try:
+        return await member_db_info(ctx, ctx.client(m.node), path)
+    except NodeError as exc:
+        return SnapshotInfo(path, m.node, kind="member-db", error=str(exc))
+
+
+async def member_db_info(ctx: ProbeContext, client: NodeClient, path: str) -> SnapshotInfo:
+    """Verified (and cached) member db. A db being written while we read may look torn:
+    if it changed under us and failed, read it once more."""
+    for _ in range(2):
+        st = await client.stat(path, timeout=ctx.deadline)
+        if st is None:
+            return SnapshotInfo(path, client.name, kind="member-db",
+                                error=f"{client.name}:{path}: no such file")
+        info = await verify_cached(ctx, client, path, st.size, st.mtime, kind="member-db")
+        after = await client.stat(path, timeout=ctx.deadline)
+        if info.valid or after is None or (after.size, after.mtime) == (st.size, st.mtime):
+            return info
+    return info
+
+
+async def _datadir(ctx: ProbeContext, m: Member) -> WalState:
+    base = WalState(m.name, m.node, wal_path(m), "unreadable")
+    reason = no_access_reason(ctx.cluster.node(m.node))
+    if reason:
+        return replace(base, detail=reason)
+    client = ctx.client(m.node)
+    try:
+        scan, ci = await _scan_member(ctx, client, m)
+    except NodeError as exc:
+        state = "missing" if exc.kind == "missing" else "unreadable"
+        return replace(base, state=state, detail=str(exc))
+    return _wal_state(base, scan, ci)
+
+
+async def _scan_member(ctx: ProbeContext, client: NodeClient,
+                       m: Member) -> tuple[WalScan, int | None]:
+    snap_names = await _names(client, snap_path(m), ctx.deadline)
+    snap_index = newest_snap_index(snap_names)
+    scan = await _scan_wal(ctx, client, wal_path(m), snap_index)
+    db = await member_db_info(ctx, client, db_path(m))
+    ci = db.consistent_index
+    problem = snap_db_problem(snap_names, ci, _wal_snaps(scan))
+    return merge_snap_problem(scan, problem), ci
+
+
+async def _names(client: NodeClient, path: str, timeout: float) -> list[str]:
+    try:
+        return [e.name for e in await client.list_dir(path, timeout=timeout)]
+    except NodeError as exc:
+        if exc.kind == "missing":
+            return []
+        raise
+
+
+async def _scan_wal(ctx: ProbeContext, client: NodeClient, wal_dir: str,
+                    snap_index: int | None) -> WalScan:
+    entries = await client.list_dir(wal_dir, timeout=ctx.deadline)
+    segs = [e for e in entries if parse_segment_name(e.name)]
+    key = f"wal|{client.name}|{wal_dir}|{snap_index}|" + ",".join(
+        f"{e.name}:{e.size}:{e.mtime}" for e in segs)
+    cached = ctx.cache.get(key)
+    if isinstance(cached, WalScan):
+        return cached
+    chosen = select_segments([e.name for e in segs], snap_index)
+    if isinstance(chosen, str):
+        scan = scan_wal([(e.name, b"") for e in segs], snap_index)
+    else:
+        data = [(n, await client.read_file(f"{wal_dir}/{n}", timeout=SEGMENT_TIMEOUT))
+                for n in chosen]
+        scan = await asyncio.to_thread(scan_wal, data, snap_index)
+    ctx.cache[key] = scan
+    return scan
+
+
+def _wal_state(base: WalState, scan: WalScan, ci: int | None) -> WalState:
+    return replace(base, state=scan.state, detail=scan.detail, last_index=scan.last_index,
+                   last_term=scan.last_term, commit=scan.commit, snap_index=scan.snap_index,
+                   consistent_index=ci, records=scan.records)

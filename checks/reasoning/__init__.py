@@ -1,0 +1,1 @@
+"""Pure reasoning over probe results: signatures, diagnosis, restore sources, report text."""
