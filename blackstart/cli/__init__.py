@@ -3,21 +3,43 @@ itself to the groups defined here; this module only wires them together."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import click
+
+from blackstart.cli.options import INVENTORY_KEYS, inventory_options, tui_options
 
 
 @click.group(invoke_without_command=True)
+@inventory_options
+@tui_options
 @click.pass_context
-def cli(ctx: click.Context) -> None:
+def cli(ctx: click.Context, /, **kw: Any) -> None:
     """blackstart: bring an etcd / Kubernetes control plane back after an outage.
 
-    With no command, opens the TUI (same options as `blackstart tui`)."""
+    With no command, opens the TUI: `sudo blackstart --read-only`, `blackstart --config F`.
+    Inventory options given here are also the defaults of the command that follows."""
+    given = {k: v for k, v in kw.items() if k in INVENTORY_KEYS and v is not None}
+    if kw.get("read_only"):
+        given["read_only"] = True  # commands that take --read-only get it from here too
+    if given:
+        ctx.default_map = _defaults_for(cli, given)
     if ctx.invoked_subcommand is None:
         tui_cmd = cli.get_command(ctx, "tui")
-        if tui_cmd is None:
-            click.echo(ctx.get_help())
-            return
-        ctx.invoke(tui_cmd)
+        assert tui_cmd is not None  # registered below
+        ctx.invoke(tui_cmd, **kw)
+
+
+def _defaults_for(group: click.Group, given: dict[str, Any]) -> dict[str, Any]:
+    """A click default_map giving every (sub)command that takes these options their value."""
+    out: dict[str, Any] = {}
+    for name, cmd in group.commands.items():
+        if isinstance(cmd, click.Group):
+            out[name] = _defaults_for(cmd, given)
+        else:
+            params = {p.name for p in cmd.params}
+            out[name] = {k: v for k, v in given.items() if k in params}
+    return out
 
 
 @cli.group()

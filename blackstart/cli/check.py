@@ -9,15 +9,13 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any
 
 import click
 
 from blackstart.checks.model import Cluster, Severity
 from blackstart.cli import cli
-
-F = TypeVar("F", bound=Callable[..., Any])
+from blackstart.cli.options import inventory_options
 
 EXIT_NO_INVENTORY = 3
 _EXIT_BY_LEVEL = {Severity.OK: 0, Severity.INFO: 0, Severity.WARNING: 1, Severity.CRITICAL: 2}
@@ -27,29 +25,6 @@ class InventoryFailed(click.ClickException):
     """No cluster model could be built: a clean message, exit code 3, no traceback."""
 
     exit_code = EXIT_NO_INVENTORY
-
-
-_OPTIONS = (
-    click.option("--config", "-c", type=click.Path(dir_okay=False), envvar="BLACKSTART_CONFIG",
-                 help="blackstart.toml to read (default: ./blackstart.toml, "
-                      "/etc/blackstart/blackstart.toml, $ETCDCTL_ENDPOINTS, then discovery)."),
-    click.option("--root", type=click.Path(file_okay=False), default=None,
-                 help="Prefix for discovery paths (a copy of a master's filesystem)."),
-    # ETCDCTL_ENDPOINTS is read by the inventory itself, after any blackstart.toml: a
-    # click envvar here would make it win over the file.
-    click.option("--endpoints", help="etcd client URLs, comma-separated (as etcdctl; "
-                                     "default $ETCDCTL_ENDPOINTS)."),
-    click.option("--cacert", help="CA bundle for etcd (default $ETCDCTL_CACERT)."),
-    click.option("--cert", help="Client certificate (default $ETCDCTL_CERT)."),
-    click.option("--key", help="Client key (default $ETCDCTL_KEY)."),
-)
-
-
-def inventory_options(f: F) -> F:
-    """Add --config/-c, --root, --endpoints, --cacert, --cert, --key (ETCDCTL_* too)."""
-    for option in reversed(_OPTIONS):
-        f = option(f)
-    return f
 
 
 def cluster_from_options(

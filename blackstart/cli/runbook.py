@@ -18,7 +18,8 @@ import click
 
 from blackstart.checks.model import Cluster, Report
 from blackstart.cli import certs, cli, snapshot
-from blackstart.cli.check import cluster_from_options, inventory_options
+from blackstart.cli.check import cluster_from_options
+from blackstart.cli.options import inventory_options
 
 EXIT_FAILED, EXIT_REFUSED = 1, 2
 

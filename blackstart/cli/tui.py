@@ -7,25 +7,11 @@ from typing import Any
 import click
 
 from blackstart.cli import cli
-
-
-def _inventory_options(fn: Any) -> Any:
-    """The shared inventory options from cli_check when it exists, else --config only."""
-    try:
-        from blackstart.cli.check import inventory_options
-    except ImportError:
-        return click.option("--config", "config", default=None,
-                            help="Path to blackstart.toml.")(fn)
-    return inventory_options(fn)
+from blackstart.cli.check import cluster_from_options
+from blackstart.cli.options import inventory_options, tui_options
 
 
 def _cluster(**kw: Any) -> Any:
-    try:
-        from blackstart.cli.check import cluster_from_options
-    except ImportError:
-        from blackstart.checks.discovery.inventory import load_inventory
-
-        return load_inventory(config=kw.get("config"))
     return cluster_from_options(**kw)
 
 
@@ -38,9 +24,8 @@ def _theme_names() -> list[str]:
 
 
 @cli.command("tui")
-@_inventory_options
-@click.option("--read-only", is_flag=True, help="Observer mode: every action hidden and blocked.")
-@click.option("--theme", default=None, help="Theme name, e.g. blackstart-high-contrast.")
+@inventory_options
+@tui_options
 def tui_cmd(read_only: bool = False, theme: str | None = None, **kw: Any) -> None:
     """Open the triage cockpit (the terminal UI)."""
     if theme is not None and theme not in _theme_names():

@@ -51,3 +51,29 @@ def test_broken_inventory_names_the_file(tmp_path: Any) -> None:
     res = CliRunner().invoke(cli, ["tui", "--config", str(bad)])
     assert res.exit_code != 0
     assert "blackstart.toml" in res.output and "Traceback" not in res.output
+
+
+def test_bare_blackstart_takes_the_tui_options(opened: list[Any]) -> None:
+    # the README's `sudo blackstart --read-only` (issue 16: it was "No such option")
+    res = CliRunner().invoke(cli, ["--read-only", "--theme", "blackstart-high-contrast"])
+    assert res.exit_code == 0, res.output
+    assert opened[0][1:] == (True, "blackstart-high-contrast")
+
+
+def test_bare_blackstart_config_reaches_the_inventory(monkeypatch: pytest.MonkeyPatch) -> None:
+    seen: list[dict[str, Any]] = []
+    def cluster(**kw: Any) -> Any:
+        seen.append(kw)
+        return demo_data.lab_cluster()
+
+    monkeypatch.setattr(cli_tui, "_cluster", cluster)
+    monkeypatch.setattr(cli_tui, "_run", lambda c, ro, theme: None)
+    res = CliRunner().invoke(cli, ["--config", "/etc/blackstart/x.toml"])
+    assert res.exit_code == 0, res.output
+    assert seen[0]["config"] == "/etc/blackstart/x.toml"
+
+
+def test_group_config_is_the_default_of_the_subcommand(tmp_path: Any) -> None:
+    missing = tmp_path / "group-level.toml"
+    res = CliRunner().invoke(cli, ["--config", str(missing), "check"])
+    assert res.exit_code == 3 and "group-level.toml" in res.output, res.output
