@@ -75,8 +75,22 @@ def check(as_json: bool, deadline: float, **inv: Any) -> None:
 
     cluster = cluster_from_options(**inv)
     report = run_checks_sync(cluster, deadline=deadline)
+    if not inv.get("read_only"):
+        _observe(cluster, report)
     if as_json:
         click.echo(json.dumps(report.to_json(), indent=2, default=str))
     else:
         click.echo(render(report), nl=False)
     raise SystemExit(exit_code(report.verdict.level))
+
+
+def _observe(cluster: Cluster, report: Any) -> None:
+    """Keep what was seen for the post-mortem (`blackstart report`); a state dir that
+    cannot be written is said on stderr and never fails the check itself."""
+    from blackstart.runbook.observations import record
+
+    try:
+        record(cluster.state_dir, report)
+    except OSError as exc:
+        click.echo(f"note: could not record this check in {cluster.state_dir}: {exc}",
+                   err=True)
