@@ -121,6 +121,32 @@ class Retention:
 
 
 @dataclass(frozen=True)
+class BackupLocation:
+    """Where snapshot copies live: a dir on a node, or an S3 bucket/prefix. `domain` is
+    the failure domain (node:NAME | site:NAME | offsite | offline): copies in one domain
+    die together. S3 credentials come from the AWS chain or `profile`, never from here."""
+
+    name: str
+    kind: str  # dir | s3
+    domain: str
+    node: str | None = None  # dir
+    path: str | None = None  # dir
+    endpoint: str | None = None  # s3; None: AWS's own
+    bucket: str | None = None
+    prefix: str = ""
+    region: str | None = None
+    profile: str | None = None
+    retention: Retention = Retention()
+    implicit: bool = False  # made from a node's backup_dirs (kubeadm discovery, old tomls)
+
+
+@dataclass(frozen=True)
+class BackupPolicy:
+    rpo_seconds: float = 3600.0  # newest verified copy older than this is a finding
+    drill_max_age_seconds: float = 7 * 86400.0  # last drill of a location older: a finding
+
+
+@dataclass(frozen=True)
 class Cluster:
     name: str
     nodes: tuple[Node, ...]
@@ -132,6 +158,8 @@ class Cluster:
     state_dir: str = "/var/lib/blackstart"
     token: str = "etcd-cluster"
     retention: Retention = Retention()
+    backups: tuple[BackupLocation, ...] = ()  # [[backups]]; see backup_locations()
+    backup_policy: BackupPolicy = BackupPolicy()
     source: str = ""  # where this model came from (file path, "flags", "discovery")
 
     def node(self, name: str) -> Node:
@@ -148,6 +176,26 @@ class Cluster:
 
     def services_named(self, name: str) -> list[Service]:
         return [s for s in self.services if s.name == name]
+
+    def backup_locations(self) -> list[BackupLocation]:
+        """[[backups]] plus each node's backup_dirs not already named there (those are
+        in the node's own failure domain, under the cluster's retention)."""
+        named = {(b.node, b.path) for b in self.backups if b.kind == "dir"}
+        out = list(self.backups)
+        for n in self.nodes:
+            for d in n.backup_dirs:
+                if (n.name, d) not in named:
+                    out.append(BackupLocation(f"{n.name}:{d}", "dir", f"node:{n.name}",
+                                              node=n.name, path=d, retention=self.retention,
+                                              implicit=True))
+        return out
+
+    def backup_location(self, name: str) -> BackupLocation:
+        for b in self.backup_locations():
+            if b.name == name:
+                return b
+        known = ", ".join(b.name for b in self.backup_locations()) or "none"
+        raise KeyError(f"no backup location named {name!r} (known: {known})")
 
     @property
     def quorum(self) -> int:
@@ -212,6 +260,55 @@ class SnapshotInfo:
     # True while a big file's verification is still running (in the background, on local
     # nodes): `valid` is not known yet; a later probe run returns the verdict.
     pending: bool = False
+
+
+@dataclass
+class BackupCopy:
+    """One snapshot copy in one backup location."""
+
+    location: str
+    name: str  # file name / object key below the prefix
+    where: str  # node:path or s3://bucket/key
+    size: int = 0
+    mtime: float = 0.0
+    state: str = "unverified"  # verified | unverified | broken
+    detail: str = ""  # why that state, in words
+    revision: int | None = None
+    total_keys: int | None = None
+    sha256: str | None = None  # whole-file, when known (S3 metadata, upload)
+    kit: list[str] = field(default_factory=list)  # parts of the restore kit beside it
+
+
+@dataclass
+class BackupLocationState:
+    """A location and its copies, newest first; `error` when it could not be listed."""
+
+    name: str
+    kind: str
+    domain: str
+    copies: list[BackupCopy] = field(default_factory=list)
+    error: str | None = None
+    stale: bool = False  # copies come from the cached listing (live one failed/slow)
+    listed_at: float | None = None
+    rpo_seconds: float = 3600.0
+    drill_max_age_seconds: float = 7 * 86400.0
+
+    def newest_verified(self) -> BackupCopy | None:
+        return next((c for c in self.copies if c.state == "verified"), None)
+
+
+@dataclass
+class DrillRecord:
+    """One restore drill, as recorded in the state dir (drills.jsonl)."""
+
+    location: str
+    copy: str
+    when: float
+    ok: bool
+    duration: float
+    detail: str = ""
+    revision: int | None = None
+    total_keys: int | None = None
 
 
 @dataclass
@@ -345,6 +442,8 @@ class Report:
     metrics: list[MetricsInfo] = field(default_factory=list)
     access: list[NodeAccess] = field(default_factory=list)
     restore_sources: list[RestoreSource] = field(default_factory=list)
+    backups: list[BackupLocationState] = field(default_factory=list)
+    drills: list[DrillRecord] = field(default_factory=list)
     # Filled by blackstart.checks.probes.engine so that diagnose() needs nothing but the report:
     member_dbs: list[SnapshotInfo] = field(default_factory=list)  # each member's member/snap/db
     probe_errors: dict[str, str] = field(default_factory=dict)  # probe name -> why it failed

@@ -23,6 +23,11 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
+from blackstart.checks.discovery.backups_toml import (
+    BackupConfigError,
+    parse_backups,
+    parse_policy,
+)
 from blackstart.checks.formats.manifests import (
     ApiserverConfig,
     EtcdConfig,
@@ -164,6 +169,12 @@ def cluster_from_toml(data: dict[str, Any], path: str) -> Cluster:
         raise top.fail("no [[members]]: at least one etcd member is needed")
     _check_refs(top, nodes, members)
     client = top.sub("client")
+    retention = _toml_retention(top.sub("retention"))
+    try:
+        backups = parse_backups(data.get("backups"), path, retention, {n.name for n in nodes})
+        policy = parse_policy(data.get("backup_policy"), path)
+    except BackupConfigError as exc:
+        raise InventoryError(str(exc)) from exc
     return Cluster(
         name=head.text("name"),
         nodes=nodes,
@@ -174,7 +185,9 @@ def cluster_from_toml(data: dict[str, Any], path: str) -> Cluster:
         services=tuple(_toml_service(t) for t in top.tables("services")),
         state_dir=head.text("state_dir", "/var/lib/blackstart"),
         token=head.text("token", "etcd-cluster"),
-        retention=_toml_retention(top.sub("retention")),
+        retention=retention,
+        backups=backups,
+        backup_policy=policy,
         source=os.path.abspath(path),
     )
 
