@@ -27,7 +27,7 @@ from urllib.parse import urlsplit
 
 from cryptography import x509
 
-from blackstart.lab.crilog import CriWriter
+from blackstart.lab.crilog import open_writer
 from blackstart.lab.klog import klog_line
 
 TIMEOUT = 2.0
@@ -189,7 +189,7 @@ def _talk(raw: socket.socket, ctx: ssl.SSLContext, endpoint: str, tlsconf: TLSCo
 
 
 def run(args: argparse.Namespace) -> None:
-    log = CriWriter(args.log)
+    log = open_writer(args.log)
     tlsconf = TLSConf(args.etcd_cafile, args.etcd_certfile, args.etcd_keyfile)
     endpoint = args.etcd_servers.split(",")[0]
     log.write(klog_line("I", f"Version: v1.30.0-lab, node {args.node}, etcd {endpoint}",
@@ -208,6 +208,7 @@ def parse(argv: list[str]) -> argparse.Namespace:
     p.add_argument("component", choices=["kube-apiserver"])
     p.add_argument("--node", required=True)
     p.add_argument("--etcd-servers", required=True)
+    p.add_argument("--advertise-address", default="")
     p.add_argument("--etcd-cafile", required=True)
     p.add_argument("--etcd-certfile", required=True)
     p.add_argument("--etcd-keyfile", required=True)

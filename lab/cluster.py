@@ -80,6 +80,11 @@ def health(ip: str, timeout: float = 1.0) -> bool:
 
 
 class Lab:
+    """The flat lab: every node's files under DIR/nodes/<n>/ on this machine's filesystem,
+    members started by the lab itself (fast; for unit-level tests of probes)."""
+
+    shape = "flat"
+
     def __init__(self, dir: str | Path, members: int = 3, etcd: str | None = None,
                  ssh: bool = False, net: str = "127.0.0") -> None:
         self.dir = Path(dir).expanduser().resolve()
@@ -91,7 +96,10 @@ class Lab:
         _check_net(net)
         self.members, self.etcd, self.ssh, self.net = members, etcd, ssh, net
         self.bins = find_binaries(etcd)
-        self.nodes = layouts(self.dir, members, net)
+        self.nodes = self._layouts(members, net)
+
+    def _layouts(self, members: int, net: str) -> list[NodeLayout]:
+        return layouts(self.dir, members, net)
 
     # ------------------------------------------------------------------ parameters
 
@@ -112,8 +120,9 @@ class Lab:
             raise LabError(f"{self.params_path}: unreadable lab parameters ({exc})") from exc
 
     def _save_params(self, **extra: Any) -> None:
-        d = self._params() or {"members": self.members, "etcd": self.etcd, "ssh": self.ssh,
-                               "net": self.net, "created": time.time(), "seeded": False}
+        d = self._params() or {"shape": self.shape, "members": self.members, "etcd": self.etcd,
+                               "ssh": self.ssh, "net": self.net, "created": time.time(),
+                               "seeded": False}
         d.update(extra)
         self.dir.mkdir(parents=True, exist_ok=True)
         self.params_path.write_text(json.dumps(d, indent=2) + "\n")
@@ -202,12 +211,12 @@ class Lab:
             sick = [n for n in want if not health(n.ip, 0.5)]
             if not sick:
                 return
-            if all(procs.process_of(n.pidfile("etcd")) is None for n in sick):
+            if all(self._etcd_gone_for_good(n) for n in sick):
                 break  # every one still missing has exited: waiting cannot help
             time.sleep(0.1)
         raise LabError("not healthy: {}".format("; ".join(
             f"{n.name} (etcd {'running' if self.running(n.name) else 'not running'}; "
-            f"log: {n.log('etcd')})" for n in sick)))
+            f"log: {self.etcd_log(n.name)})" for n in sick)))
 
     def _seed(self) -> None:
         client = self.client()
@@ -314,6 +323,14 @@ class Lab:
                 return "serving"
             time.sleep(0.1)
         return "starting"
+
+    def _etcd_gone_for_good(self, n: NodeLayout) -> bool:
+        """Has this member's etcd exited with nothing to bring it back? (Here: no
+        supervisor, so exited is final; a kubelet-shaped lab answers otherwise.)"""
+        return procs.process_of(n.pidfile("etcd")) is None
+
+    def etcd_log(self, member: str) -> Path:
+        return self.node(member).log("etcd")
 
     def running(self, member: str, service: str = "etcd") -> int | None:
         p = procs.process_of(self.node(member).pidfile(service))

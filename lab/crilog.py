@@ -54,6 +54,22 @@ class CriWriter:
         self._fh.close()
 
 
+class StdoutWriter:
+    """The same interface, plain lines on stdout: for a process a kubelet logs."""
+
+    def write(self, text: str, stream: str = "stderr") -> None:
+        sys.stderr.write(text.rstrip("\n") + "\n")
+        sys.stderr.flush()
+
+    def close(self) -> None:
+        sys.stderr.flush()
+
+
+def open_writer(path: Path) -> CriWriter | StdoutWriter:
+    """`-` is stdout (a kubelet writes the CRI file); anything else a CRI file of our own."""
+    return StdoutWriter() if str(path) == "-" else CriWriter(path)
+
+
 def pump(src: BinaryIO, writer: CriWriter, stream: str = "stderr") -> None:
     """Copy lines until EOF (the process on the other end of the pipe died)."""
     for raw in iter(src.readline, b""):

@@ -71,6 +71,8 @@ def _writer(lab: Lab, n: NodeLayout, stop: threading.Event, counts: list[int]) -
 
 
 def power_cut(lab: Lab, member: str | None, cert: str) -> str:
+    if lab.shape == "kubeadm":
+        return _power_cut_nodes(lab)
     stop = threading.Event()
     counts: list[int] = []
     threads = [threading.Thread(target=_writer, args=(lab, n, stop, counts), daemon=True)
@@ -89,6 +91,33 @@ def power_cut(lab: Lab, member: str | None, cert: str) -> str:
     ssh = "; sshd left running so nodes stay reachable" if lab.ssh else ""
     return (f"power cut: SIGKILLed {len(killed)} processes (etcd members and control-plane "
             f"stand-ins) with writes in flight ({before} puts had succeeded){ssh}")
+
+
+def _writes_during(lab: Lab, cut: Callable[[], list[int]]) -> tuple[list[int], int]:
+    """Run `cut` while every member takes writes; (what cut returned, puts that succeeded)."""
+    stop = threading.Event()
+    counts: list[int] = []
+    threads = [threading.Thread(target=_writer, args=(lab, n, stop, counts), daemon=True)
+               for n in lab.nodes]
+    for t in threads:
+        t.start()
+    time.sleep(0.5)
+    before = len(counts)
+    hit = cut()
+    stop.set()
+    for t in threads:
+        t.join(10)
+    return hit, before
+
+
+def _power_cut_nodes(lab: Lab) -> str:
+    from blackstart.lab.kubeadm import KubeadmLab
+
+    assert isinstance(lab, KubeadmLab)
+    killed, before = _writes_during(lab, lab.power_off)
+    return (f"power cut: SIGKILLed PID 1 of {len(killed)} nodes, so the kernel killed every "
+            f"process in them at once (kubelets, etcd and control-plane pods, sshd) with writes "
+            f"in flight ({before} puts had succeeded); `lab up` is the power coming back")
 
 
 # --------------------------------------------------------------------------- members

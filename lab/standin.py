@@ -15,14 +15,14 @@ import sys
 import time
 from pathlib import Path
 
-from blackstart.lab.crilog import CriWriter
+from blackstart.lab.crilog import open_writer
 from blackstart.lab.klog import klog_line
 
 COMPONENTS = ("kube-controller-manager", "kube-scheduler")
 
 
 def run(args: argparse.Namespace) -> None:
-    log = CriWriter(args.log)
+    log = open_writer(args.log)
     log.write(klog_line("I", f'"Starting {args.component}" node="{args.node}"', "server.go:148"))
     for n in range(args.max_ticks):
         time.sleep(args.interval)

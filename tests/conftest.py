@@ -19,6 +19,7 @@ from typing import IO
 import pytest
 
 from blackstart.lab.cluster import Lab, LabError, distro_bindir
+from blackstart.lab.kubeadm import KubeadmLab
 
 LAB_PORTS = (2379, 2380, 2381, 2222)
 
@@ -133,3 +134,49 @@ def healthy_lab(etcd_bins: dict[str, str], tmp_path_factory: pytest.TempPathFact
 def lab_dir(healthy_lab: Lab) -> Path:
     """The healthy lab's DIR (its blackstart.toml is DIR/blackstart.toml)."""
     return healthy_lab.dir
+
+
+def kubeadm_lab_missing() -> str | None:
+    """What a kubeadm-shaped lab needs and this machine lacks (None: all there)."""
+    if os.geteuid() != 0:
+        return "root (the kubeadm-shaped lab makes mount/PID/UTS namespaces)"
+    for tool in ("unshare", "nsenter", "ssh-keygen", "ssh"):
+        if shutil.which(tool) is None:
+            return tool
+    if not os.path.exists("/usr/sbin/sshd"):
+        return "OpenSSH sshd (/usr/sbin/sshd)"
+    with open("/proc/filesystems") as fh:
+        if "overlay" not in fh.read():
+            return "overlayfs"
+    return None
+
+
+@pytest.fixture
+def kubeadm_lab_factory(
+    etcd_bins: dict[str, str], tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Callable[..., KubeadmLab]]:
+    """`make(members=3, etcd=None) -> KubeadmLab`: a started kubeadm-shaped lab (every
+    node its own mount/UTS/PID namespaces, kubelet, sshd, kubeadm's paths; see
+    lab/kubeadm.py) on a claimed net, brought down at teardown. Free to break. Run a
+    command on a node with `lab.node_run("master01", argv)`."""
+    why = kubeadm_lab_missing()
+    if why:
+        missing(why)
+    labs: list[KubeadmLab] = []
+    locks: list[IO[str]] = []
+
+    def make(members: int = 3, etcd: str | None = None) -> KubeadmLab:
+        net, lock = claim_net(members=members)
+        locks.append(lock)
+        lab = KubeadmLab(tmp_path_factory.mktemp("kubeadm-lab"), members=members, etcd=etcd,
+                         net=net)
+        labs.append(lab)
+        lab.up()
+        return lab
+
+    yield make
+    for lab in labs:
+        lab.down()
+    for lock in locks:
+        with contextlib.suppress(OSError):
+            lock.close()

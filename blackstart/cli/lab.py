@@ -15,7 +15,8 @@ from blackstart.cli import cli
 
 FAULTS = ("power-cut", "stop-member", "expire-cert", "not-yet-valid", "corrupt-wal",
           "tear-wal", "truncate-snapshot", "nospace")
-SERVICE_NAMES = ("etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler")
+SERVICE_NAMES = ("etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler",
+                 "sshd", "kubelet", "node")
 DEMO_DIR = Path("~/.local/state/blackstart/demo")
 
 dir_option = click.option("--dir", "dir_", required=True, type=click.Path(path_type=Path),
@@ -23,10 +24,11 @@ dir_option = click.option("--dir", "dir_", required=True, type=click.Path(path_t
 
 
 def _lab(dir_: Path, **kw: Any) -> Any:
-    from blackstart.lab.cluster import Lab, LabError
+    from blackstart.lab.cluster import LabError
+    from blackstart.lab.shapes import open_lab
 
     try:
-        return Lab(dir_, **kw)
+        return open_lab(dir_, **kw)
     except LabError as exc:
         raise click.ClickException(str(exc)) from exc
 
@@ -67,14 +69,20 @@ def lab() -> None:
 @dir_option
 @click.option("--members", default=None, type=int, help="Members for a new lab [3].")
 @click.option("--etcd", default=None, help="Another etcd binary (e.g. /usr/bin/etcd, 3.4).")
-@click.option("--ssh", is_flag=True, help="Also run an OpenSSH sshd per node on :2222.")
+@click.option("--shape", type=click.Choice(["kubeadm", "flat"]), default=None,
+              help="kubeadm: every node its own host (namespaces, kubelet, sshd on :22); "
+                   "flat: one filesystem, fast [kubeadm].")
+@click.option("--ssh", is_flag=True, help="Flat shape: also run an OpenSSH sshd per node.")
 @click.option("--net", default=None,
               help="Member N listens on NET.N (inside 127/8) [127.0.0].")
 @click.option("--json", "as_json", is_flag=True)
-def up_cmd(*, dir_: Path, members: int | None, etcd: str | None, ssh: bool, net: str | None,
-           as_json: bool) -> None:
-    """Start the lab (create it first if DIR is new) and wait until it is healthy."""
-    the_lab = _lab(dir_, members=members or 3, etcd=etcd, ssh=ssh, net=net or "127.0.0")
+def up_cmd(*, dir_: Path, members: int | None, etcd: str | None, shape: str | None, ssh: bool,
+           net: str | None, as_json: bool) -> None:
+    """Start the lab (create it first if DIR is new) and wait until it is healthy.
+
+    On an existing kubeadm lab after a power cut this is the power coming back."""
+    the_lab = _lab(dir_, shape=shape, members=members or 3, etcd=etcd, ssh=ssh,
+                   net=net or "127.0.0")
     given = {"members": members, "etcd": etcd, "ssh": ssh or None, "net": net}
     kept = {k: v for k, v in given.items() if v is not None and getattr(the_lab, k) != v}
     if kept and the_lab.params_path.exists():
@@ -135,7 +143,7 @@ def start_cmd(dir_: Path, member: str, service: str, wait: float) -> None:
         click.echo(f"{member}: {service} running (pid {pid})")
         return
     verdict = _guard(the_lab.wait_started, member, wait)
-    click.echo(f"{member}: etcd {verdict} (pid {pid}); log: {the_lab.node(member).log('etcd')}")
+    click.echo(f"{member}: etcd {verdict} (pid {pid}); log: {the_lab.etcd_log(member)}")
     if verdict == "exited":
         sys.exit(1)
 
@@ -147,6 +155,43 @@ def stop_cmd(dir_: Path, member: str, service: str) -> None:
     the_lab = _existing(dir_)
     _guard(the_lab.stop, member, service)
     click.echo(f"{member}: {service} stopped")
+
+
+def _kubeadm(dir_: Path) -> Any:
+    the_lab = _existing(dir_)
+    if the_lab.shape != "kubeadm":
+        raise click.ClickException(f"{the_lab.dir}: a {the_lab.shape} lab has no node hosts "
+                                   "(this needs `lab up --shape kubeadm`)")
+    return the_lab
+
+
+@lab.command("shell", context_settings={"ignore_unknown_options": True})
+@click.argument("node")
+@click.argument("argv", nargs=-1, type=click.UNPROCESSED)
+@dir_option
+def shell_cmd(node: str, argv: tuple[str, ...], dir_: Path) -> None:
+    """Run ARGV (default: a login shell) inside NODE, as root on that master.
+
+    \b
+    blackstart lab shell master01 --dir DIR -- blackstart check --json"""
+    import os
+
+    the_lab = _kubeadm(dir_)
+    full = _guard(the_lab.shell_argv, node, list(argv) or ["/bin/bash", "-l"])
+    sys.stdout.flush()
+    os.execvp(full[0], full)
+
+
+@lab.command("crictl")
+@click.argument("node")
+@click.argument("what", type=click.Choice(["ps"]))
+@click.option("-a", "--all", "all_", is_flag=True, help="Exited containers too (always shown).")
+@dir_option
+def crictl_cmd(node: str, what: str, all_: bool, dir_: Path) -> None:
+    """What NODE's kubelet runs: `crictl ps -a` with each container's exit code."""
+    the_lab = _kubeadm(dir_)
+    the_lab.node(node)
+    click.echo(the_lab.crictl_ps(node), nl=False)
 
 
 @lab.command("break")
@@ -169,7 +214,7 @@ def break_cmd(fault: str, dir_: Path, member: str | None, cert: str) -> None:
 def demo_cmd(dir_: Path, net: str) -> None:
     """A lab with the seed's outage (power cut, etcd1's cert expired, etcd2's WAL corrupt),
     then the TUI on it."""
-    the_lab = _lab(dir_.expanduser(), net=net)
+    the_lab = _lab(dir_.expanduser(), shape="flat", net=net)
     fresh = not the_lab.params_path.exists()
     click.echo(f"{'creating' if fresh else 'bringing back'} the demo lab in {the_lab.dir} ...")
     _guard(the_lab.up)  # an existing lab comes back as far as it goes

@@ -1,0 +1,36 @@
+"""Which lab a DIR holds, and opening it: `kubeadm` (the default, every node its own host
+with a kubelet) or `flat` (one filesystem, members started by the lab; fast)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from blackstart.lab.cluster import Lab, LabError
+
+SHAPES = ("kubeadm", "flat")
+DEFAULT_SHAPE = "kubeadm"
+
+
+def saved_shape(dir_: str | Path) -> str | None:
+    """The shape recorded in DIR/lab.json; labs from before shapes existed are flat."""
+    path = Path(dir_).expanduser() / "lab.json"
+    try:
+        return str(json.loads(path.read_text()).get("shape", "flat"))
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError) as exc:
+        raise LabError(f"{path}: unreadable lab parameters ({exc})") from exc
+
+
+def open_lab(dir_: str | Path, shape: str | None = None, **kw: Any) -> Lab:
+    """The lab in DIR (its saved shape wins), or a new one of `shape`."""
+    chosen = saved_shape(dir_) or shape or DEFAULT_SHAPE
+    if chosen not in SHAPES:
+        raise LabError(f"--shape {chosen!r}: one of {', '.join(SHAPES)}")
+    if chosen == "kubeadm":
+        from blackstart.lab.kubeadm import KubeadmLab
+
+        return KubeadmLab(dir_, **kw)
+    return Lab(dir_, **kw)
