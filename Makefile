@@ -24,6 +24,7 @@ demo: $(VENV)/.lab
 test: $(VENV)/.test
 	$(BIN)/ruff check .
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 	$(BIN)/pytest -q
 
 lint: $(VENV)/.test

@@ -71,7 +71,7 @@ def by_plan(cluster: Cluster, snap: Path) -> tuple[float, float]:
 
 
 def _port_closed(url: str) -> bool:
-    from blackstart.runbook.executor import port_open
+    from blackstart.runbook.runner import port_open
 
     return not port_open(url)
 

@@ -4,8 +4,10 @@ Every call has a timeout. Remote commands are built with `shlex.join`, never by 
 strings. SSH honours OpenSSH known_hosts: an unknown or changed host key raises
 `NodeError(kind="hostkey")`, never a silent accept.
 
-The read methods are all `checks/` may use. `write_file`, `rename` and `makedirs` exist for
-`runbook/`; a test holds `checks/` to never calling them.
+This module is the read side only (`NodeReader`: run a read-only argv, read, list, stat,
+now). Write access is a separate capability: `blackstart.runbook.node_writer.NodeWriter`
+(write, rename, makedirs, put/get) extends these readers, and `checks` cannot import it
+(an import-linter contract in pyproject.toml holds that).
 """
 
 from __future__ import annotations
@@ -17,10 +19,9 @@ import stat as stat_mod
 import time
 from collections.abc import Awaitable, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, TypeVar
 
-from blackstart.checks.model import Cluster, Node
+from blackstart.checks.model import Node
 
 T = TypeVar("T")
 
@@ -72,8 +73,8 @@ class DirEntry:
     is_dir: bool
 
 
-class NodeClient:
-    """Base: subclasses implement the primitives."""
+class NodeReader:
+    """Read access to one node; subclasses implement the primitives."""
 
     def __init__(self, node: Node) -> None:
         self.node = node
@@ -101,33 +102,10 @@ class NodeClient:
         """The node's wall clock (epoch seconds)."""
         raise NotImplementedError
 
-    # --- runbook only -------------------------------------------------------------
-    async def write_file(
-        self, path: str, data: bytes, mode: int = 0o600, timeout: float = DEFAULT_TIMEOUT
-    ) -> None:
-        raise NotImplementedError
-
-    async def rename(self, src: str, dst: str, timeout: float = DEFAULT_TIMEOUT) -> None:
-        raise NotImplementedError
-
-    async def makedirs(
-        self, path: str, mode: int = 0o700, timeout: float = DEFAULT_TIMEOUT
-    ) -> None:
-        raise NotImplementedError
-
-    async def put_file(self, local_path: str, path: str, timeout: float = 600.0) -> None:
-        """Copy a file from this machine to `path` on the node (via a temp name, then
-        renamed, so a half-copied file never has the final name). Runbook only."""
-        raise NotImplementedError
-
-    async def get_file(self, path: str, local_path: str, timeout: float = 600.0) -> None:
-        """Copy `path` on the node to `local_path` on this machine. Runbook only."""
-        raise NotImplementedError
-
     async def close(self) -> None:
         return None
 
-    async def __aenter__(self) -> NodeClient:
+    async def __aenter__(self) -> NodeReader:
         return self
 
     async def __aexit__(self, *exc: object) -> None:
@@ -137,7 +115,7 @@ class NodeClient:
         return NodeError(self.name, message, kind)
 
 
-async def _deadline(coro: Awaitable[T], timeout: float, client: NodeClient, what: str) -> T:
+async def deadline(coro: Awaitable[T], timeout: float, client: NodeReader, what: str) -> T:
     try:
         return await asyncio.wait_for(coro, timeout)
     except TimeoutError as exc:
@@ -147,7 +125,7 @@ async def _deadline(coro: Awaitable[T], timeout: float, client: NodeClient, what
 # --------------------------------------------------------------------------- local
 
 
-class LocalNode(NodeClient):
+class LocalNode(NodeReader):
     async def run(
         self, argv: Sequence[str], timeout: float = DEFAULT_TIMEOUT, stdin: bytes | None = None
     ) -> RunResult:
@@ -173,7 +151,7 @@ class LocalNode(NodeClient):
         self, path: str, max_bytes: int | None = None, offset: int = 0,
         timeout: float = DEFAULT_TIMEOUT,
     ) -> bytes:
-        return await _deadline(
+        return await deadline(
             asyncio.to_thread(self._read, path, max_bytes, offset), timeout, self, f"read {path}"
         )
 
@@ -201,7 +179,7 @@ class LocalNode(NodeClient):
                 raise self._err(f"{path}: {exc.strerror or exc}") from exc
             return FileStat(path, st.st_size, st.st_mtime, stat_mod.S_ISDIR(st.st_mode), st.st_mode)
 
-        return await _deadline(asyncio.to_thread(_stat), timeout, self, f"stat {path}")
+        return await deadline(asyncio.to_thread(_stat), timeout, self, f"stat {path}")
 
     async def list_dir(self, path: str, timeout: float = DEFAULT_TIMEOUT) -> list[DirEntry]:
         def _list() -> list[DirEntry]:
@@ -221,61 +199,15 @@ class LocalNode(NodeClient):
             except OSError as exc:
                 raise self._err(f"{path}: {exc.strerror or exc}") from exc
 
-        return await _deadline(asyncio.to_thread(_list), timeout, self, f"list {path}")
+        return await deadline(asyncio.to_thread(_list), timeout, self, f"list {path}")
 
     async def now(self, timeout: float = DEFAULT_TIMEOUT) -> float:
         return time.time()
 
-    async def write_file(
-        self, path: str, data: bytes, mode: int = 0o600, timeout: float = DEFAULT_TIMEOUT
-    ) -> None:
-        def _write() -> None:
-            tmp = f"{path}.blackstart-tmp"
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(data)
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.chmod(tmp, mode)
-            os.replace(tmp, path)
-
-        await _deadline(asyncio.to_thread(_write), timeout, self, f"write {path}")
-
-    async def rename(self, src: str, dst: str, timeout: float = DEFAULT_TIMEOUT) -> None:
-        if os.path.exists(dst):
-            raise self._err(f"refusing to rename {src} over existing {dst}")
-        await _deadline(asyncio.to_thread(os.rename, src, dst), timeout, self, f"rename {src}")
-
-    async def makedirs(
-        self, path: str, mode: int = 0o700, timeout: float = DEFAULT_TIMEOUT
-    ) -> None:
-        await _deadline(
-            asyncio.to_thread(Path(path).mkdir, mode, True, True), timeout, self, f"mkdir {path}"
-        )
-
-    async def put_file(self, local_path: str, path: str, timeout: float = 600.0) -> None:
-        await _deadline(asyncio.to_thread(_copy_local, local_path, path), timeout, self,
-                        f"copy {local_path} -> {path}")
-
-    async def get_file(self, path: str, local_path: str, timeout: float = 600.0) -> None:
-        await _deadline(asyncio.to_thread(_copy_local, path, local_path), timeout, self,
-                        f"copy {path} -> {local_path}")
-
-
-def _copy_local(src: str, dst: str) -> None:
-    import shutil
-
-    tmp = f"{dst}.blackstart-tmp"
-    shutil.copyfile(src, tmp)
-    with open(tmp, "rb+") as fh:
-        os.fsync(fh.fileno())
-    os.replace(tmp, dst)
-
-
 # --------------------------------------------------------------------------- ssh
 
 
-class SSHNode(NodeClient):
+class SSHNode(NodeReader):
     """A node reached with asyncssh. One connection, opened on first use."""
 
     def __init__(self, node: Node, connect_timeout: float = CONNECT_TIMEOUT) -> None:
@@ -346,7 +278,7 @@ class SSHNode(NodeClient):
         self, path: str, max_bytes: int | None = None, offset: int = 0,
         timeout: float = DEFAULT_TIMEOUT,
     ) -> bytes:
-        return await _deadline(self._read(path, max_bytes, offset), timeout, self, f"read {path}")
+        return await deadline(self._read(path, max_bytes, offset), timeout, self, f"read {path}")
 
     async def _read(self, path: str, max_bytes: int | None, offset: int) -> bytes:
         import asyncssh
@@ -380,7 +312,7 @@ class SSHNode(NodeClient):
             mode = a.permissions or 0
             return FileStat(path, a.size or 0, float(a.mtime or 0), stat_mod.S_ISDIR(mode), mode)
 
-        return await _deadline(_stat(), timeout, self, f"stat {path}")
+        return await deadline(_stat(), timeout, self, f"stat {path}")
 
     async def list_dir(self, path: str, timeout: float = DEFAULT_TIMEOUT) -> list[DirEntry]:
         import asyncssh
@@ -404,7 +336,7 @@ class SSHNode(NodeClient):
                                     float(a.mtime or 0), stat_mod.S_ISDIR(mode)))
             return sorted(out, key=lambda d: d.name)
 
-        return await _deadline(_list(), timeout, self, f"list {path}")
+        return await deadline(_list(), timeout, self, f"list {path}")
 
     async def now(self, timeout: float = DEFAULT_TIMEOUT) -> float:
         res = await self.run(["date", "+%s.%N"], timeout=timeout)
@@ -412,53 +344,6 @@ class SSHNode(NodeClient):
             return float(res.text().strip())
         except ValueError as exc:
             raise self._err(f"cannot read the clock: {res.text()[:80]!r}") from exc
-
-    async def write_file(
-        self, path: str, data: bytes, mode: int = 0o600, timeout: float = DEFAULT_TIMEOUT
-    ) -> None:
-        async def _write() -> None:
-            sftp = await self._sftp_client()
-            tmp = f"{path}.blackstart-tmp"
-            async with sftp.open(tmp, "wb") as fh:
-                await fh.write(data)
-            await sftp.chmod(tmp, mode)
-            await sftp.posix_rename(tmp, path)
-
-        await _deadline(_write(), timeout, self, f"write {path}")
-
-    async def rename(self, src: str, dst: str, timeout: float = DEFAULT_TIMEOUT) -> None:
-        async def _rename() -> None:
-            sftp = await self._sftp_client()
-            if await sftp.exists(dst):
-                raise self._err(f"refusing to rename {src} over existing {dst}")
-            await sftp.rename(src, dst)
-
-        await _deadline(_rename(), timeout, self, f"rename {src}")
-
-    async def makedirs(
-        self, path: str, mode: int = 0o700, timeout: float = DEFAULT_TIMEOUT
-    ) -> None:
-        res = await self.run(["mkdir", "-p", "-m", f"{mode:o}", path], timeout=timeout)
-        if not res.ok:
-            raise self._err(f"mkdir {path}: {res.stderr.decode('utf-8', 'replace').strip()}")
-
-    async def put_file(self, local_path: str, path: str, timeout: float = 600.0) -> None:
-        async def _put() -> None:
-            sftp = await self._sftp_client()
-            tmp = f"{path}.blackstart-tmp"
-            await sftp.put(local_path, tmp)
-            await sftp.posix_rename(tmp, path)
-
-        await _deadline(_put(), timeout, self, f"copy {local_path} -> {path}")
-
-    async def get_file(self, path: str, local_path: str, timeout: float = 600.0) -> None:
-        async def _get() -> None:
-            sftp = await self._sftp_client()
-            tmp = f"{local_path}.blackstart-tmp"
-            await sftp.get(path, tmp)
-            os.replace(tmp, local_path)
-
-        await _deadline(_get(), timeout, self, f"copy {path} -> {local_path}")
 
     async def close(self) -> None:
         if self._conn is not None:
@@ -471,24 +356,6 @@ class SSHNode(NodeClient):
             self._sftp = None
 
 
-class NodePool:
-    """One lazily opened client per node of a cluster, all closed together."""
-
-    def __init__(self, cluster: Cluster, clients: dict[str, NodeClient] | None = None) -> None:
-        self.cluster = cluster
-        self.clients: dict[str, NodeClient] = clients if clients is not None else {}
-
-    def client(self, node: str) -> NodeClient:
-        if node not in self.clients:
-            self.clients[node] = connect(self.cluster.node(node))
-        return self.clients[node]
-
-    async def close(self) -> None:
-        for c in self.clients.values():
-            await c.close()
-        self.clients.clear()
-
-
-def connect(node: Node) -> NodeClient:
-    """The client for a node: local or SSH. Connection is lazy (first call)."""
+def connect(node: Node) -> NodeReader:
+    """The read-only client for a node: local or SSH. Connection is lazy (first call)."""
     return LocalNode(node) if node.ssh is None else SSHNode(node)

@@ -23,16 +23,13 @@ from typing import Any
 
 import psutil
 
-from blackstart.lab import inventory, manifest, pki, procs, seed
+from blackstart.lab import faults, inventory, manifest, pki, procs, seed, sshd
+from blackstart.lab.errors import LabError
 from blackstart.lab.inventory import Binaries
 from blackstart.lab.layout import SERVICES, NodeLayout, layouts
 
 STANDINS = ("kube-apiserver", "kube-controller-manager", "kube-scheduler")
 MAX_MEMBERS = 7
-
-
-class LabError(Exception):
-    """Something the operator can act on; the message names the node or file."""
 
 
 def distro_bindir() -> Path | None:
@@ -169,8 +166,6 @@ class Lab:
     def write_inventory(self) -> Path:
         ssh = None
         if self.ssh:
-            from blackstart.lab import sshd
-
             ssh = sshd.inventory_info(self.dir)
         self.inventory_path.write_text(inventory.render(self.dir, self.nodes, self.bins, ssh))
         return self.inventory_path
@@ -185,8 +180,6 @@ class Lab:
         self._save_params()
         self._create_files()
         if self.ssh:
-            from blackstart.lab import sshd
-
             sshd.start_all(self.dir, self.nodes)
         for n in self.nodes:
             self.start(n.name, "etcd")
@@ -244,8 +237,6 @@ class Lab:
             for svc in (*STANDINS, "etcd"):
                 self.stop(n.name, svc)
         if self.ssh:
-            from blackstart.lab import sshd
-
             sshd.stop_all(self.dir, self.nodes)
         self._sweep()
 
@@ -379,8 +370,6 @@ class Lab:
 
     def break_fault(self, fault: str, member: str | None = None, cert: str = "server") -> str:
         """Inject one fault for real; returns a sentence saying what was done."""
-        from blackstart.lab import faults
-
         return faults.inject(self, fault, member, cert)
 
 

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from blackstart.lab import pki, procs, walfault
+from blackstart.lab.errors import LabError
 from blackstart.lab.layout import NodeLayout
 
 if TYPE_CHECKING:
@@ -30,8 +31,6 @@ STANDINS = ("kube-apiserver", "kube-controller-manager", "kube-scheduler")
 
 
 def _err(msg: str) -> Exception:
-    from blackstart.lab.cluster import LabError
-
     return LabError(msg)
 
 

@@ -17,7 +17,7 @@ from pathlib import Path
 import psutil
 
 from blackstart.lab import procs
-from blackstart.lab.cluster import LabError
+from blackstart.lab.errors import LabError
 from blackstart.lab.inventory import SSHInfo
 from blackstart.lab.layout import NodeLayout
 

@@ -11,7 +11,9 @@ from pathlib import Path
 
 from blackstart.runbook import cert_signing as certs
 from blackstart.runbook import etcdapi
-from blackstart.runbook.executor import (
+from blackstart.runbook.plan import Step, stamp
+from blackstart.runbook.preflight import file_sha256
+from blackstart.runbook.runner import (
     Outcome,
     Runner,
     StepFailed,
@@ -20,8 +22,6 @@ from blackstart.runbook.executor import (
     port_open,
     wait_until,
 )
-from blackstart.runbook.plan import Step, stamp
-from blackstart.runbook.preflight import file_sha256
 
 Handler = Callable[[Runner, Step, "str | None"], Awaitable[Outcome]]
 

@@ -10,7 +10,7 @@ import re
 from dataclasses import dataclass
 
 from blackstart.checks.model import Node
-from blackstart.checks.nodes import NodeClient
+from blackstart.checks.nodes import NodeReader
 
 FREE_BYTES_ENV = "BLACKSTART_TEST_FREE_BYTES"  # tests only: pretend every node has this free
 
@@ -54,7 +54,7 @@ def help_has_bump(help_text: str) -> bool:
     return "--bump-revision" in help_text and "--mark-compacted" in help_text
 
 
-async def free_bytes(client: NodeClient, path: str) -> int:
+async def free_bytes(client: NodeReader, path: str) -> int:
     fake = os.environ.get(FREE_BYTES_ENV)
     if fake:
         return int(fake)
@@ -71,7 +71,7 @@ async def free_bytes(client: NodeClient, path: str) -> int:
     return avail
 
 
-async def restore_tool(client: NodeClient, node: Node) -> RestoreTool:
+async def restore_tool(client: NodeReader, node: Node) -> RestoreTool:
     """etcdutl for 3.5+, etcdctl (ETCDCTL_API=3) for 3.4; bump support read from --help."""
     for name, argv0 in (("etcdutl", (node.etcdutl,)),
                         ("etcdctl", ("env", "ETCDCTL_API=3", node.etcdctl))):
@@ -91,7 +91,7 @@ async def restore_tool(client: NodeClient, node: Node) -> RestoreTool:
                       "runs here (`version`); set etcdutl/etcdctl for this node in the inventory")
 
 
-async def remote_sha256(client: NodeClient, path: str) -> str | None:
+async def remote_sha256(client: NodeReader, path: str) -> str | None:
     if await client.stat(path) is None:
         return None
     res = await client.run(["sha256sum", "--", path], timeout=300)

@@ -11,9 +11,8 @@ from dataclasses import dataclass, field
 
 from blackstart.checks.formats.snapshot_file import SnapshotVerdict, verify_snapshot_file
 from blackstart.checks.model import Cluster, Member, Report, RestoreSource
-from blackstart.checks.nodes import NodeClient, NodePool
 from blackstart.runbook import lock, services
-from blackstart.runbook.executor import port_open
+from blackstart.runbook.node_writer import NodeWriter, WriterPool
 from blackstart.runbook.plan import Plan, Step, StepIds, new_plan_id, stamp
 from blackstart.runbook.preflight import (
     PlanRefused,
@@ -24,6 +23,7 @@ from blackstart.runbook.preflight import (
     remote_sha256,
     restore_tool,
 )
+from blackstart.runbook.runner import port_open
 
 HEALTH_TIMEOUT = 90.0
 BUMP_WARNING = (
@@ -50,7 +50,7 @@ class Source:
 class Planner:
     def __init__(self, cluster: Cluster, report: Report | None) -> None:
         self.cluster, self.report = cluster, report
-        self.pool = NodePool(cluster)
+        self.pool = WriterPool(cluster)
         self.plan_id = new_plan_id("restore")
         self.ts = stamp()
         self.ids = StepIds()
@@ -58,7 +58,7 @@ class Planner:
         self.bump: int | None = None
         self.stop_timeout = 30.0
 
-    def client(self, node: str) -> NodeClient:
+    def client(self, node: str) -> NodeWriter:
         return self.pool.client(node)
 
     async def close(self) -> None:
@@ -232,7 +232,7 @@ def _member_nodes(cl: Cluster) -> list[str]:
     return out
 
 
-async def _check_disk(c: NodeClient, cl: Cluster, node: str, size: int) -> None:
+async def _check_disk(c: NodeWriter, cl: Cluster, node: str, size: int) -> None:
     for m in (m for m in cl.members if m.node == node):
         parent = posixpath.dirname(m.data_dir.rstrip("/"))
         avail = await free_bytes(c, parent)

@@ -18,7 +18,8 @@ from typing import IO
 
 import pytest
 
-from blackstart.lab.cluster import Lab, LabError, distro_bindir
+from blackstart.lab.cluster import Lab, distro_bindir
+from blackstart.lab.errors import LabError
 from blackstart.lab.kubeadm import KubeadmLab
 
 LAB_PORTS = (2379, 2380, 2381, 2222)

@@ -24,7 +24,7 @@ dir_option = click.option("--dir", "dir_", required=True, type=click.Path(path_t
 
 
 def _lab(dir_: Path, **kw: Any) -> Any:
-    from blackstart.lab.cluster import LabError
+    from blackstart.lab.errors import LabError
     from blackstart.lab.shapes import open_lab
 
     try:
@@ -42,7 +42,7 @@ def _existing(dir_: Path) -> Any:
 
 def _guard(fn: Any, *args: Any, **kw: Any) -> Any:
     """Run a lab call; a LabError becomes a clean one-line error, not a traceback."""
-    from blackstart.lab.cluster import LabError
+    from blackstart.lab.errors import LabError
 
     try:
         return fn(*args, **kw)

@@ -1,6 +1,6 @@
 """Probe: read every certificate in the inventory on its node and analyze it.
 
-Reads only (NodeClient.read_file with a size cap); judges validity by the NODE's clock,
+Reads only (NodeReader.read_file with a size cap); judges validity by the NODE's clock,
 because a clock reset after a power cut is exactly what makes good certificates look "not
 yet valid". The SANs of a member's server cert must cover its client URL host, those of
 its peer cert its peer URL host.
@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 
 from blackstart.checks.formats.x509 import MAX_PEM, analyze_cert
 from blackstart.checks.model import CertInfo, CertSpec, Cluster
-from blackstart.checks.nodes import NodeClient, NodeError
+from blackstart.checks.nodes import NodeError, NodeReader
 from blackstart.checks.probes.context import ProbeContext
 
 
@@ -64,12 +64,12 @@ async def _read_and_analyze(ctx: ProbeContext, spec: CertSpec, hosts: list[str],
     return info
 
 
-async def _read(client: NodeClient, path: str, timeout: float) -> bytes:
+async def _read(client: NodeReader, path: str, timeout: float) -> bytes:
     # One byte over the cap, so that a huge file is reported as huge, not cut silently.
     return await client.read_file(path, max_bytes=MAX_PEM + 1, timeout=timeout)
 
 
-async def _read_optional(client: NodeClient, path: str | None,
+async def _read_optional(client: NodeReader, path: str | None,
                          timeout: float) -> tuple[bytes | None, str | None]:
     """A key or CA file: its bytes, or the error naming it (the cert is still analyzed)."""
     if not path:

@@ -17,18 +17,18 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from blackstart.checks.model import Cluster
-from blackstart.checks.nodes import NodeClient, connect
+from blackstart.checks.nodes import NodeReader, connect
 
 
 @dataclass
 class ProbeContext:
     cluster: Cluster
-    clients: dict[str, NodeClient] = field(default_factory=dict)
+    clients: dict[str, NodeReader] = field(default_factory=dict)
     clock: Callable[[], float] = time.time  # injectable for deterministic tests
     deadline: float = 5.0  # per call, per member/node
     cache: dict[str, Any] = field(default_factory=dict)  # e.g. snapshot verify results
 
-    def client(self, node: str) -> NodeClient:
+    def client(self, node: str) -> NodeReader:
         if node not in self.clients:
             self.clients[node] = connect(self.cluster.node(node))
         return self.clients[node]

@@ -1,7 +1,7 @@
 """Probe every member's data dir: its WAL (torn tail vs corruption) and its bbolt db.
 
 Read-only: it lists directories and reads files, nothing else. Local nodes are read
-directly in a thread; SSH nodes through `NodeClient` reads (random access for the db,
+directly in a thread; SSH nodes through `NodeReader` reads (random access for the db,
 whole segments for the WAL). Results are cached in `ctx.cache` by what was read (path,
 size, mtime), so a TUI refresh does not re-read unchanged files.
 """
@@ -24,7 +24,7 @@ from blackstart.checks.formats.wal import (
     snap_db_problem,
 )
 from blackstart.checks.model import Member, SnapshotInfo, WalState
-from blackstart.checks.nodes import NodeClient, NodeError
+from blackstart.checks.nodes import NodeError, NodeReader
 from blackstart.checks.probes.context import ProbeContext
 from blackstart.checks.probes.snapshots import no_access_reason, verify_cached
 
@@ -97,7 +97,7 @@ async def _member_db(ctx: ProbeContext, m: Member) -> SnapshotInfo:
         return SnapshotInfo(path, m.node, kind="member-db", error=str(exc))
 
 
-async def member_db_info(ctx: ProbeContext, client: NodeClient, path: str) -> SnapshotInfo:
+async def member_db_info(ctx: ProbeContext, client: NodeReader, path: str) -> SnapshotInfo:
     """Verified (and cached) member db. A db being written while we read may look torn:
     if it changed under us and failed, read it once more."""
     for _ in range(2):
@@ -126,7 +126,7 @@ async def _datadir(ctx: ProbeContext, m: Member) -> WalState:
     return _wal_state(base, scan, ci)
 
 
-async def _scan_member(ctx: ProbeContext, client: NodeClient,
+async def _scan_member(ctx: ProbeContext, client: NodeReader,
                        m: Member) -> tuple[WalScan, int | None]:
     snap_names = await _names(client, snap_path(m), ctx.deadline)
     snap_index = newest_snap_index(snap_names)
@@ -137,7 +137,7 @@ async def _scan_member(ctx: ProbeContext, client: NodeClient,
     return merge_snap_problem(scan, problem), ci
 
 
-async def _names(client: NodeClient, path: str, timeout: float) -> list[str]:
+async def _names(client: NodeReader, path: str, timeout: float) -> list[str]:
     try:
         return [e.name for e in await client.list_dir(path, timeout=timeout)]
     except NodeError as exc:
@@ -146,7 +146,7 @@ async def _names(client: NodeClient, path: str, timeout: float) -> list[str]:
         raise
 
 
-async def _scan_wal(ctx: ProbeContext, client: NodeClient, wal_dir: str,
+async def _scan_wal(ctx: ProbeContext, client: NodeReader, wal_dir: str,
                     snap_index: int | None) -> WalScan:
     entries = await client.list_dir(wal_dir, timeout=ctx.deadline)
     segs = [e for e in entries if parse_segment_name(e.name)]

@@ -20,7 +20,7 @@ from blackstart.checks.formats.loglines import (
     tail_lines,
 )
 from blackstart.checks.model import LogLine, LogSource, Severity
-from blackstart.checks.nodes import DirEntry, NodeClient, NodeError
+from blackstart.checks.nodes import DirEntry, NodeError, NodeReader
 from blackstart.checks.probes.context import ProbeContext
 
 FIRST_WINDOW = 256 * 1024
@@ -83,7 +83,7 @@ def unreadable(src: LogSource, reason: str) -> LogLine:
     return LogLine(src.node, source_name(src), None, text, "log-unreadable", Severity.WARNING)
 
 
-async def _read_source(client: NodeClient, src: LogSource, n: int,
+async def _read_source(client: NodeReader, src: LogSource, n: int,
                        timeout: float) -> list[Entry]:
     if src.kind == "journald":
         return await read_journald(client, src.unit or src.component, n, timeout)
@@ -100,7 +100,7 @@ async def _read_source(client: NodeClient, src: LogSource, n: int,
 # --------------------------------------------------------------------------- journald
 
 
-async def read_journald(client: NodeClient, unit: str, n: int, timeout: float) -> list[Entry]:
+async def read_journald(client: NodeReader, unit: str, n: int, timeout: float) -> list[Entry]:
     argv = ["journalctl", "-u", unit, "-o", "json", "-n", str(n), "--no-pager"]
     res = await client.run(argv, timeout=timeout)
     if not res.ok:
@@ -114,7 +114,7 @@ async def read_journald(client: NodeClient, unit: str, n: int, timeout: float) -
 # --------------------------------------------------------------------------- files
 
 
-async def read_files(client: NodeClient, files: list[DirEntry], kind: str, n: int,
+async def read_files(client: NodeReader, files: list[DirEntry], kind: str, n: int,
                      timeout: float) -> list[Entry]:
     """The last `n` entries over rotated files: newest file first until `n` are found."""
     chunks: list[list[Entry]] = []
@@ -128,7 +128,7 @@ async def read_files(client: NodeClient, files: list[DirEntry], kind: str, n: in
     return [e for chunk in reversed(chunks) for e in chunk][-n:]
 
 
-async def read_entries(client: NodeClient, path: str, kind: str, n: int,
+async def read_entries(client: NodeReader, path: str, kind: str, n: int,
                        timeout: float) -> list[Entry]:
     """The last `n` entries of one file. CRI fragments join into fewer entries than
     physical lines, so ask for a few more lines when the first tail came up short."""
@@ -142,7 +142,7 @@ async def read_entries(client: NodeClient, path: str, kind: str, n: int,
     return entries[-n:]
 
 
-async def read_tail(client: NodeClient, path: str, n: int, timeout: float, *,
+async def read_tail(client: NodeReader, path: str, n: int, timeout: float, *,
                     first: int = FIRST_WINDOW, cap: int = MAX_WINDOW) -> list[str]:
     """The last `n` lines of a file on a node, reading backwards in a growing window."""
     st = await client.stat(path, timeout=timeout)
@@ -160,7 +160,7 @@ async def read_tail(client: NodeClient, path: str, n: int, timeout: float, *,
     return lines
 
 
-async def node_glob(client: NodeClient, pattern: str, timeout: float) -> list[DirEntry]:
+async def node_glob(client: NodeReader, pattern: str, timeout: float) -> list[DirEntry]:
     """Files matching `pattern` on the node (`*`, `?`, `[..]` in any part), oldest first.
 
     Compressed rotations (`*.gz`) are skipped; the live `N.log` sorts after its rotated
@@ -182,7 +182,7 @@ def _is_rotated(name: str) -> bool:
     return not name.endswith(".log")
 
 
-async def _matches(client: NodeClient, parents: list[str], part: str,
+async def _matches(client: NodeReader, parents: list[str], part: str,
                    timeout: float) -> list[DirEntry]:
     """Entries named `part` (a literal or a pattern) in each parent directory."""
     out: list[DirEntry] = []

@@ -1,7 +1,7 @@
 """Probe: every file in every node's backup dirs, verified (checks.formats.snapshot_file), cached.
 
 Read-only. Local nodes: the file is read directly in a thread. SSH nodes: the bbolt walk
-reads pages through `NodeClient.read_file` (offset + max_bytes) with a small block cache,
+reads pages through `NodeReader.read_file` (offset + max_bytes) with a small block cache,
 and the sha256 of the body is computed on the node (`head -c | sha256sum`), falling back
 to streaming it here. Results are cached in `ctx.cache` by node, path, size and mtime, so a
 TUI refresh does not verify unchanged files again.
@@ -23,7 +23,7 @@ from blackstart.checks.formats.snapshot_file import (
     verify_snapshot_file,
 )
 from blackstart.checks.model import Node, SnapshotInfo
-from blackstart.checks.nodes import NodeClient, NodeError
+from blackstart.checks.nodes import NodeError, NodeReader
 from blackstart.checks.probes.context import ProbeContext
 
 T = TypeVar("T")
@@ -49,7 +49,7 @@ class RemoteReader:
     """`ReadAt` over a node client, for a sync walk running in a worker thread: each read
     is scheduled on the event loop and awaited from the thread."""
 
-    def __init__(self, client: NodeClient, path: str, loop: asyncio.AbstractEventLoop) -> None:
+    def __init__(self, client: NodeReader, path: str, loop: asyncio.AbstractEventLoop) -> None:
         self.client = client
         self.path = path
         self.loop = loop
@@ -108,7 +108,7 @@ class RemoteReader:
         return h.digest()
 
 
-async def verify_on_node(client: NodeClient, path: str, size: int) -> SnapshotVerdict:
+async def verify_on_node(client: NodeReader, path: str, size: int) -> SnapshotVerdict:
     """Local: read the file in a thread. Remote: page reads over the node client."""
     if client.node.is_local:
         return await asyncio.to_thread(verify_snapshot_file, path)
@@ -122,7 +122,7 @@ def budget_end(ctx: ProbeContext) -> float:
     return time.monotonic() + ctx.deadline * 1.5
 
 
-async def verify_cached(ctx: ProbeContext, client: NodeClient, path: str, size: int,
+async def verify_cached(ctx: ProbeContext, client: NodeReader, path: str, size: int,
                         mtime: float, *, kind: str, until: float | None = None) -> SnapshotInfo:
     """Verify once per (node, path, size, mtime); later calls return the cached result.
 
@@ -165,7 +165,7 @@ async def _wait(fut: Future[SnapshotVerdict], until: float, path: str,
         return SnapshotVerdict(path, False, "unknown", size, error=f"{path}: {exc}")
 
 
-async def _remote(client: NodeClient, path: str, size: int,
+async def _remote(client: NodeReader, path: str, size: int,
                   until: float) -> SnapshotVerdict | None:
     try:
         return await asyncio.wait_for(verify_on_node(client, path, size),
@@ -199,7 +199,7 @@ async def _node_snapshots(ctx: ProbeContext, node: Node, until: float) -> list[S
     return out
 
 
-async def _dir_snapshots(ctx: ProbeContext, client: NodeClient, d: str,
+async def _dir_snapshots(ctx: ProbeContext, client: NodeReader, d: str,
                          until: float) -> list[SnapshotInfo]:
     try:
         entries = await client.list_dir(d, timeout=ctx.deadline)

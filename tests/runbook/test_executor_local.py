@@ -18,10 +18,11 @@ import pytest
 
 from blackstart.checks.model import Cluster, Member, Node, Service
 from blackstart.runbook.audit import read_audit
-from blackstart.runbook.executor import StepEvent, execute
+from blackstart.runbook.executor import execute
 from blackstart.runbook.ops import program_pids
 from blackstart.runbook.plan import Plan, Step
 from blackstart.runbook.planner import PlanRefused, aplan_for
+from blackstart.runbook.runner import StepEvent
 
 
 class Kubelet:

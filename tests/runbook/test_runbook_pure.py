@@ -20,8 +20,8 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from blackstart.checks.model import Member, Retention, Service
 from blackstart.runbook import audit, journal, lock, preflight, retention, services
 from blackstart.runbook import cert_signing as certs
-from blackstart.runbook.executor import etcd_pids_using
 from blackstart.runbook.plan import Plan, Step, StepIds
+from blackstart.runbook.runner import etcd_pids_using
 
 DAY = 86400.0
 
