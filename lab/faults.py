@@ -16,7 +16,7 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from blackstart.lab import pki, procs, walfault
 from blackstart.lab.errors import LabError
@@ -24,6 +24,7 @@ from blackstart.lab.layout import NodeLayout
 
 if TYPE_CHECKING:
     from blackstart.lab.cluster import Lab
+    from blackstart.lab.kubeadm import KubeadmLab
 
 CERT_ROLES = {"server": "etcd-server", "peer": "etcd-peer", "client": "apiserver-etcd-client",
               "healthcheck-client": "etcd-healthcheck-client"}
@@ -110,10 +111,10 @@ def _writes_during(lab: Lab, cut: Callable[[], list[int]]) -> tuple[list[int], i
 
 
 def _power_cut_nodes(lab: Lab) -> str:
-    from blackstart.lab.kubeadm import KubeadmLab
-
-    assert isinstance(lab, KubeadmLab)
-    killed, before = _writes_during(lab, lab.power_off)
+    # Only called for lab.shape == "kubeadm"; not imported, since kubeadm imports cluster,
+    # which imports this module (that would be an import circle).
+    nodes = cast("KubeadmLab", lab)
+    killed, before = _writes_during(nodes, nodes.power_off)
     return (f"power cut: SIGKILLed PID 1 of {len(killed)} nodes, so the kernel killed every "
             f"process in them at once (kubelets, etcd and control-plane pods, sshd) with writes "
             f"in flight ({before} puts had succeeded); `lab up` is the power coming back")

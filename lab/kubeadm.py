@@ -28,7 +28,8 @@ from typing import Any
 import psutil
 
 from blackstart.lab import controlplane, kubelet, manifest, nodefs, nodessh, pki, procs
-from blackstart.lab.cluster import Lab, LabError, _port_open, health
+from blackstart.lab.cluster import Lab, _port_open, health
+from blackstart.lab.errors import LabError
 from blackstart.lab.layout import SERVICES, NodeLayout
 from blackstart.lab.manifest import MemberSpec
 

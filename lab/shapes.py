@@ -7,7 +7,8 @@ import json
 from pathlib import Path
 from typing import Any
 
-from blackstart.lab.cluster import Lab, LabError
+from blackstart.lab.cluster import Lab
+from blackstart.lab.errors import LabError
 
 SHAPES = ("kubeadm", "flat")
 DEFAULT_SHAPE = "kubeadm"
