@@ -104,8 +104,8 @@ class KubeadmLab(Lab):
         if new:
             self._write_manifests()
         for n in self.nodes:
-            (n.root / "etc/hostname").write_text(n.name + "\n")
-            (n.root / "etc/hosts").write_text(self._hosts())
+            nodessh.write_if_changed(n.root / "etc/hostname", n.name + "\n")
+            nodessh.write_if_changed(n.root / "etc/hosts", self._hosts())
         (self.dir / "run").mkdir(exist_ok=True)
 
     def _hosts(self) -> str:

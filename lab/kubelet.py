@@ -328,6 +328,7 @@ def _raise_stop(*_: Any) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(prog="blackstart.lab.kubelet")
+    p.add_argument("component", choices=["kubelet"])
     p.add_argument("--node", required=True)
     p.add_argument("--manifests", type=Path, default=Path("/etc/kubernetes/manifests"))
     p.add_argument("--pod-logs", type=Path, default=Path("/var/log/pods"))

@@ -8,7 +8,7 @@ script `boot_script` renders. Inside the new mount namespace, after `mount --mak
                   mount points like /backup without touching the host; other writes
                   outside the binds below vanish at power-off)
     /etc          overlayfs: lower = the host's /etc, upper = DIR/nodes/<n>/etc (persistent)
-    /var/lib /var/log /backup /root /run /tmp
+    /etc/kubernetes /var/lib /var/log /backup /root /run /tmp
                   bind mounts of DIR/nodes/<n>/<same path> (the host's are hidden)
     /dev /sys     the host's (rbind); /proc is the node's own (its PID namespace)
 
@@ -26,8 +26,11 @@ from __future__ import annotations
 import shlex
 from pathlib import Path
 
-# Dirs the node owns outright (bind mounts of DIR/nodes/<n>/<dir>).
-OWN_DIRS = ("var/lib", "var/log", "backup", "root", "run", "tmp")
+# Dirs the node owns outright (bind mounts of DIR/nodes/<n>/<dir>). /etc/kubernetes is
+# bound over the /etc overlay: the lab (and its faults) change manifests and certs from
+# the host side, and overlayfs does not promise to show changes made to its upper dir
+# behind its back; a bind mount does.
+OWN_DIRS = ("etc/kubernetes", "var/lib", "var/log", "backup", "root", "run", "tmp")
 # Made inside them on creation, kubeadm's and the kubelet's places.
 NODE_DIRS = ("etc/kubernetes/manifests", "etc/kubernetes/pki/etcd", "var/lib/etcd",
              "var/lib/kubelet", "var/log/pods", "var/log/containers", "backup/etcd",

@@ -39,7 +39,8 @@ def start_sshd(config: str) -> None:
 
 
 def kubelet_argv(node: str) -> list[str]:
-    return [sys.executable, "-m", "blackstart.lab.kubelet", "--node", node]
+    # "kubelet" in argv next to --node: how blackstart's process probe names a stand-in.
+    return [sys.executable, "-m", "blackstart.lab.kubelet", "kubelet", "--node", node]
 
 
 def _reap_until(deadline: float, pid: int) -> bool:

@@ -30,6 +30,16 @@ def keygen(path: Path, comment: str, force: bool = False) -> None:
                    check=True, capture_output=True, timeout=30)
 
 
+def write_if_changed(path: Path, text: str) -> None:
+    """Only a real change touches a node's /etc overlay upper dir from the host side."""
+    try:
+        if path.read_text() == text:
+            return
+    except OSError:
+        pass
+    path.write_text(text)
+
+
 def port_free(ip: str, port: int) -> bool:
     with socket.socket() as s:
         s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -87,8 +97,7 @@ def prepare(lab_dir: Path, nodes: list[NodeLayout], port: int, path_env: str) ->
     for n in nodes:
         keygen(host_key(n), f"root@{n.name}")
         keygen(n.root / "root/.ssh/id_ed25519", f"root@{n.name}")
-        (n.root / "etc/ssh/sshd_config").write_text(
-            sshd_config(n.ip, port, path_env))
+        write_if_changed(n.root / "etc/ssh/sshd_config", sshd_config(n.ip, port, path_env))
     write_trust(lab_dir, nodes, port)
 
 

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
+from blackstart.checks.discovery import peers
 from blackstart.checks.discovery.backups_toml import (
     BackupConfigError,
     parse_backups,
@@ -341,14 +342,13 @@ class _Host:
         return p if self.root == "/" else os.path.join(self.root, p.lstrip("/"))
 
     def path(self, p: str) -> str:
-        """Where a path named in a config file is on this machine: under root if it is
-        there, else as written if that exists (the lab writes real absolute paths)."""
+        """Where a path named in a config file is on this machine: always under root. A
+        path missing under the root is missing; this machine's own file of the same name
+        is never used instead (a restore against a mounted copy of a dead master must not
+        act on this machine's /var/lib/etcd)."""
         if self.root == "/" or not os.path.isabs(p):
             return p
-        under = os.path.join(self.root, p.lstrip("/"))
-        if not os.path.exists(under) and os.path.exists(p):
-            return p
-        return under
+        return os.path.join(self.root, p.lstrip("/"))
 
     def read(self, p: str, strict: bool = True) -> tuple[str, str] | None:
         """(path, text) of a file, None when it is absent; unreadable → InventoryError.
@@ -497,7 +497,9 @@ def _build(host: _Host, found: _Found) -> Cluster:
     others = [_remote_member(name, url, found) for name, url in cfg.initial_cluster
               if name != cfg.name]
     nodes = [Node(name=cfg.name, backup_dirs=_backup_dirs(host))]
-    nodes += [Node(name=m.node, has_access=False) for m in others]
+    # Their backups are where ours are, on their filesystem (kubeadm masters are alike).
+    theirs = tuple(d for d in BACKUP_DIRS if os.path.isdir(host.under(d)))
+    nodes += peers.peer_nodes([(m.node, m.peer_url) for m in others], host.root, theirs)
     return Cluster(
         name="kubernetes" if found.kubeadm else "etcd",
         nodes=tuple(nodes),

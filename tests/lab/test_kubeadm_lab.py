@@ -148,3 +148,29 @@ def test_power_cut_kills_every_node_and_up_is_the_power_coming_back(
         assert pod is not None
         # a runtime that kept its dead containers: the restart count goes on after the boot
         assert pod["containers"][-1]["attempt"] == 1, pod
+
+
+def test_seed_outage_is_found_from_inside_master01_with_no_configuration(
+        kubeadm_lab_factory: Factory) -> None:
+    """`lab shell master01 -- blackstart check --json`, no blackstart.toml anywhere: the
+    three members come from --initial-cluster, master02 is read over SSH with master01's
+    /root/.ssh key and known_hosts, on master02's own filesystem."""
+    import json
+
+    lab = kubeadm_lab_factory()
+    lab.break_fault("power-cut")
+    lab.up()
+    lab.break_fault("expire-cert", "master01")
+    lab.break_fault("corrupt-wal", "master02")
+    assert not lab.node_run("master01", ["test", "-e", "/etc/blackstart/blackstart.toml"]
+                            ).returncode == 0
+    r = lab.node_run("master01", ["blackstart", "check", "--json"], timeout=180)
+    report = json.loads(r.stdout)
+    assert [m["name"] for m in report["members"]] == ["master01", "master02", "master03"]
+    found = {(f["code"], f["subject"]) for f in report["findings"]}
+    assert ("cert-expired", "/etc/kubernetes/pki/etcd/server.crt") in found, found
+    expired = next(f for f in report["findings"] if f["code"] == "cert-expired")
+    assert "(master01)" in expired["seen"]
+    assert ("wal-corrupt", "master02") in found, found
+    assert report["nodes_without_access"] == [], report["nodes_without_access"]
+    assert r.returncode == 2  # critical
