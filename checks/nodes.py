@@ -21,6 +21,7 @@ from collections.abc import Awaitable, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
+from blackstart.checks.formats.regular import open_regular
 from blackstart.checks.model import Node
 
 T = TypeVar("T")
@@ -71,6 +72,7 @@ class DirEntry:
     size: int
     mtime: float
     is_dir: bool
+    mode: int = 0  # st_mode with the file type bits; 0 when the transport does not say
 
 
 class NodeReader:
@@ -157,7 +159,7 @@ class LocalNode(NodeReader):
 
     def _read(self, path: str, max_bytes: int | None, offset: int) -> bytes:
         try:
-            with open(path, "rb") as fh:
+            with open(open_regular(path), "rb") as fh:  # a FIFO would block the open
                 if offset < 0:
                     size = os.fstat(fh.fileno()).st_size
                     fh.seek(max(0, size + offset))
@@ -192,7 +194,7 @@ class LocalNode(NodeReader):
                         except OSError:
                             continue
                         entries.append(DirEntry(e.name, e.path, st.st_size, st.st_mtime,
-                                                stat_mod.S_ISDIR(st.st_mode)))
+                                                stat_mod.S_ISDIR(st.st_mode), st.st_mode))
                 return sorted(entries, key=lambda d: d.name)
             except FileNotFoundError as exc:
                 raise self._err(f"{path}: no such directory", "missing") from exc
@@ -333,7 +335,7 @@ class SSHNode(NodeReader):
                 a = n.attrs
                 mode = a.permissions or 0
                 out.append(DirEntry(name, f"{path.rstrip('/')}/{name}", a.size or 0,
-                                    float(a.mtime or 0), stat_mod.S_ISDIR(mode)))
+                                    float(a.mtime or 0), stat_mod.S_ISDIR(mode), mode))
             return sorted(out, key=lambda d: d.name)
 
         return await deadline(_list(), timeout, self, f"list {path}")

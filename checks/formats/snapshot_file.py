@@ -21,6 +21,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from blackstart.checks.formats.bbolt import BytesReader, DbSummary, FileReader, ReadAt, read_db
+from blackstart.checks.formats.regular import open_regular
 
 TRAILER = 32
 HASH_CHUNK = 8 << 20  # big enough that hashlib drops the GIL, small enough for memory
@@ -55,7 +56,7 @@ def has_trailer(size: int) -> bool:
 def verify_snapshot_file(path: str) -> SnapshotVerdict:
     """Verify the file at `path`; never raises for a bad or unreadable file."""
     try:
-        fd = os.open(path, os.O_RDONLY)
+        fd = open_regular(path)
     except OSError as exc:
         return SnapshotVerdict(path, False, "unknown", 0, error=f"{path}: {exc.strerror or exc}")
     try:

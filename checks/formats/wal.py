@@ -16,16 +16,21 @@ data dir, member dir or wal dir from this machine.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 import struct
 from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass, field
-from typing import Any, BinaryIO, NamedTuple
+from dataclasses import asdict, dataclass, field, replace
+from typing import Any, BinaryIO, NamedTuple, Protocol
 
 import google_crc32c
 
+from blackstart.checks.formats.regular import check_regular, open_regular
+
 FRAME = 8
+CHUNK = 4 << 20  # bytes read at a time: the scan's memory, whatever the segment size
+TAIL = 64 << 10  # bytes before a checkpoint whose digest proves the prefix unchanged
 SECTOR = 512
 SEGMENT_RE = re.compile(r"^([0-9a-f]{16})-([0-9a-f]{16})\.wal$")
 SNAP_RE = re.compile(r"^([0-9a-f]{16})-([0-9a-f]{16})\.snap$")
@@ -208,40 +213,111 @@ def select_segments(names: Iterable[str], snap_index: int | None = None) -> list
     return [n for _, n in chosen]
 
 
+class Segment(Protocol):
+    """One segment file as the decoder reads it: a name, a size, random access."""
+
+    name: str
+    size: int
+
+    def read_at(self, offset: int, n: int) -> bytes: ...
+
+
+class BytesSegment:
+    def __init__(self, name: str, data: bytes) -> None:
+        self.name, self.data, self.size = name, data, len(data)
+
+    def read_at(self, offset: int, n: int) -> bytes:
+        return self.data[offset : offset + n]
+
+
+class FdSegment:
+    """A segment on an open descriptor, read with `os.pread` (no shared offset)."""
+
+    def __init__(self, name: str, fd: int, size: int) -> None:
+        self.name, self.fd, self.size = name, fd, size
+
+    def read_at(self, offset: int, n: int) -> bytes:
+        try:
+            return os.pread(self.fd, n, offset)
+        except OSError as exc:
+            exc.filename = exc.filename or self.name
+            raise
+
+
+class FileSegment:
+    """A segment on a binary file object (seek + read)."""
+
+    def __init__(self, name: str, fh: BinaryIO) -> None:
+        self.name, self.fh = name, fh
+        self.size = fh.seek(0, os.SEEK_END)
+
+    def read_at(self, offset: int, n: int) -> bytes:
+        try:
+            self.fh.seek(offset)
+            return self.fh.read(n)
+        except OSError as exc:
+            exc.filename = exc.filename or self.name
+            raise
+
+
+class _Window:
+    """The bytes of one segment around the read position, refilled in CHUNK reads: memory
+    stays at one chunk (or one record, when a record is larger) whatever the file size."""
+
+    def __init__(self, seg: Segment) -> None:
+        self.seg = seg
+        self.base = 0
+        self.buf = b""
+
+    def at(self, off: int, n: int) -> tuple[bytes, int]:
+        """(buffer, position of `off` in it) with at least n bytes from `off`."""
+        p = off - self.base
+        if p < 0 or p + n > len(self.buf):
+            self.base, self.buf = off, self.seg.read_at(off, max(CHUNK, n))
+            p = 0
+            if len(self.buf) < n:
+                raise _Stop("unreadable", f"{self.seg.name}: the file shrank while it was "
+                                          f"read (ends before offset {off + n})")
+        return self.buf, p
+
+
 class _Decoder:
     """One pass over the chosen segments, keeping the rolling CRC across files. Hot loop:
     a busy 64 MB segment holds about a million records, so entries and hard states are
     only counted here and the last of each is decoded at the end."""
 
-    def __init__(self, out: WalScan) -> None:
+    def __init__(self, out: WalScan, crc: int = 0) -> None:
         self.out = out
-        self.crc = 0
+        self.crc = crc
         self.name = ""
         self.last = False
         self.last_entry: tuple[str, int, bytes] | None = None
         self.last_state: tuple[str, int, bytes] | None = None
+        self.end = 0  # where the last segment's records end (a clean stop)
 
-    def run(self, segments: Sequence[tuple[str, bytes]]) -> None:
-        for i, (name, data) in enumerate(segments):
-            self.name, self.last = name, i == len(segments) - 1
-            self.segment(data)
+    def run(self, segments: Sequence[Segment], start: int = 0) -> None:
+        for i, seg in enumerate(segments):
+            self.name, self.last = seg.name, i == len(segments) - 1
+            self.segment(seg, start if i == 0 else 0)
 
-    def segment(self, data: bytes) -> None:
-        off, size = 0, len(data)
+    def segment(self, seg: Segment, off: int) -> None:
+        size, win = seg.size, _Window(seg)
         while True:
-            self.out.valid_end = off
+            self.out.valid_end = self.end = off
             if off + FRAME > size:
                 if off == size:
                     return
                 self.unexpected_eof(off, f"{size - off} bytes left, a length field needs 8")
-            lf = _LF.unpack_from(data, off)[0]
+            buf, p = win.at(off, FRAME)
+            lf = _LF.unpack_from(buf, p)[0]
             if lf == 0:
                 return  # end of data: the preallocated zero tail
             rec_len = lf & _LEN_MASK
             end = off + FRAME + rec_len + ((lf >> 56) & 7 if lf >> 63 else 0)
             if end > size:
                 self.unexpected_eof(off, f"record length {rec_len} runs past the end of the file")
-            self.record(data, off, rec_len, end)
+            buf, p = win.at(off, end - off)
+            self.record(buf, p, rec_len, p + end - off, off)
             off = end
 
     def unexpected_eof(self, off: int, why: str) -> None:
@@ -262,19 +338,20 @@ class _Decoder:
                                      f"all-zero sector (torn write; etcd repairs it)")
         raise _Stop("corrupt", f"{self.name} offset {off}: {why}")
 
-    def record(self, data: bytes, off: int, rec_len: int, end: int) -> None:
-        start = off + FRAME
+    def record(self, data: bytes, p: int, rec_len: int, endp: int, off: int) -> None:
+        """The record framed at buffer position p (file offset `off`)."""
+        start = p + FRAME
         try:
             rec = fast_record(data, start, start + rec_len) or decode_record(
                 data[start : start + rec_len])
         except ProtoError as exc:
-            self.damaged(data[start:end], off, f"record does not decode ({exc})")
+            self.damaged(data[start:endp], off, f"record does not decode ({exc})")
             return
         if rec.type != CRC:
             self.crc = int(google_crc32c.extend(self.crc, rec.data))
             if rec.crc != self.crc:
                 kind = RECORD_NAMES.get(rec.type, str(rec.type))
-                self.damaged(data[start:end], off, f"walpb: crc mismatch ({kind} record)")
+                self.damaged(data[start:endp], off, f"walpb: crc mismatch ({kind} record)")
         if rec.type == ENTRY:
             self.entry(rec, off)
         elif rec.type == STATE:
@@ -400,29 +477,93 @@ def _unknown(d: _Decoder, rec: Record, off: int) -> None:
 _APPLY = {CRC: _crc_record, METADATA: _metadata, SNAPSHOT: _snapshot}
 
 
+NO_METADATA = ("no metadata record survives in the WAL (empty, zero-filled or cut before "
+               "its first record): etcd panics with 'cannot use none as id'")
+
+
+@dataclass(frozen=True)
+class WalCheckpoint:
+    """Where a clean scan ended, to resume there when only bytes were appended since:
+    the chosen files, the end of records in the last one, the rolling CRC, the digest of
+    the TAIL bytes before that end, and the scan's figures at that point."""
+
+    files: tuple[str, ...]
+    offset: int
+    crc: int
+    tail: str
+    scan: WalScan
+
+
 def scan_wal(segments: Sequence[tuple[str, bytes]], snap_index: int | None = None) -> WalScan:
     """Classify a member's WAL from its segment files (name, content); never raises."""
-    by_name = dict(segments)
+    return scan_segments([BytesSegment(n, d) for n, d in segments], snap_index)
+
+
+def scan_segments(segments: Sequence[Segment], snap_index: int | None = None) -> WalScan:
+    """`scan_wal` over Segment sources (files read chunk by chunk); never raises."""
+    return scan_incremental(segments, snap_index)[0]
+
+
+def scan_incremental(segments: Sequence[Segment], snap_index: int | None = None,
+                     since: WalCheckpoint | None = None
+                     ) -> tuple[WalScan, WalCheckpoint | None]:
+    """The scan, and a checkpoint when it ended clean. With `since` from an earlier scan
+    whose files are still the head of this one's (the caller checks that they did not
+    change, but for the last one, which may have grown), only what follows is decoded."""
+    by_name = {seg.name: seg for seg in segments}
     chosen = select_segments(by_name, snap_index)
     if isinstance(chosen, str):
         state = "missing" if not by_name or chosen.startswith("no WAL segment files") else "corrupt"
-        return WalScan(state, chosen)
-    out = WalScan("ok", files=chosen)
-    decoder = _Decoder(out)
+        return WalScan(state, chosen), None
+    resume = _resumable(since, chosen, by_name)
+    out = replace(resume.scan, files=chosen, snapshots=list(resume.scan.snapshots)) \
+        if resume else WalScan("ok", files=chosen)
+    decoder = _Decoder(out, resume.crc if resume else 0)
+    todo = chosen[len(resume.files) - 1:] if resume else chosen
     try:
-        decoder.run([(n, by_name[n]) for n in chosen])
-    except _Stop as stop:
-        out.state, out.detail = stop.state, stop.detail
-        _finish_quietly(decoder)
-        return out
-    try:
+        decoder.run([by_name[n] for n in todo], resume.offset if resume else 0)
         decoder.finish()
     except _Stop as stop:
         out.state, out.detail = stop.state, stop.detail
-        return out
+        _finish_quietly(decoder)
+        _need_metadata(out)
+        return out, None
     out.valid_end = None
     out.detail = _ok_detail(out)
-    return out
+    if _need_metadata(out):
+        return out, None
+    return out, _checkpoint(out, decoder, by_name[chosen[-1]])
+
+
+def _need_metadata(out: WalScan) -> bool:
+    """No metadata record read: what etcd keeps (after cutting a torn tail) cannot start."""
+    if out.node_id or out.state not in ("ok", "torn-tail"):
+        return False
+    out.detail = f"{NO_METADATA} ({out.state}: {out.detail})"
+    out.state = "corrupt"
+    return True
+
+
+def _tail_digest(seg: Segment, offset: int) -> str:
+    start = max(0, offset - TAIL)
+    return hashlib.sha256(seg.read_at(start, offset - start)).hexdigest()
+
+
+def _checkpoint(out: WalScan, d: _Decoder, last: Segment) -> WalCheckpoint:
+    frozen = replace(out, snapshots=list(out.snapshots))
+    return WalCheckpoint(tuple(out.files), d.end, d.crc, _tail_digest(last, d.end), frozen)
+
+
+def _resumable(since: WalCheckpoint | None, chosen: list[str],
+               by_name: dict[str, Segment]) -> WalCheckpoint | None:
+    if since is None or tuple(chosen[: len(since.files)]) != since.files:
+        return None
+    last = by_name[since.files[-1]]
+    try:
+        same = last.size >= since.offset and _tail_digest(last, since.offset) == since.tail
+    except OSError:
+        return None
+    return since if same else None
 
 
 def _finish_quietly(decoder: _Decoder) -> None:
@@ -438,14 +579,22 @@ def _finish_quietly(decoder: _Decoder) -> None:
 def scan_wal_dir(files: Sequence[tuple[str, bytes | BinaryIO]],
                  snap_index: int | None = None) -> WalScan:
     """`scan_wal` for (name, bytes or binary file object) pairs (docs/contracts.md); a file
-    that cannot be read gives state `unreadable` naming it."""
-    segments = []
-    for name, src in files:
-        try:
-            segments.append((name, src if isinstance(src, bytes) else src.read()))
-        except OSError as exc:
-            return WalScan("unreadable", f"{name}: {exc.strerror or exc}")
-    return scan_wal(segments, snap_index)
+    that cannot be read gives state `unreadable` naming it. File objects are read in
+    chunks, never whole."""
+    try:
+        segments: list[Segment] = [BytesSegment(n, src) if isinstance(src, bytes)
+                                   else FileSegment(n, src) for n, src in files]
+        return _unreadable_guard(segments, snap_index)
+    except OSError as exc:
+        return WalScan("unreadable", f"{exc.filename or 'segment'}: {exc.strerror or exc}")
+
+
+def _unreadable_guard(segments: Sequence[Segment], snap_index: int | None) -> WalScan:
+    try:
+        return scan_segments(segments, snap_index)
+    except OSError as exc:
+        name = exc.filename or "a segment"
+        return WalScan("unreadable", f"{name}: {exc.strerror or exc}")
 
 
 def _ok_detail(out: WalScan) -> str:
@@ -498,22 +647,64 @@ def member_dirs(path: str) -> tuple[str, str]:
 
 def scan_local_dir(path: str) -> WalScan:
     """Scan a WAL on this machine; I/O failures give state `unreadable` naming the file."""
+    return scan_local_incremental(path)[0]
+
+
+SegmentId = tuple[str, int, float, int]  # name, size, mtime, inode
+
+
+def local_segment_ids(wal_dir: str, names: Iterable[str]) -> list[SegmentId]:
+    """(name, size, mtime, inode) of each segment, by stat (raises for special files)."""
+    out = []
+    for n in names:
+        st = check_regular(os.path.join(wal_dir, n))
+        out.append((n, st.st_size, st.st_mtime, st.st_ino))
+    return out
+
+
+def scan_local_incremental(path: str, since: WalCheckpoint | None = None,
+                           since_ids: Sequence[SegmentId] = ()
+                           ) -> tuple[WalScan, WalCheckpoint | None, list[SegmentId]]:
+    """`scan_local_dir`, resuming from `since` when the segments it covered (`since_ids`)
+    are unchanged but for growth of the last one; also returns this scan's segment ids."""
     wal_dir, snap_dir = member_dirs(path)
     try:
         names = sorted(os.listdir(wal_dir))
     except FileNotFoundError:
-        return WalScan("missing", f"{wal_dir}: no such directory")
+        return WalScan("missing", f"{wal_dir}: no such directory"), None, []
     except OSError as exc:
-        return WalScan("unreadable", f"{wal_dir}: {exc.strerror or exc}")
+        return WalScan("unreadable", f"{wal_dir}: {exc.strerror or exc}"), None, []
     snap_index = _local_snap_index(snap_dir)
     chosen = select_segments(names, snap_index)
     if isinstance(chosen, str):
-        return scan_wal([(n, b"") for n in names if parse_segment_name(n)], snap_index)
+        segs = [BytesSegment(n, b"") for n in names if parse_segment_name(n)]
+        return scan_incremental(segs, snap_index)[0], None, []
+    fds: list[int] = []
     try:
-        segments = [(n, _read(os.path.join(wal_dir, n))) for n in chosen]
+        ids = local_segment_ids(wal_dir, chosen)
+        since = since if _unchanged_head(since, since_ids, ids) else None
+        segments = []
+        for name, size, _, _ in ids:
+            fds.append(open_regular(os.path.join(wal_dir, name)))
+            segments.append(FdSegment(name, fds[-1], size))
+        scan, cp = scan_incremental(segments, snap_index, since)
+        return scan, cp, ids
     except OSError as exc:
-        return WalScan("unreadable", f"{exc.filename}: {exc.strerror or exc}")
-    return scan_wal(segments, snap_index)
+        return WalScan("unreadable", f"{exc.filename}: {exc.strerror or exc}"), None, []
+    finally:
+        for fd in fds:
+            os.close(fd)
+
+
+def _unchanged_head(since: WalCheckpoint | None, before: Sequence[SegmentId],
+                    now: Sequence[SegmentId]) -> bool:
+    """The files a checkpoint covered are the same files: all but the last unchanged, the
+    last the same inode (it may have grown; its tail digest is checked on resume)."""
+    if since is None or len(before) != len(since.files) or len(now) < len(before):
+        return False
+    *head, last = before
+    return list(now[: len(head)]) == head and (now[len(head)][0], now[len(head)][3]) == (
+        last[0], last[3])
 
 
 def _local_snap_index(snap_dir: str) -> int | None:
@@ -521,11 +712,6 @@ def _local_snap_index(snap_dir: str) -> int | None:
         return newest_snap_index(os.listdir(snap_dir))
     except OSError:
         return None
-
-
-def _read(path: str) -> bytes:
-    with open(path, "rb") as fh:
-        return fh.read()
 
 
 def iter_frames(data: bytes) -> Iterable[tuple[int, int, int]]:

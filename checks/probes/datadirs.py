@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import asyncio
 import os
+import stat as stat_mod
 from dataclasses import replace
 
+from blackstart.checks.formats.regular import file_kind
 from blackstart.checks.formats.snapshot_file import SnapshotVerdict, verify_snapshot_file
 from blackstart.checks.formats.wal import (
     WalScan,
@@ -52,13 +54,27 @@ def verify_local_data_dir(path: str) -> tuple[WalScan, SnapshotVerdict | None, s
     scan = scan_local_dir(path)
     wal_dir, snap_dir = member_dirs(path)
     db_file = os.path.join(snap_dir, "db")
-    db = verify_snapshot_file(db_file) if os.path.isfile(db_file) else None
+    try:
+        mode: int | None = os.lstat(db_file).st_mode
+    except OSError:
+        mode = None
+    db = verify_snapshot_file(db_file) if mode is not None else None
     try:
         names = os.listdir(snap_dir)
     except OSError:
         names = []
-    problem = snap_db_problem(names, db.consistent_index if db else None, _wal_snaps(scan))
+    problem = db_type_problem(mode) or snap_db_problem(
+        names, db.consistent_index if db else None, _wal_snaps(scan))
     return scan, db, problem
+
+
+def db_type_problem(mode: int | None) -> str | None:
+    """A member/snap/db that is there but no regular file (a directory, a FIFO): etcd 3.4
+    and 3.5 panic 'failed to open database' (checked in tests against both)."""
+    if not mode or stat_mod.S_ISREG(mode) or stat_mod.S_ISLNK(mode):  # 0: type not known
+        return None
+    return (f"member/snap/db is {file_kind(mode)}, not a regular file: etcd panics with "
+            f"'failed to open database'")
 
 
 def _wal_snaps(scan: WalScan) -> list[tuple[int, int]] | None:
@@ -105,6 +121,9 @@ async def member_db_info(ctx: ProbeContext, client: NodeReader, path: str) -> Sn
         if st is None:
             return SnapshotInfo(path, client.name, kind="member-db",
                                 error=f"{client.name}:{path}: no such file")
+        if st.mode and not stat_mod.S_ISREG(st.mode):
+            return SnapshotInfo(path, client.name, kind="member-db",
+                                error=f"{client.name}:{path}: {db_type_problem(st.mode)}")
         info = await verify_cached(ctx, client, path, st.size, st.mtime, kind="member-db")
         after = await client.stat(path, timeout=ctx.deadline)
         if info.valid or after is None or (after.size, after.mtime) == (st.size, st.mtime):
@@ -133,7 +152,9 @@ async def _scan_member(ctx: ProbeContext, client: NodeReader,
     scan = await _scan_wal(ctx, client, wal_path(m), snap_index)
     db = await member_db_info(ctx, client, db_path(m))
     ci = db.consistent_index
-    problem = snap_db_problem(snap_names, ci, _wal_snaps(scan))
+    st = await client.stat(db_path(m), timeout=ctx.deadline)
+    problem = db_type_problem(st.mode if st else None) or snap_db_problem(
+        snap_names, ci, _wal_snaps(scan))
     return merge_snap_problem(scan, problem), ci
 
 
