@@ -11,6 +11,8 @@ import enum
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from blackstart.checks.requests import Request, Restore, SourceRef, request_json
+
 
 class Severity(enum.IntEnum):
     """Ordered so that max() over findings gives the verdict level."""
@@ -260,6 +262,19 @@ class SnapshotInfo:
     # True while a big file's verification is still running (in the background, on local
     # nodes): `valid` is not known yet; a later probe run returns the verdict.
     pending: bool = False
+    member: str | None = None  # for a member db: whose it is (the probe knows)
+    # what is known of it: "" = judged by `valid` (ok or bad); "missing" = the node was read
+    # and the file is not there; "unknown" = it could not be read (no access, timeout)
+    fact: str = ""
+
+    @property
+    def state(self) -> str:
+        """ok | bad | missing | unknown: only "bad" is evidence of damage."""
+        if self.fact:
+            return self.fact
+        if self.pending:
+            return "unknown"
+        return "ok" if self.valid else "bad"
 
 
 @dataclass
@@ -401,14 +416,6 @@ class RestoreSource:
 
 
 @dataclass
-class Action:
-    """The runbook action that fixes a finding: a name the runbook knows, and its args."""
-
-    name: str  # restore | restart | renew-cert | snapshot-save | disarm-alarm | defrag
-    args: dict[str, str] = field(default_factory=dict)
-
-
-@dataclass
 class Finding:
     severity: Severity
     code: str  # stable id, e.g. "quorum-lost", "cert-expired"
@@ -416,7 +423,33 @@ class Finding:
     seen: str  # one sentence: what was seen
     evidence: list[str] = field(default_factory=list)
     remedy: str = ""
-    action: Action | None = None
+    action: Request | None = None  # what fixes it, with every target named (checks.requests)
+
+
+@dataclass(frozen=True)
+class Strategy:
+    """One way out of the outage, as a plan of requests, with what it loses.
+
+    Computed by checks.reasoning.strategies; ranked by `loss_revisions` then `risk`."""
+
+    name: str  # start | replace | force-new-cluster | restore-member-db | restore-backup
+    title: str  # e.g. "start etcd1+etcd3, replace etcd2 — loses nothing"
+    loss_revisions: int | None  # None: unknown
+    risk: int  # 0 nothing rewritten ... 3 every data dir rewritten from an older copy
+    rewrites_data: bool
+    requests: tuple[Request, ...]
+    steps: tuple[str, ...]
+    loss_time: str | None = None
+    blocked: str = ""  # why it cannot run or be recommended now ("" = it can)
+    touches: tuple[str, ...] = ()  # the members whose etcd or data dir it changes
+
+    def loss_text(self) -> str:
+        if self.loss_revisions is None:
+            return "loss unknown"
+        if self.loss_revisions == 0:
+            return "loses nothing"
+        when = f", {self.loss_time}" if self.loss_time else ""
+        return f"loses ≈ {self.loss_revisions:,} revisions{when}"
 
 
 @dataclass
@@ -424,6 +457,19 @@ class Verdict:
     level: Severity
     summary: str
     next_steps: list[str] = field(default_factory=list)
+    strategies: list[Strategy] = field(default_factory=list)  # best first
+    recommended: str | None = None  # the name of the strategy whose steps next_steps are
+
+    def recommended_strategy(self) -> Strategy | None:
+        return next((s for s in self.strategies if s.name == self.recommended), None)
+
+    def recommended_source(self) -> SourceRef | None:
+        """The restore source the verdict recommends, or None (no restore recommended)."""
+        top = self.recommended_strategy()
+        for r in top.requests if top else ():
+            if isinstance(r, Restore) and isinstance(r.source, SourceRef):
+                return r.source
+        return None
 
 
 @dataclass
@@ -452,6 +498,10 @@ class Report:
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = _jsonable(asdict(self))
+        for f, d in zip(self.findings, out["findings"], strict=True):
+            d["action"] = request_json(f.action) if f.action is not None else None
+        for s, d in zip(self.verdict.strategies, out["verdict"]["strategies"], strict=True):
+            d["requests"] = [request_json(r) for r in s.requests]
         return out
 
 

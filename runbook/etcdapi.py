@@ -134,3 +134,57 @@ def _short(exc: BaseException) -> str:
         except Exception:  # a grpc error without details: keep the text we have
             pass
     return text.splitlines()[0][:200] if text else type(exc).__name__
+
+
+def _healthy_other(cluster: Cluster, exclude: str, timeout: float) -> Member:
+    for m in cluster.members:
+        if m.name != exclude and member_health(cluster, m, timeout).ok:
+            return m
+    raise RuntimeError(f"no healthy member other than {exclude} answers")
+
+
+def member_remove(cluster: Cluster, name: str, peer_url: str, timeout: float = 10.0) -> str:
+    """Remove the member with this peer URL (or name) through a healthy other member.
+    Returns what was done; removing one that is not in the membership is a no-op."""
+    via = _healthy_other(cluster, name, 3.0)
+    with member_client(cluster, via, timeout) as c:
+        for m in c.members:
+            if peer_url in list(m.peer_urls) or m.name == name:
+                c.remove_member(m.id)
+                return f"removed {name} (id {m.id:x}) through {via.name}"
+    return f"{name} ({peer_url}) is not in the membership: nothing to remove"
+
+
+def member_add(cluster: Cluster, name: str, peer_url: str, timeout: float = 10.0) -> str:
+    """Add a member with this peer URL through a healthy other member (no-op when a member
+    with that peer URL is already there, e.g. on resume)."""
+    via = _healthy_other(cluster, name, 3.0)
+    with member_client(cluster, via, timeout) as c:
+        for m in c.members:
+            if peer_url in list(m.peer_urls):
+                return f"{peer_url} is already a member (id {m.id:x})"
+        added = c.add_member([peer_url])
+        return f"added {name} at {peer_url} (id {added.id:x}) through {via.name}"
+
+
+def healthy_quorum(cluster: Cluster, exclude: tuple[str, ...] = ()) -> list[str]:
+    """Problems ([] = none): a quorum of the members not excluded is healthy, one leader."""
+    health = [h for h in cluster_health(cluster, 2.0) if h.name not in exclude]
+    ok = [h for h in health if h.ok]
+    if len(ok) < cluster.quorum:
+        return [f"{len(ok)} healthy of {', '.join(h.name for h in health)}; quorum needs "
+                f"{cluster.quorum}"] + [f"{h.name}: {h.error}" for h in health if not h.ok]
+    leaders = {h.leader for h in ok}
+    return [] if len(leaders) == 1 and 0 not in leaders else [f"leaders seen: {leaders}"]
+
+
+def caught_up(cluster: Cluster, name: str, leader_index: int) -> bool:
+    h = member_health(cluster, cluster.member(name), 2.0)
+    return h.ok and (h.raft_index or 0) >= leader_index
+
+
+def leader_index(cluster: Cluster, exclude: str) -> int | None:
+    for h in cluster_health(cluster, 2.0):
+        if h.name != exclude and h.is_leader:
+            return h.raft_index
+    return None

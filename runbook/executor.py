@@ -37,8 +37,13 @@ class PlanResult:
 
 async def execute(plan: Plan, cluster: Cluster, *, operator: str,
                   on_event: Callable[[StepEvent], None] | None = None,
-                  journal: Journal | None = None) -> PlanResult:
-    """Run `plan` (or continue `journal`'s plan from its first pending step)."""
+                  journal: Journal | None = None, confirmed: str | None = None) -> PlanResult:
+    """Run `plan` (or continue `journal`'s plan from its first pending step). `confirmed`
+    is the digest of the plan the operator confirmed: any other plan is refused."""
+    if confirmed is not None and confirmed != plan.digest():
+        return PlanResult(False, plan.id, refused=True,
+                          error=f"the plan changed since it was confirmed (digest "
+                                f"{plan.digest()[:12]}… != confirmed {confirmed[:12]}…)")
     try:
         held = lock.acquire(cluster.state_dir, operator, plan.id)
     except lock.LockHeld as exc:
@@ -71,6 +76,10 @@ async def _run_from(runner: Runner, j: Journal) -> PlanResult:
     for i in range(j.first_pending(), len(plan.steps)):
         step = plan.steps[i]
         runner.index, runner.step = i, step
+        if j.fingerprints and (i >= len(j.fingerprints)
+                               or step.fingerprint() != j.fingerprints[i]):
+            j.finish("failed", f"step {step.id} differs from the confirmed plan: not run")
+            return PlanResult(False, plan.id, step, j.error, str(j.path))
         previous = j.status.get(step.id)
         j.set(step.id, "running")
         runner.emit("running")

@@ -30,12 +30,16 @@ class Journal:
     updated: float = field(default_factory=time.time)
     undone: list[str] = field(default_factory=list)  # step ids already undone by rollback
     error: str | None = None
+    # what the operator confirmed: the plan's digest and each step's fingerprint, in order
+    digest: str = ""
+    fingerprints: list[str] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         return {
             "plan": self.plan.to_json(), "operator": self.operator, "status": self.status,
             "state": self.state, "started": self.started, "updated": self.updated,
-            "undone": self.undone, "error": self.error,
+            "undone": self.undone, "error": self.error, "digest": self.digest,
+            "fingerprints": self.fingerprints,
         }
 
     def set(self, step_id: str, status: str) -> None:
@@ -63,9 +67,12 @@ def journal_dir(state_dir: str) -> Path:
 
 
 def open_journal(state_dir: str, plan: Plan, operator: str) -> Journal:
+    """The journal of a confirmed plan: it records the digest and step fingerprints the
+    executor checks every step against."""
     d = journal_dir(state_dir)
     d.mkdir(parents=True, exist_ok=True)
-    j = Journal(d / f"{plan.id}.json", plan, operator)
+    j = Journal(d / f"{plan.id}.json", plan, operator, digest=plan.digest(),
+                fingerprints=[s.fingerprint() for s in plan.steps])
     j.save()
     return j
 
@@ -76,7 +83,8 @@ def load_journal(path: Path) -> Journal:
         return Journal(
             path, Plan.from_json(d["plan"]), d.get("operator", "?"), d.get("status", {}),
             d.get("state", "running"), d.get("started", 0.0), d.get("updated", 0.0),
-            d.get("undone", []), d.get("error"),
+            d.get("undone", []), d.get("error"), d.get("digest", ""),
+            list(d.get("fingerprints", [])),
         )
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise JournalError(f"journal {path} is unreadable: {exc}") from exc

@@ -20,13 +20,18 @@ async def _healthy_members(cluster: Cluster) -> list[etcdapi.MemberHealth]:
 
 
 async def plan_snapshot_save(cluster: Cluster, *, prune: bool = False, delete: bool = False,
-                             operator: str = "", now: float | None = None) -> Plan:
+                             operator: str = "", now: float | None = None,
+                             member: str | None = None) -> Plan:
     lock.check_free(cluster.state_dir, operator)
     ok = await _healthy_members(cluster)
     if not ok:
         raise PlanRefused("no healthy member to take a snapshot from (every member failed "
                           "a linearizable read)")
     # a follower if we can: the snapshot stream then costs the leader nothing
+    if member is not None:
+        ok = [h for h in ok if h.name == cluster.member(member).name]
+        if not ok:
+            raise PlanRefused(f"member {member} is not healthy: no snapshot can be read from it")
     src = cluster.member(next((h for h in ok if not h.is_leader), ok[0]).name)
     pid, ts, ids = new_plan_id("snapshot-save"), stamp(now), StepIds()
     name = _fresh_name(cluster, ts)
@@ -125,7 +130,7 @@ async def plan_disarm(cluster: Cluster, *, operator: str = "") -> Plan:
                 cluster.name, "every active alarm (NOSPACE, CORRUPT)", True, [step])
 
 
-async def plan_defrag(cluster: Cluster, *, operator: str = "", member: str | None = None
+async def plan_defrag(cluster: Cluster, *, operator: str = "", members: tuple[str, ...] = ()
                       ) -> Plan:
     lock.check_free(cluster.state_dir, operator)
     health = await asyncio.to_thread(etcdapi.cluster_health, cluster)
@@ -135,9 +140,10 @@ async def plan_defrag(cluster: Cluster, *, operator: str = "", member: str | Non
                           "healthy cluster")
     # one member at a time, leader last: its pause is the one clients feel most
     order = sorted(health, key=lambda h: h.is_leader)
-    if member:
-        cluster.member(member)  # an unknown name is refused, naming it
-        order = [h for h in order if h.name == member]
+    if members:
+        for name in members:
+            cluster.member(name)  # an unknown name is refused, naming it
+        order = [h for h in order if h.name in members]
     ids = StepIds()
     steps = [Step(ids(f"defrag-{h.name}"), cluster.member(h.name).node,
                   f"defragment {h.name}{' (leader)' if h.is_leader else ''}", "api",

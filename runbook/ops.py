@@ -159,7 +159,13 @@ def verify_cluster(r: Runner, min_revision: int) -> tuple[list[str], list[str]]:
 
 
 async def op_wait(r: Runner, step: Step, previous: str | None) -> Outcome:
+    from blackstart.runbook import member_ops
+
     kind = step.args.get("kind")
+    if kind == "quorum":
+        return await member_ops.wait_quorum(r, step)
+    if kind == "caught-up":
+        return await member_ops.wait_caught_up(r, step)
     if kind == "stopped":
         return await _wait_stopped(r, step, str(step.args["member"]), step.timeout)
     if kind == "healthy":
@@ -224,7 +230,11 @@ def program_pids(pgrep_output: str, name: str) -> list[int]:
 
 
 async def op_api(r: Runner, step: Step, previous: str | None) -> Outcome:
+    from blackstart.runbook import member_ops
+
     call, m = step.args.get("call"), r.cluster.member(str(step.args["member"]))
+    if call in ("member-remove", "member-add"):
+        return await member_ops.member_call(r, step)
     if call == "snapshot":
         return await _snapshot(r, step)
     if call == "defrag":
@@ -260,6 +270,10 @@ async def _snapshot(r: Runner, step: Step) -> Outcome:
 
 
 async def op_write(r: Runner, step: Step, previous: str | None) -> Outcome:
+    from blackstart.runbook import member_ops
+
+    if step.args.get("kind") == "join-flags":
+        return await member_ops.write_join_flags(r, step)
     if step.args.get("kind") != "renew-cert":
         return Outcome("failed", error=f"unknown write {step.args.get('kind')!r}")
     a = {k: str(v) for k, v in step.args.items()}
@@ -305,6 +319,10 @@ async def undo_step(r: Runner, step: Step) -> Outcome:
             return await _rename_back(r, step)
         if step.undo_op == "run":
             return await _undo_run(r, step)
+        if step.undo_op == "restore-file":
+            from blackstart.runbook import member_ops
+
+            return await member_ops.restore_file(r, step)
     except (OSError, StepFailed) as exc:
         return Outcome("failed", error=str(exc))
     except Exception as exc:  # NodeError and friends: reported, never a traceback

@@ -7,6 +7,8 @@ reads is exactly what runs. Plans are plain data: they serialise to JSON for the
 
 from __future__ import annotations
 
+import hashlib
+import json
 import shlex
 import time
 import uuid
@@ -15,6 +17,9 @@ from typing import Any
 
 # Step.op values the executor understands.
 OPS = ("run", "rename", "write", "wait", "check", "copy", "api", "makedirs", "delete")
+# Step.args keys that name files or nodes: part of what the operator confirms.
+PATH_ARGS = ("src", "dst", "path", "src_node", "dest", "from_cert", "cert", "key", "ca_cert",
+             "ca_key", "fresh_dir", "manifest", "peer_url")
 
 
 @dataclass
@@ -46,6 +51,15 @@ class Step:
         d["undo_argv"] = list(self.undo_argv)
         return d
 
+    def fingerprint(self) -> str:
+        """What the operator confirmed of this step: node, op, argv and every path it
+        names. Hashes learned while running (a copy's sha256) are not part of it."""
+        paths = {k: str(v) for k, v in sorted(self.args.items())
+                 if k in PATH_ARGS or k in ("kind", "call", "member", "name")}
+        text = json.dumps([self.id, self.node, self.op, list(self.argv), paths,
+                           self.undo_op, list(self.undo_argv)], sort_keys=True)
+        return hashlib.sha256(text.encode()).hexdigest()
+
     @classmethod
     def from_json(cls, d: dict[str, Any]) -> Step:
         d = dict(d)
@@ -66,6 +80,12 @@ class Plan:
     warnings: list[str] = field(default_factory=list)
     info: dict[str, Any] = field(default_factory=dict)  # facts for the caller (token, N...)
     notes: list[str] = field(default_factory=list)  # context worth reading, not a warning
+    request: dict[str, Any] = field(default_factory=dict)  # checks.requests.request_json
+
+    def digest(self) -> str:
+        """A hash of the ordered steps (node, op, argv, paths): what is confirmed is what runs."""
+        text = json.dumps([self.action, self.cluster, [s.fingerprint() for s in self.steps]])
+        return hashlib.sha256(text.encode()).hexdigest()
 
     def preview_lines(self) -> list[str]:
         """Every step, grouped under its node in order, for the dialog and --dry-run."""

@@ -1,4 +1,7 @@
-"""The one entry point the TUI and the CLI use to get a plan: `plan_for(action, ...)`.
+"""The one entry point the TUI and the CLI use to get a plan: `plan_for(request, ...)`.
+
+The request (checks.requests) is passed on as it came from the finding, row or command
+line; nothing here rebuilds it from strings. The plan carries the request and its digest.
 
 Planning reads nodes (health, free disk, tool versions, hashes) but changes nothing on
 them; the only writes are copies into blackstart's own state dir (a member db is copied
@@ -9,9 +12,21 @@ worker; `aplan_for` is the coroutine.
 from __future__ import annotations
 
 import asyncio
-from typing import Any
 
 from blackstart.checks.model import Cluster, Report
+from blackstart.checks.requests import (
+    Defrag,
+    Disarm,
+    Recover,
+    Renew,
+    ReplaceMember,
+    Request,
+    RestartService,
+    Restore,
+    SnapshotSave,
+    StartMembers,
+    request_json,
+)
 from blackstart.runbook.audit import append, audit_record, operator_name
 from blackstart.runbook.maintenance import (
     plan_defrag,
@@ -19,33 +34,31 @@ from blackstart.runbook.maintenance import (
     plan_restart,
     plan_snapshot_save,
 )
+from blackstart.runbook.members import plan_replace, plan_start
 from blackstart.runbook.plan import Plan
 from blackstart.runbook.preflight import PlanRefused
 from blackstart.runbook.renew import plan_renew
-from blackstart.runbook.restore import plan_restore
+from blackstart.runbook.restore import NothingToRestore, plan_restore
 from blackstart.runbook.services import ServiceError
 
-ACTIONS = ("snapshot-save", "restore", "restart", "renew-cert", "disarm-alarm", "defrag")
-
-__all__ = ["ACTIONS", "PlanRefused", "aplan_for", "plan_for"]
+__all__ = ["NothingToRestore", "PlanRefused", "aplan_for", "plan_for"]
 
 
-async def aplan_for(action: str, cluster: Cluster, report: Report | None = None,
-                    **args: Any) -> Plan:
-    """Args are the CLI's, or a finding's `Action.args` as they are (strings; keys a
-    planner does not use, like a restore source's `kind` hint, are ignored)."""
-    op = str(args.pop("operator", "") or operator_name())
-    a = {k: v for k, v in args.items() if v not in (None, "")}
+async def aplan_for(request: Request, cluster: Cluster, report: Report | None = None, *,
+                    operator: str = "", stop_timeout: float = 30.0) -> Plan:
+    op = operator or operator_name()
     try:
         try:
-            return await _dispatch(action, cluster, report, op, a)
+            plan = await _dispatch(request, cluster, report, op, stop_timeout)
         except ServiceError as exc:
             raise PlanRefused(str(exc)) from exc
         except KeyError as exc:  # Cluster.member/node: an unknown name from the operator
             raise PlanRefused(str(exc.args[0]) if exc.args else str(exc)) from exc
     except PlanRefused as exc:
-        _audit_refusal(cluster, action, op, exc.reason)
+        _audit_refusal(cluster, request.name, op, exc.reason)
         raise
+    plan.request = request_json(request)
+    return plan
 
 
 def _audit_refusal(cluster: Cluster, action: str, operator: str, reason: str) -> None:
@@ -60,36 +73,38 @@ def _audit_refusal(cluster: Cluster, action: str, operator: str, reason: str) ->
         pass
 
 
-async def _dispatch(action: str, cluster: Cluster, report: Report | None, op: str,
-                    a: dict[str, Any]) -> Plan:
-    if action == "snapshot-save":
-        return await plan_snapshot_save(cluster, operator=op, prune=_flag(a.get("prune")),
-                                        delete=_flag(a.get("delete")))
-    if action == "restore":
-        return await plan_restore(cluster, report, operator=op, snapshot=a.get("snapshot"),
-                                  best=_flag(a.get("best")), node=a.get("node"),
-                                  stop_timeout=float(a.get("stop_timeout", 30.0)))
-    if action == "restart":
-        node = a.get("node") or (cluster.member(a["member"]).node if "member" in a else None)
-        return await plan_restart(cluster, operator=op, service=str(a.get("service", "")),
-                                  node=node)
-    if action == "renew-cert":
-        return await plan_renew(cluster, operator=op, member=a.get("member"),
-                                expired=_flag(a.get("expired")), path=a.get("path"),
-                                node=a.get("node"))
-    if action == "disarm-alarm":
+async def _dispatch(r: Request, cluster: Cluster, report: Report | None, op: str,
+                    stop_timeout: float) -> Plan:
+    if isinstance(r, Recover):
+        from blackstart.runbook.recover import plan_recover
+
+        return await plan_recover(cluster, report, r.strategy, operator=op,
+                                  plan_one=lambda q: _dispatch(q, cluster, report, op,
+                                                               stop_timeout))
+    if isinstance(r, SnapshotSave):
+        return await plan_snapshot_save(cluster, operator=op, prune=r.prune,
+                                        delete=r.delete, member=r.from_member)
+    if isinstance(r, Restore):
+        return await plan_restore(cluster, report, operator=op, source=r.source,
+                                  stop_timeout=stop_timeout, force_reason=r.force_reason)
+    if isinstance(r, StartMembers):
+        return await plan_start(cluster, operator=op, members=r.members)
+    if isinstance(r, RestartService):
+        return await plan_restart(cluster, operator=op, service=r.service, node=r.node)
+    if isinstance(r, Renew):
+        return await plan_renew(cluster, operator=op, member=r.member if not r.path else None,
+                                expired=r.expired, path=r.path or None, node=r.node or None)
+    if isinstance(r, ReplaceMember):
+        return await plan_replace(cluster, report, member=r.member, operator=op)
+    if isinstance(r, Disarm):
         return await plan_disarm(cluster, operator=op)
-    if action == "defrag":
-        return await plan_defrag(cluster, operator=op, member=a.get("member"))
-    raise PlanRefused(f"unknown action {action!r} (one of {', '.join(ACTIONS)})")
+    if isinstance(r, Defrag):
+        return await plan_defrag(cluster, operator=op, members=r.members)
+    raise PlanRefused(f"unknown request {r!r}")
 
 
-def _flag(v: Any) -> bool:
-    if isinstance(v, str):
-        return v.strip().lower() in ("1", "true", "yes", "on")
-    return bool(v)
-
-
-def plan_for(action: str, cluster: Cluster, report: Report | None = None, **args: Any) -> Plan:
+def plan_for(request: Request, cluster: Cluster, report: Report | None = None, *,
+             operator: str = "", stop_timeout: float = 30.0) -> Plan:
     """Blocking form of `aplan_for`: for thread workers and the CLI."""
-    return asyncio.run(aplan_for(action, cluster, report, **args))
+    return asyncio.run(aplan_for(request, cluster, report, operator=operator,
+                                 stop_timeout=stop_timeout))

@@ -7,11 +7,14 @@ from __future__ import annotations
 import asyncio
 import os
 import posixpath
+import shutil
 from dataclasses import dataclass, field
 
 from blackstart.checks.formats.snapshot_file import SnapshotVerdict, verify_snapshot_file
 from blackstart.checks.model import Cluster, Member, Report, RestoreSource
-from blackstart.runbook import lock, services
+from blackstart.checks.probes.snapshots import verify_on_node
+from blackstart.checks.requests import BestSource, SourceRef
+from blackstart.runbook import etcdapi, lock, services
 from blackstart.runbook.node_writer import NodeWriter, WriterPool
 from blackstart.runbook.plan import Plan, Step, StepIds, new_plan_id, stamp
 from blackstart.runbook.preflight import (
@@ -36,15 +39,23 @@ BUMP_WARNING = (
 
 @dataclass
 class Source:
-    """The chosen snapshot, staged where this machine can read it."""
+    """The chosen snapshot, verified where it lies: `path` on node `node` ("" = this
+    machine). Nothing is staged to plan: each node's copy is made and hashed by the plan."""
 
-    path: str  # local path of the bytes we restore (a staged copy for member dbs)
+    node: str
+    path: str
+    kind: str
     origin: str  # what the operator named, for the plan's target line
     verdict: SnapshotVerdict
     sha256: str
+    size: int
     skip_hash: bool
     revision: int | None
     notes: list[str] = field(default_factory=list)
+
+
+class NothingToRestore(PlanRefused):
+    """`--best` on a cluster that needs no restore: not an error (exit 0)."""
 
 
 class Planner:
@@ -64,29 +75,46 @@ class Planner:
     async def close(self) -> None:
         await self.pool.close()
 
-    def staging(self) -> str:
-        d = os.path.join(self.cluster.state_dir, "restore", self.plan_id)
-        os.makedirs(d, mode=0o700, exist_ok=True)
-        return d
-
 
 async def plan_restore(cluster: Cluster, report: Report | None = None, *,
-                       snapshot: str | None = None, best: bool = False,
-                       operator: str = "", stop_timeout: float = 30.0,
-                       node: str | None = None) -> Plan:
-    """`snapshot` is a path on this machine, or on `node` when given (then copied here
-    first, as any member db always is); `best` takes the report's recommended source."""
+                       source: SourceRef | BestSource, operator: str = "",
+                       stop_timeout: float = 30.0, force_reason: str = "") -> Plan:
+    """Every member from one snapshot. `source` names its node and path (a backup or a
+    member's db); `BestSource` takes the best-ranked valid source of the report. Refused
+    while the cluster has quorum, unless `force_reason` says why (it is audited)."""
     lock.check_free(cluster.state_dir, operator)
     if not cluster.members:
         raise PlanRefused("the inventory lists no etcd members")
     _refuse_unreachable_members(cluster)
+    await _refuse_with_quorum(cluster, report, source, force_reason)
     p = Planner(cluster, report)
     p.stop_timeout = stop_timeout
     try:
-        src = await _choose_source(p, snapshot, best, node)
-        return await _build(p, src)
+        src = await _choose_source(p, source)
+        plan = await _build(p, src)
     finally:
         await p.close()
+    if force_reason:
+        plan.warnings.insert(0, f"forced while the cluster has quorum: {force_reason}")
+        plan.info["force_reason"] = force_reason
+    return plan
+
+
+async def _refuse_with_quorum(cluster: Cluster, report: Report | None,
+                              source: SourceRef | BestSource, force_reason: str) -> None:
+    """No destructive action without a reason: a cluster with quorum keeps its writes."""
+    if force_reason:
+        return
+    health = await asyncio.to_thread(etcdapi.cluster_health, cluster, 2.0)
+    ok = [h.name for h in health if h.ok]
+    if len(ok) < cluster.quorum:
+        return
+    text = f"{len(ok)}/{len(cluster.members)} members healthy, quorum needs {cluster.quorum}"
+    if isinstance(source, BestSource):
+        raise NothingToRestore(f"no restore needed: the cluster has quorum ({text})")
+    raise PlanRefused(f"the cluster has quorum ({text}): a restore would throw away every "
+                      "write since the snapshot. If it must be done anyway, give the reason: "
+                      "--force 'REASON' (it is written to the audit log)")
 
 
 def _refuse_unreachable_members(cluster: Cluster) -> None:
@@ -103,34 +131,27 @@ def _refuse_unreachable_members(cluster: Cluster) -> None:
 # --------------------------------------------------------------------------- the source
 
 
-async def _choose_source(p: Planner, snapshot: str | None, best: bool, node: str | None
-                         ) -> Source:
-    if best:
-        rec = _recommended(p.report)
-        notes = lost_lines(p.report) if p.report else []
-        if rec.kind == "member-db" or p.cluster.node(rec.node).ssh is not None:
-            src = await _stage_copy(p, rec.node, rec.path, f"{rec.path} on {rec.node}")
-        else:
-            src = await _verified(rec.path, rec.path)
-        src.notes = [f"chosen: {rec.reason}", *notes]
+async def _choose_source(p: Planner, source: SourceRef | BestSource) -> Source:
+    if isinstance(source, BestSource):
+        rec = best_ranked(p.report)
+        ref = SourceRef(rec.node, rec.path, rec.kind, rec.member)
+        src = await _verified_in_place(p, ref)
+        src.notes = [f"chosen: {rec.reason or 'the newest intact data'}",
+                     *(lost_lines(p.report) if p.report else []), *src.notes]
         return src
-    if not snapshot:
-        raise PlanRefused("name a snapshot (--snapshot PATH) or ask for the best source (--best)")
-    owner = _member_owning(p.cluster, snapshot)
-    remote = node is not None and p.cluster.node(node).ssh is not None
-    if owner is not None or _looks_like_member_db(snapshot) or remote:
-        where = node or (owner.node if owner else p.cluster.members[0].node)
-        return await _stage_copy(p, where, snapshot, f"{snapshot} on {where}")
-    return await _verified(snapshot, snapshot)
+    if source.node and source.node not in {n.name for n in p.cluster.nodes}:
+        raise PlanRefused(f"no node named {source.node!r} in the inventory")
+    return await _verified_in_place(p, source)
 
 
-def _recommended(report: Report | None) -> RestoreSource:
+def best_ranked(report: Report | None) -> RestoreSource:
+    """The best-ranked valid source (sources are ranked newest data first)."""
     if report is None:
         raise PlanRefused("--best needs a check report (run the checks first)")
-    rec = next((s for s in report.restore_sources if s.recommended), None)
-    if rec is None or not rec.valid:
-        raise PlanRefused("no valid restore source was found on any node "
-                          "(every backup and member db failed verification)")
+    rec = next((s for s in report.restore_sources if s.valid), None)
+    if rec is None:
+        raise PlanRefused("no valid restore source was found on any node (no backup found, "
+                          "or none that could be read verified)")
     return rec
 
 
@@ -147,15 +168,16 @@ def lost_lines(report: Report) -> list[str]:
             f"≈{s.behind_revisions:,} revisions (writes)")
         k = keys.get(s.path)
         out.append(f"{label}: revision {s.revision}, {k if k is not None else '?'} keys; "
-                   f"would lose {lost}" + (f"; window: {s.window}" if s.window else "")
-                   + ("  <- recommended" if s.recommended else ""))
+                   f"would lose {lost}" + (f"; window: {s.window}" if s.window else ""))
     return out
 
 
-def _member_owning(cluster: Cluster, path: str) -> Member | None:
+def member_owning(cluster: Cluster, node: str, path: str) -> Member | None:
+    """The member whose data dir holds `path` on `node`: every kubeadm node uses
+    /var/lib/etcd, so the path alone names no member."""
     norm = posixpath.normpath(path)
     for m in cluster.members:
-        if norm.startswith(posixpath.normpath(m.data_dir) + "/"):
+        if m.node == node and norm.startswith(posixpath.normpath(m.data_dir) + "/"):
             return m
     return None
 
@@ -164,35 +186,45 @@ def _looks_like_member_db(path: str) -> bool:
     return path.rstrip("/").endswith("member/snap/db")
 
 
-async def _stage_copy(p: Planner, node: str, path: str, origin: str) -> Source:
-    """Never read a member's db in place: copy it out first, then verify the copy."""
-    dst = os.path.join(p.staging(), "member-db" if _looks_like_member_db(path)
-                       else os.path.basename(path))
-    try:
-        await p.client(node).get_file(path, dst)
-    except Exception as exc:  # noqa: BLE001 - NodeError/OSError: refuse, naming the file
-        raise PlanRefused(f"cannot copy {path} from node {node}: {exc}") from exc
-    src = await _verified(dst, origin)
-    owner = _member_owning(p.cluster, path)
-    if owner is not None and await asyncio.to_thread(port_open, owner.client_url):
-        src.notes.append(f"etcd {owner.name} is running: its db was copied while it may be "
-                         "written to; a `snapshot save` from it would be consistent")
-    src.notes.append(f"copied {path} from {node} to {dst}; the copy is what is verified "
-                     "and restored")
-    return src
-
-
-async def _verified(path: str, origin: str) -> Source:
-    # the structural check and the whole-file hash read the file at once, on two cores
-    v, sha = await asyncio.gather(asyncio.to_thread(verify_snapshot_file, path),
-                                  asyncio.to_thread(file_sha256, path))
+async def _verified_in_place(p: Planner, ref: SourceRef) -> Source:
+    """Verify the source where it lies, read-only (a remote file by page reads over the
+    node's SFTP), and hash it: the plan copies it to each node and checks that hash there."""
+    origin = f"{ref.path} on {ref.node or 'this machine'}"
+    if ref.node and not p.cluster.node(ref.node).is_local:
+        c = p.client(ref.node)
+        st = await c.stat(ref.path)
+        if st is None:
+            raise PlanRefused(f"snapshot {origin}: no such file")
+        v, sha = await asyncio.gather(verify_on_node(c, ref.path, st.size),
+                                      remote_sha256(c, ref.path))
+        size = st.size
+    else:
+        if not os.path.isfile(ref.path):
+            raise PlanRefused(f"snapshot {origin}: no such file")
+        v, sha = await asyncio.gather(asyncio.to_thread(verify_snapshot_file, ref.path),
+                                      asyncio.to_thread(file_sha256, ref.path))
+        size = os.path.getsize(ref.path)
     if not v.valid:
         raise PlanRefused(f"snapshot {origin} failed verification: {v.error or 'invalid'}")
+    if not sha:
+        raise PlanRefused(f"snapshot {origin}: sha256sum failed on {ref.node}")
+    kind = "member-db" if ref.kind == "member-db" or _looks_like_member_db(ref.path) else "backup"
     skip = v.sha256_ok is None
     notes = [f"{origin} has no sha256 trailer (raw db copy): restoring with "
              "--skip-hash-check; writes still only in that member's WAL are not in it"] \
         if skip else []
-    return Source(path, origin, v, sha, skip, v.revision, notes)
+    src = Source(ref.node, ref.path, kind, origin, v, sha, size, skip, v.revision, notes)
+    await _note_running_owner(p, src, ref)
+    return src
+
+
+async def _note_running_owner(p: Planner, src: Source, ref: SourceRef) -> None:
+    owner = (p.cluster.member(ref.member) if ref.member else
+             member_owning(p.cluster, ref.node, ref.path))
+    if owner is not None and await asyncio.to_thread(port_open, owner.client_url):
+        src.notes.append(f"etcd {owner.name} is running: its db may change while it is copied; "
+                         "each copy is checked against the sha256 above and the plan stops "
+                         "on any difference (a `snapshot save` from it would be consistent)")
 
 
 # --------------------------------------------------------------------------- the plan
@@ -200,8 +232,9 @@ async def _verified(path: str, origin: str) -> Source:
 
 async def _build(p: Planner, src: Source) -> Plan:
     cl = p.cluster
-    size = os.path.getsize(src.path)
+    size = src.size
     nodes = _member_nodes(cl)
+    _check_staging_disk(cl, size)
     await asyncio.gather(*(_check_disk(p.client(n), cl, n, size) for n in nodes))
     found = await asyncio.gather(*(restore_tool(p.client(n), cl.node(n)) for n in nodes))
     tools: dict[str, RestoreTool] = dict(zip(nodes, found, strict=True))
@@ -215,13 +248,43 @@ async def _build(p: Planner, src: Source) -> Plan:
     for m in cl.members:
         steps += _restore_member(p, m, tools[m.node], snap_on[m.node], src)
     steps += _start_all(p, src)
+    back = _revision_back(p.report, src)
+    notes = [*src.notes, *([_back_note(back, bump, src)] if back is not None else [])]
     return Plan(p.plan_id, "restore", f"Restore cluster {cl.name} from one snapshot",
                 cl.name, f"{src.origin} (revision {src.revision}) -> members "
                 + ", ".join(m.name for m in cl.members),
-                True, steps, warnings, notes=src.notes,
+                True, steps, warnings, notes=notes,
                 info={"token": token, "bump_revision": bump, "revision": src.revision,
                       "sha256": src.sha256, "skip_hash_check": src.skip_hash,
-                      "source": src.origin, "staged": src.path})
+                      "source": src.origin, "source_node": src.node, "source_path": src.path,
+                      "revision_back": back})
+
+
+def _revision_back(report: Report | None, src: Source) -> int | None:
+    newest = _newest_seen(report)
+    if newest is None or src.revision is None:
+        return None
+    return max(0, newest - src.revision)
+
+
+def _back_note(back: int, bump: int | None, src: Source) -> str:
+    head = (f"the revision moves back by {back:,} (snapshot {src.revision:,}, newest seen "
+            f"{(src.revision or 0) + back:,})")
+    if bump:
+        return head + f"; bumped {bump:,} past it with --mark-compacted, so watches relist"
+    return head + ("; without a bump clients see resourceVersions go backwards: every "
+                   "control-plane component is restarted" if back else "")
+
+
+def _check_staging_disk(cl: Cluster, size: int) -> None:
+    """Each copy passes through blackstart's state dir (and is removed there after)."""
+    d = cl.state_dir
+    while d and not os.path.isdir(d):
+        d = os.path.dirname(d)
+    free = shutil.disk_usage(d or "/").free
+    if free < size:
+        raise PlanRefused(f"only {free:,} bytes free at {cl.state_dir} (blackstart's state "
+                          f"dir); each copy of the snapshot passes through it: {size:,} needed")
 
 
 def _member_nodes(cl: Cluster) -> list[str]:
@@ -271,14 +334,15 @@ def _bump(p: Planner, src: Source, tools: dict[str, RestoreTool]) -> tuple[int |
 
 
 async def _place_snapshot(p: Planner, src: Source) -> list[Step]:
-    """The same bytes on every node: reuse a node's identical file, else copy it over.
-    Nodes are hashed at once (they are separate machines); a local node's copy of the
-    very file verified here needs no second hash."""
+    """The same bytes on every node. The source's own node uses the very file verified
+    (a backup) or a copy beside its backups (a member db: its data dir is moved aside);
+    another node reuses an identical file at the same path, else gets a copy read from
+    the source's node. Every copy is checked against the sha256 taken at planning."""
     nodes = _member_nodes(p.cluster)
     hashes = await asyncio.gather(*(_node_hash(p, n, src) for n in nodes))
     steps = []
     for node, have in zip(nodes, hashes, strict=True):
-        if have is not None and have[0] == src.sha256:
+        if src.kind == "backup" and have is not None and have[0] == src.sha256:
             steps.append(Step(p.ids(f"check-snapshot-{node}"), node, "snapshot present",
                               "check", detail=f"{src.path} unchanged since sha256 "
                               f"{src.sha256[:16]}… was compared (else hash it again)",
@@ -287,12 +351,22 @@ async def _place_snapshot(p: Planner, src: Source) -> list[Step]:
                                     "mtime": have[2]}))
             continue
         dst = posixpath.join(_restore_dir(p, node), os.path.basename(src.path))
+        where = f"{src.node}:{src.path}" if src.node else src.path
         steps.append(Step(p.ids(f"copy-snapshot-{node}"), node, "copy the snapshot here",
-                          "copy", detail=f"copy {src.path} -> {dst}, then sha256 == "
-                          f"{src.sha256[:16]}…", precondition="enough free disk",
-                          args={"src": src.path, "dst": dst, "sha256": src.sha256},
-                          timeout=900))
+                          "copy", detail=f"copy {where} -> {dst}, then sha256 == "
+                          f"{src.sha256[:16]}… (refused on any difference)",
+                          precondition="enough free disk",
+                          args={"src": src.path, "src_node": src.node, "dst": dst,
+                                "sha256": src.sha256}, timeout=900))
     return steps
+
+
+def _same_machine(p: Planner, node: str, src: Source) -> bool:
+    """Whether `node` reads the very file that was verified (its own, or one filesystem)."""
+    if node == src.node:
+        return True
+    here = p.cluster.node(node).is_local
+    return here and (not src.node or p.cluster.node(src.node).is_local)
 
 
 async def _node_hash(p: Planner, node: str, src: Source) -> tuple[str, int, float] | None:
@@ -301,7 +375,7 @@ async def _node_hash(p: Planner, node: str, src: Source) -> tuple[str, int, floa
     st = await c.stat(src.path)
     if st is None:
         return None
-    if p.cluster.node(node).is_local:  # this machine: the very file verified and hashed
+    if _same_machine(p, node, src):
         return src.sha256, st.size, st.mtime
     sha = await remote_sha256(c, src.path)
     return (sha, st.size, st.mtime) if sha else None

@@ -22,6 +22,7 @@ from textual.timer import Timer
 from textual.worker import Worker, WorkerState
 
 from blackstart.checks.model import Cluster, Report, Severity, Verdict
+from blackstart.checks.requests import describe
 from blackstart.runbook.incident import write_incident_report
 from blackstart.tui import keymap as registry
 from blackstart.tui.export import TakenAction, render_markdown
@@ -52,7 +53,7 @@ from blackstart.tui.state import (
     diagnose_safely,
     panel_for_probe,
 )
-from blackstart.tui.targets import resolve_args
+from blackstart.tui.targets import request_for
 from blackstart.tui.theme import DEFAULT_THEME, THEMES
 
 REFRESH_INTERVAL = 5.0
@@ -278,6 +279,9 @@ class BlackstartApp(App[None]):
     def action_renew(self) -> None:
         self._propose("renew")
 
+    def action_recover(self) -> None:
+        self._propose("recover")
+
     def action_export(self) -> None:
         now = self.clock()
         text = render_markdown(self.report, self.taken, now)
@@ -295,10 +299,12 @@ class BlackstartApp(App[None]):
     def _propose(self, name: str) -> None:
         """Plan in a thread worker: planning reads nodes and may stage copies."""
         spec = registry.by_name(name)
-        assert spec.runbook is not None
-        args = resolve_args(spec.runbook, self.main, self.report)
-        self.notify(f"Planning {spec.description.lower()}…", timeout=3)
-        self.run_worker(partial(self.planner, spec.runbook, self.cluster, self.report, **args),
+        request = request_for(name, self.main, self.report)
+        if request is None:
+            self.notify(f"{spec.description}: nothing selected to act on.", timeout=5)
+            return
+        self.notify(f"Planning: {describe(request)}…", timeout=3)
+        self.run_worker(partial(self.planner, request, self.cluster, self.report),
                         name=name, group="propose", thread=True, exclusive=True,
                         exit_on_error=False)
 
@@ -363,7 +369,8 @@ def _execute(view: PlanView, cluster: Cluster, operator: str,
     else:
         j = load_journal(Path(journal)) if journal else None
         assert view.plan is not None  # only runnable plans reach the executor
-        coro = execute(view.plan, cluster, operator=operator, on_event=on_event, journal=j)
+        coro = execute(view.plan, cluster, operator=operator, on_event=on_event, journal=j,
+                       confirmed=None if j else view.digest)
     return asyncio.run(coro)
 
 

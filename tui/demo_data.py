@@ -7,7 +7,6 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from blackstart.checks.model import (
-    Action,
     CertInfo,
     Cluster,
     Finding,
@@ -23,6 +22,7 @@ from blackstart.checks.model import (
     Verdict,
 )
 from blackstart.checks.probes.context import ProbeContext
+from blackstart.checks.requests import BestSource, Renew, Restore, StartMembers
 
 NOW = 1_795_000_000.0  # a fixed "now" (2026-11-18 UTC) for ages and days left
 DAY = 86400.0
@@ -128,14 +128,14 @@ def outage_findings() -> tuple[list[Finding], Verdict]:
         Finding(Severity.CRITICAL, "quorum-lost", "cluster lab",
                 "1/3 members healthy; quorum needs 2.",
                 remedy="Restore the cluster from the recommended source.",
-                action=Action("restore", {"best": "true"})),
+                action=Restore(BestSource())),
         Finding(Severity.CRITICAL, "cert-expired", "etcd1 server.crt",
                 "etcd1's server certificate expired 3 days ago.",
-                remedy="Renew it from the etcd CA.", action=Action(
-                    "renew-cert", {"member": "etcd1", "path": _pki(LAB, "etcd1", "server.crt")})),
+                remedy="Renew it from the etcd CA.", action=Renew(
+                    "etcd1", _pki(LAB, "etcd1", "server.crt"), member="etcd1")),
         Finding(Severity.CRITICAL, "member-down", "etcd2", "etcd2 refuses connections.",
                 remedy="Restart etcd on etcd2.",
-                action=Action("restart", {"service": "etcd", "node": "etcd2"})),
+                action=StartMembers(("etcd2",))),
         Finding(Severity.WARNING, "snapshot-invalid", "snapshot-20261117T0000Z.db",
                 "The newest backup is truncated (no sha256 trailer)."),
     ]

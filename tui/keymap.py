@@ -35,8 +35,14 @@ ACTIONS: tuple[ActionSpec, ...] = (
     ),
     ActionSpec(
         "restart", "x", "Restart",
-        "Restart a service: the selected member's etcd, or the one a finding names.",
+        "Start or restart exactly what is selected: a member row's etcd, or the members a "
+        "finding names.",
         dangerous=True, runbook="restart",
+    ),
+    ActionSpec(
+        "recover", "a", "Recover",
+        "Run the recommended recovery strategy (the one that loses least), end to end.",
+        dangerous=True, runbook="recover",
     ),
     ActionSpec(
         "renew", "c", "Renew cert",

@@ -1,5 +1,6 @@
-"""Runbook commands: snapshot save, restore, restart, certs renew, alarm disarm, defrag,
-resume, rollback. Each builds a plan, shows every step, asks for confirmation when it
+"""Runbook commands: snapshot save, restore, recover, start, member replace, restart, certs
+renew, alarm disarm, defrag, resume, rollback. Each builds the same typed request the TUI
+does (checks.requests), plans it, shows every step, asks for confirmation when it
 changes things (`--yes`, or the cluster name typed at a terminal), runs it with live step
 status, and leaves a journal and audit lines in the state dir.
 
@@ -17,6 +18,20 @@ from typing import Any
 import click
 
 from blackstart.checks.model import Cluster, Report
+from blackstart.checks.requests import (
+    BestSource,
+    Defrag,
+    Disarm,
+    Recover,
+    Renew,
+    ReplaceMember,
+    Request,
+    RestartService,
+    Restore,
+    SnapshotSave,
+    SourceRef,
+    StartMembers,
+)
 from blackstart.cli import certs, cli, snapshot
 from blackstart.cli.check import cluster_from_options
 from blackstart.cli.options import inventory_options
@@ -31,11 +46,21 @@ class Refused(click.ClickException):
         return f"refused, nothing was changed: {self.message}"
 
 
-def _plan(action: str, cluster: Cluster, report: Report | None = None, **args: Any) -> Any:
-    from blackstart.runbook.planner import PlanRefused, plan_for
+class NothingToDo(click.ClickException):
+    exit_code = 0
+
+    def show(self, file: Any = None) -> None:
+        click.echo(self.message)
+
+
+def _plan(request: Request, cluster: Cluster, report: Report | None = None,
+          stop_timeout: float = 30.0) -> Any:
+    from blackstart.runbook.planner import NothingToRestore, PlanRefused, plan_for
 
     try:
-        return plan_for(action, cluster, report, **args)
+        return plan_for(request, cluster, report, stop_timeout=stop_timeout)
+    except NothingToRestore as exc:
+        raise NothingToDo(exc.reason) from exc
     except PlanRefused as exc:
         raise Refused(exc.reason) from exc
 
@@ -69,12 +94,12 @@ def _print_event(e: Any) -> None:
         click.echo(f"[{e.index + 1:>2}] {e.step.node}: {e.step.title} -> {e.status}{tail}")
 
 
-def _execute(plan: Any, cluster: Cluster, quiet: bool = False) -> Any:
+def _execute(plan: Any, cluster: Cluster, confirmed: str, quiet: bool = False) -> Any:
     from blackstart.runbook.audit import operator_name
     from blackstart.runbook.executor import execute
 
     res = asyncio.run(execute(plan, cluster, operator=operator_name(),
-                              on_event=None if quiet else _print_event))
+                              on_event=None if quiet else _print_event, confirmed=confirmed))
     _finish(res)
     return res
 
@@ -90,17 +115,52 @@ def _finish(res: Any) -> None:
         sys.exit(EXIT_FAILED)
 
 
-def _run(action: str, cluster: Cluster, *, yes: bool, dry_run: bool = False,
-         report: Report | None = None, **args: Any) -> Any:
-    plan = _plan(action, cluster, report, **args)
-    click.echo("\n".join(plan.preview_lines()))
+def _audit_force(cluster: Cluster, plan: Any) -> None:
+    from blackstart.runbook.audit import append, audit_record, operator_name
+
+    reason = plan.info.get("force_reason")
+    if reason:
+        append(cluster.state_dir, audit_record(
+            operator=operator_name(), plan_id=plan.id, action=plan.action, node="",
+            step="confirm", op="force", command="", exit_code=None, duration=0.0,
+            output=reason.encode(), status="forced", error=f"forced: {reason}"))
+
+
+def _show(plan: Any, as_json: bool) -> str:
+    digest: str = plan.digest()
+    if as_json:
+        click.echo(json.dumps({"request": plan.request, "digest": digest,
+                               "plan": plan.to_json()}, indent=1))
+    else:
+        click.echo("\n".join(plan.preview_lines()))
+        click.echo(f"plan digest: {digest}")
+    return digest
+
+
+def _run(request: Request, cluster: Cluster, *, yes: bool, dry_run: bool = False,
+         report: Report | None = None, as_json: bool = False, stop_timeout: float = 30.0
+         ) -> Any:
+    plan = _plan(request, cluster, report, stop_timeout)
+    digest = _show(plan, as_json)
     if dry_run:
-        click.echo("dry run: nothing was changed")
+        if not as_json:
+            click.echo("dry run: nothing was changed")
         return plan
     if plan.destructive:
         _confirm(cluster, yes)
-    _execute(plan, cluster)
+    _audit_force(cluster, plan)
+    _execute(plan, cluster, digest, quiet=as_json)
     return plan
+
+
+def source_ref(cluster: Cluster, value: str, from_node: str | None) -> SourceRef:
+    """`NODE:PATH` or a PATH (on --from-node, else on this machine)."""
+    node, path = from_node or "", value
+    head, sep, rest = value.partition(":")
+    if sep and not from_node and head in {n.name for n in cluster.nodes}:
+        node, path = head, rest
+    kind = "member-db" if path.rstrip("/").endswith("member/snap/db") else "backup"
+    return SourceRef(node, path, kind)
 
 
 # --------------------------------------------------------------------------- commands
@@ -117,12 +177,12 @@ def _run(action: str, cluster: Cluster, *, yes: bool, dry_run: bool = False,
 def snapshot_save(prune: bool, delete: bool, as_json: bool, yes: bool, **kw: Any) -> None:
     """Save a snapshot from a healthy member, verify it, copy it to every backup dir."""
     cluster = cluster_from_options(**kw)
-    plan = _plan("snapshot-save", cluster, prune=prune, delete=delete and prune)
+    plan = _plan(SnapshotSave(prune=prune, delete=delete and prune), cluster)
     if not as_json:
         click.echo("\n".join(plan.preview_lines()))
     if plan.destructive:
         _confirm(cluster, yes)
-    res = _execute(plan, cluster, quiet=as_json)
+    res = _execute(plan, cluster, plan.digest(), quiet=as_json)
     info = json.loads(res.outputs[plan.steps[0].id].strip().splitlines()[-1])
     info["copies"] = [s.args["dst"] for s in plan.steps if s.op == "copy"]
     if as_json:
@@ -134,26 +194,81 @@ def snapshot_save(prune: bool, delete: bool, as_json: bool, yes: bool, **kw: Any
 
 @cli.command("restore")
 @inventory_options
-@click.option("--snapshot", "snapshot_path", type=click.Path(dir_okay=False),
-              help="Snapshot file on this machine, or a member's member/snap/db.")
-@click.option("--from-node", help="The --snapshot path is on this node (copied here first).")
-@click.option("--best", is_flag=True, help="Restore from the source the checks recommend.")
-@click.option("--dry-run", is_flag=True, help="Show every step per node; change nothing.")
+@click.option("--snapshot", "snapshot_path",
+              help="NODE:PATH of a backup or member db (or a PATH on --from-node / here).")
+@click.option("--from-node", help="The --snapshot PATH is on this node.")
+@click.option("--best", is_flag=True, help="Restore from the best-ranked valid source.")
+@click.option("--force", "force_reason", default="",
+              help="REASON: restore although the cluster has quorum (audited).")
+@click.option("--dry-run", is_flag=True, help="Verify in place, show every step; change "
+                                              "nothing.")
+@click.option("--json", "as_json", is_flag=True, help="Print the request, digest and plan.")
 @click.option("--yes", is_flag=True, help="Run without typing the cluster name.")
 @click.option("--stop-timeout", default=30.0, show_default=True,
               help="Seconds to wait for each etcd to be confirmed stopped.")
 def restore_cmd(snapshot_path: str | None, best: bool, dry_run: bool, **kw: Any) -> None:
     """Restore every member from one verified snapshot (preflight first)."""
     if bool(snapshot_path) == best:
-        raise click.UsageError("give exactly one of --snapshot PATH and --best")
+        raise click.UsageError("give exactly one of --snapshot NODE:PATH and --best")
     yes, stop_timeout, node = kw.pop("yes"), kw.pop("stop_timeout"), kw.pop("from_node")
+    force, as_json = kw.pop("force_reason"), kw.pop("as_json")
     cluster = cluster_from_options(**kw)
     report = _report(cluster)  # --best picks from it; both size the revision bump from it
-    plan = _run("restore", cluster, yes=yes, dry_run=dry_run, report=report,
-                snapshot=snapshot_path, best=best, stop_timeout=stop_timeout, node=node)
-    if not dry_run:
+    src = BestSource() if best else source_ref(cluster, str(snapshot_path), node)
+    plan = _run(Restore(src, force_reason=force), cluster, yes=yes, dry_run=dry_run,
+                report=report, as_json=as_json, stop_timeout=stop_timeout)
+    if not dry_run and not as_json:
         click.echo(f"restored. new --initial-cluster-token: {plan.info['token']} "
                    f"(the inventory's token = {cluster.token!r} is informational)")
+
+
+@cli.command("recover")
+@inventory_options
+@click.option("--strategy", default="", help="start | replace | restore-member-db | "
+                                             "restore-backup (default: the recommended one).")
+@click.option("--dry-run", is_flag=True, help="Show the strategies and the plan; change "
+                                              "nothing.")
+@click.option("--json", "as_json", is_flag=True, help="Print the request, digest and plan.")
+@click.option("--yes", is_flag=True, help="Run without typing the cluster name.")
+def recover_cmd(strategy: str, dry_run: bool, as_json: bool, yes: bool, **kw: Any) -> None:
+    """Run a recovery strategy end to end: the recommended one (least data lost), or the
+    one named."""
+    cluster = cluster_from_options(**kw)
+    report = _report(cluster)
+    if not as_json:
+        for s in report.verdict.strategies:
+            mark = "*" if s.name == report.verdict.recommended else " "
+            click.echo(f"{mark} {s.name}: {s.title}" + (f"  [{s.blocked}]" if s.blocked else ""))
+    if not report.verdict.strategies:
+        raise NothingToDo(f"no recovery needed: {report.verdict.summary}")
+    _run(Recover(strategy), cluster, yes=yes, dry_run=dry_run, report=report, as_json=as_json)
+
+
+@cli.command("start")
+@inventory_options
+@click.argument("members", nargs=-1, required=True)
+@click.option("--dry-run", is_flag=True)
+@click.option("--yes", is_flag=True)
+def start_cmd(members: tuple[str, ...], dry_run: bool, yes: bool, **kw: Any) -> None:
+    """Start etcd on exactly these MEMBERS (none other), then wait for quorum."""
+    _run(StartMembers(members), cluster_from_options(**kw), yes=yes, dry_run=dry_run)
+
+
+@cli.group("member")
+def member_group() -> None:
+    """etcd membership."""
+
+
+@member_group.command("replace")
+@inventory_options
+@click.argument("name")
+@click.option("--dry-run", is_flag=True)
+@click.option("--yes", is_flag=True)
+def member_replace(name: str, dry_run: bool, yes: bool, **kw: Any) -> None:
+    """Replace lost member NAME from the quorum: member remove, data dir aside, member add,
+    start with --initial-cluster-state=existing, wait until it caught up, hashkv."""
+    cluster = cluster_from_options(**kw)
+    _run(ReplaceMember(name), cluster, yes=yes, dry_run=dry_run, report=_report(cluster))
 
 
 @cli.command("restart")
@@ -164,7 +279,7 @@ def restore_cmd(snapshot_path: str | None, best: bool, dry_run: bool, **kw: Any)
 def restart_cmd(service: str, node: str | None, yes: bool, **kw: Any) -> None:
     """Restart SERVICE (etcd, kube-apiserver, …) as the inventory says: command, systemd or
     static pod."""
-    _run("restart", cluster_from_options(**kw), yes=yes, service=service, node=node)
+    _run(RestartService(node, service), cluster_from_options(**kw), yes=yes)
 
 
 @certs.command("renew")
@@ -172,15 +287,16 @@ def restart_cmd(service: str, node: str | None, yes: bool, **kw: Any) -> None:
 @click.option("--member", help="Renew this member's server and peer certificates.")
 @click.option("--expired", is_flag=True, help="Renew every expired or not-yet-valid cert.")
 @click.option("--path", "cert_path", help="Renew the inventory certificate at this path.")
+@click.option("--node", help="The node the --path is on (same paths on every node).")
 @click.option("--dry-run", is_flag=True)
 @click.option("--yes", is_flag=True)
-def certs_renew(member: str | None, expired: bool, cert_path: str | None, dry_run: bool,
-                yes: bool, **kw: Any) -> None:
+def certs_renew(member: str | None, expired: bool, cert_path: str | None, **kw: Any) -> None:
     """Re-sign certificates from the CA key, keeping subject, SANs and EKU."""
     if not (member or expired or cert_path):
         raise click.UsageError("say which: --member NAME, --expired or --path FILE")
-    _run("renew-cert", cluster_from_options(**kw), yes=yes, dry_run=dry_run, member=member,
-         expired=expired, path=cert_path)
+    node, dry_run, yes = kw.pop("node"), kw.pop("dry_run"), kw.pop("yes")
+    _run(Renew(node or "", cert_path or "", member=member, expired=expired),
+         cluster_from_options(**kw), yes=yes, dry_run=dry_run)
 
 
 @cli.group()
@@ -193,15 +309,16 @@ def alarm() -> None:
 @click.option("--yes", is_flag=True)
 def alarm_disarm(yes: bool, **kw: Any) -> None:
     """Disarm every active alarm."""
-    _run("disarm-alarm", cluster_from_options(**kw), yes=yes)
+    _run(Disarm(), cluster_from_options(**kw), yes=yes)
 
 
 @cli.command("defrag")
 @inventory_options
+@click.argument("members", nargs=-1)
 @click.option("--yes", is_flag=True)
-def defrag_cmd(yes: bool, **kw: Any) -> None:
-    """Defragment every member, one at a time, the leader last."""
-    _run("defrag", cluster_from_options(**kw), yes=yes)
+def defrag_cmd(members: tuple[str, ...], yes: bool, **kw: Any) -> None:
+    """Defragment MEMBERS (default every member), one at a time, the leader last."""
+    _run(Defrag(members), cluster_from_options(**kw), yes=yes)
 
 
 def _journal(cluster: Cluster, plan_id: str | None, states: tuple[str, ...]) -> Any:

@@ -106,11 +106,13 @@ async def _member_db(ctx: ProbeContext, m: Member) -> SnapshotInfo:
     path = db_path(m)
     reason = no_access_reason(ctx.cluster.node(m.node))
     if reason:
-        return SnapshotInfo(path, m.node, kind="member-db", error=reason)
+        return SnapshotInfo(path, m.node, kind="member-db", error=reason, member=m.name,
+                            fact="unknown")
     try:
-        return await member_db_info(ctx, ctx.client(m.node), path)
+        return replace(await member_db_info(ctx, ctx.client(m.node), path), member=m.name)
     except NodeError as exc:
-        return SnapshotInfo(path, m.node, kind="member-db", error=str(exc))
+        return SnapshotInfo(path, m.node, kind="member-db", error=str(exc), member=m.name,
+                            fact="unknown")
 
 
 async def member_db_info(ctx: ProbeContext, client: NodeReader, path: str) -> SnapshotInfo:
@@ -120,7 +122,7 @@ async def member_db_info(ctx: ProbeContext, client: NodeReader, path: str) -> Sn
         st = await client.stat(path, timeout=ctx.deadline)
         if st is None:
             return SnapshotInfo(path, client.name, kind="member-db",
-                                error=f"{client.name}:{path}: no such file")
+                                error=f"{client.name}:{path}: no such file", fact="missing")
         if st.mode and not stat_mod.S_ISREG(st.mode):
             return SnapshotInfo(path, client.name, kind="member-db",
                                 error=f"{client.name}:{path}: {db_type_problem(st.mode)}")

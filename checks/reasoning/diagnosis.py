@@ -12,7 +12,6 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 from blackstart.checks.model import (
-    Action,
     CertInfo,
     Finding,
     LogLine,
@@ -21,17 +20,43 @@ from blackstart.checks.model import (
     RestoreSource,
     Severity,
     SnapshotInfo,
+    Strategy,
     Verdict,
     WalState,
+)
+from blackstart.checks.reasoning.facts import (
+    LOST,
+    MemberFact,
+    Quorum,
+    lost_members,
+    member_dbs,
+    member_facts,
+    node_of,
+    quorum_of,
+    snap_ahead,
 )
 from blackstart.checks.reasoning.signatures import signature
 from blackstart.checks.reasoning.sources import (
     ago,
     human_duration,
     rank_sources,
-    recommended,
     wal_for_db,
 )
+from blackstart.checks.reasoning.strategies import recommend, strategies
+from blackstart.checks.requests import (
+    Defrag,
+    Disarm,
+    Renew,
+    ReplaceMember,
+    Request,
+    RestartService,
+    Restore,
+    SnapshotSave,
+    SourceRef,
+    StartMembers,
+)
+
+__all__ = ["Quorum", "diagnose", "lost_members", "probe_failed", "quorum_of"]
 
 C, W, INFO, OK = Severity.CRITICAL, Severity.WARNING, Severity.INFO, Severity.OK
 
@@ -49,26 +74,6 @@ _PRIORITY = (
 
 
 @dataclass(frozen=True)
-class Quorum:
-    healthy: list[str]
-    total: int
-    needed: int
-    probed: bool = True  # False: the members probe gave nothing, so health is unknown
-
-    @property
-    def known(self) -> bool:
-        return self.total > 0 and self.probed
-
-    @property
-    def held(self) -> bool:
-        return self.known and len(self.healthy) >= self.needed
-
-    def text(self) -> str:
-        return (f"{len(self.healthy)}/{self.total} members healthy, "
-                f"quorum needs {self.needed}")
-
-
-@dataclass(frozen=True)
 class _Facts:
     """What several rules need: computed once per diagnosis."""
 
@@ -77,47 +82,13 @@ class _Facts:
     quorum: Quorum
     lost: dict[str, str]  # member -> why it is lost (its data cannot come back by restart)
     sources: list[RestoreSource]
+    members: dict[str, MemberFact]
+    strategies: list[Strategy]
+    top: Strategy | None  # the recommended strategy, if any
 
 
-def quorum_of(report: Report) -> Quorum:
-    names = report.expected_members or [m.name for m in report.members]
-    total = len(names)
-    healthy = [m.name for m in report.members if m.healthy]
-    return Quorum(healthy, total, total // 2 + 1 if total else 0, bool(report.members))
-
-
-def _member_dbs(report: Report) -> list[SnapshotInfo]:
-    return report.member_dbs + [s for s in report.snapshots if s.kind == "member-db"]
-
-
-def _snap_ahead(w: WalState, dbs: Sequence[SnapshotInfo], wal: Sequence[WalState]) -> int | None:
-    """The db consistent_index when the newest .snap is past it (etcd would refuse to start)."""
-    ci = w.consistent_index
-    if ci is None:
-        db = next((d for d in dbs if wal_for_db(d, wal) is w), None)
-        ci = db.consistent_index if db is not None else None
-    if w.snap_index is not None and ci is not None and w.snap_index > ci:
-        return ci
-    return None
-
-
-def lost_members(report: Report) -> dict[str, str]:
-    """Members whose own data cannot come back by a restart (ETCD_FACTS §3 "member is lost")."""
-    healthy = {m.name for m in report.members if m.healthy}
-    dbs = _member_dbs(report)
-    lost: dict[str, str] = {}
-    for w in report.wal:
-        if w.member in healthy:
-            continue
-        if w.state == "corrupt":
-            lost[w.member] = f"its WAL is corrupt ({w.detail or w.path})"
-        elif (ci := _snap_ahead(w, dbs, report.wal)) is not None:
-            lost[w.member] = f"newest .snap index {w.snap_index} is past the db's {ci}"
-    for d in dbs:
-        beside = wal_for_db(d, report.wal)
-        if not d.valid and beside is not None and beside.member not in healthy:
-            lost.setdefault(beside.member, f"its database {d.path} is corrupt ({d.error})")
-    return lost
+_member_dbs = member_dbs
+_snap_ahead = snap_ahead
 
 
 # --------------------------------------------------------------------------- rules
@@ -133,11 +104,23 @@ def _rule_probes(f: _Facts) -> list[Finding]:
     return [probe_failed(name, err) for name, err in sorted(f.report.probe_errors.items())]
 
 
-def _restore_action(f: _Facts) -> Action | None:
-    top = recommended(f.sources)
-    if top is None:
-        return None
-    return Action("restore", {"snapshot": top.path, "node": top.node, "kind": top.kind})
+def _top_restore(f: _Facts) -> Restore | None:
+    """The restore request of the recommended strategy, when a restore is recommended."""
+    for r in f.top.requests if f.top else ():
+        if isinstance(r, Restore):
+            return r
+    return None
+
+
+def _quorum_action(f: _Facts) -> Request | None:
+    """Exactly what the quorum finding's remedy names: the members to start, or the
+    recommended restore; a plan with more than one kind of step is `Recover`."""
+    restore = _top_restore(f)
+    if restore is not None:
+        return restore
+    start = next((r for r in f.top.requests if isinstance(r, StartMembers)), None) \
+        if f.top else None
+    return start
 
 
 def _rule_quorum(f: _Facts) -> list[Finding]:
@@ -149,8 +132,7 @@ def _rule_quorum(f: _Facts) -> list[Finding]:
         return [Finding(C, "quorum-lost", "cluster", f"Quorum lost: {q.text()}.",
                         evidence=[f"healthy: {', '.join(q.healthy) or 'none'}"],
                         remedy=" ".join(_quorum_plan(f)),
-                        action=_restore_action(f) if _needs_restore(f) else
-                        Action("restart", {"service": "etcd"}))]
+                        action=_quorum_action(f))]
     if len(q.healthy) < q.total:
         return [Finding(W, "quorum-degraded", "cluster",
                         f"Quorum holds but is degraded: {q.text()}; one more failure "
@@ -170,11 +152,27 @@ _ERROR_REMEDY = {
 }
 
 
-def _member_action(m: MemberState) -> Action | None:
-    if m.error_class == "tls" and m.tls_fault:
-        return Action("renew-cert", {"path": m.tls_fault, "member": m.name})
+def _fault_cert(f: _Facts, m: MemberState) -> Renew | None:
+    """The certificate at fault, on the node it is on (same paths on every node: a path
+    alone names no file)."""
+    if not m.tls_fault:
+        return None
+    node = node_of(f.report, m.name)
+    c = next((c for c in f.report.certificates if c.path == m.tls_fault
+              and (c.member == m.name or c.node == node)), None)
+    if c is not None:
+        return Renew(c.node, c.path, member=c.member)
+    return Renew(node, m.tls_fault, member=m.name) if node else None
+
+
+def _member_action(f: _Facts, m: MemberState) -> Request | None:
+    if m.error_class == "tls":
+        return _fault_cert(f, m)
+    fact = f.members.get(m.name)
+    if fact is not None and fact.status == LOST:
+        return ReplaceMember(m.name) if f.quorum.held else None
     if m.error_class == "refused":
-        return Action("restart", {"service": "etcd", "member": m.name})
+        return StartMembers((m.name,))
     return None
 
 
@@ -192,7 +190,7 @@ def _rule_members(f: _Facts) -> list[Finding]:
     out = []
     for m in f.report.members:
         if m.healthy:
-            out.extend(_rejected_client_cert(m))
+            out.extend(_rejected_client_cert(f, m))
             continue
         why = m.error_class or "unhealthy"
         ev = [e for e in (m.error, f"certificate at fault: {m.tls_fault}" if m.tls_fault
@@ -200,11 +198,11 @@ def _rule_members(f: _Facts) -> list[Finding]:
         out.append(Finding(sev, "member-unreachable", m.name,
                            f"{m.name} at {m.endpoint} is unreachable ({why}).", ev,
                            _ERROR_REMEDY.get(why, "Check its process and its log."),
-                           _member_action(m)))
+                           _member_action(f, m)))
     return out
 
 
-def _rejected_client_cert(m: MemberState) -> list[Finding]:
+def _rejected_client_cert(f: _Facts, m: MemberState) -> list[Finding]:
     """A healthy member that only answered once asked with its own server certificate:
     the client certificate (blackstart's, often the apiserver's too) is what is broken."""
     if not m.tls_fault:
@@ -215,7 +213,7 @@ def _rejected_client_cert(m: MemberState) -> list[Finding]:
                     [m.error] if m.error else [],
                     "Renew the client certificate from the etcd CA (it is probably expired or "
                     "from another CA).",
-                    Action("renew-cert", {"path": m.tls_fault, "member": m.name}))]
+                    _fault_cert(f, m))]
 
 
 def _cert_who(c: CertInfo) -> str:
@@ -251,8 +249,7 @@ _CERT_REMEDY = {
 
 def _cert_findings(c: CertInfo, now: float) -> list[Finding]:
     out = []
-    act = None if c.role == "etcd-ca" else Action(
-        "renew-cert", {"path": c.path, "node": c.node, "member": c.member or "", "role": c.role})
+    act = None if c.role == "etcd-ca" else Renew(c.node, c.path, member=c.member)
     for p in c.problems:
         sev = W if p in ("unreadable", "expiring") else C
         ev = [e for e in (c.explain.get(p), c.error) if e]
@@ -288,13 +285,14 @@ def _rule_clocks(f: _Facts) -> list[Finding]:
 
 
 def _lost_remedy(f: _Facts, member: str) -> str:
-    if f.quorum.held or not _needs_restore(f):
+    restore = _top_restore(f)
+    if f.quorum.held or restore is None:
         return (f"Member {member} is lost: once quorum holds, `etcdctl member remove` it, move "
                 "its data dir aside, `member add` it and start it with "
-                "--initial-cluster-state=existing.")
-    top = recommended(f.sources)
-    where = f" from {_source_label(top)}" if top else ""
-    return f"Member {member} is lost and quorum is gone: restore every member{where}."
+                "--initial-cluster-state=existing (`blackstart member replace "
+                f"{member}`).")
+    return (f"Member {member} is lost and quorum cannot come back without it: "
+            f"{f.top.title if f.top else 'restore every member'}.")
 
 
 def _wal_finding(f: _Facts, w: WalState, healthy: bool) -> Finding:
@@ -310,12 +308,12 @@ def _wal_finding(f: _Facts, w: WalState, healthy: bool) -> Finding:
                        f"{where}: torn tail; etcd repairs it on start.",
                        [w.detail] if w.detail else [],
                        "Start etcd: it truncates the torn record (keeping a .broken copy).",
-                       Action("restart", {"service": "etcd", "member": w.member}))
+                       StartMembers((w.member,)))
     if w.state == "corrupt":
         return Finding(W if healthy else C, "wal-corrupt", w.member,
                        f"{where}: corrupt; member {w.member} is lost.",
                        [w.detail] if w.detail else [], _lost_remedy(f, w.member),
-                       None if f.quorum.held else _restore_action(f))
+                       ReplaceMember(w.member) if f.quorum.held else _top_restore(f))
     return Finding(INFO if healthy else W, f"wal-{w.state}", w.member, f"{where}: {w.state}.",
                    [w.detail] if w.detail else [], "Check the member's data_dir in the inventory.")
 
@@ -338,7 +336,7 @@ def _rule_member_dbs(f: _Facts) -> list[Finding]:
     out = []
     for d in _member_dbs(f.report):
         w = wal_for_db(d, f.report.wal)
-        who = w.member if w is not None else d.node
+        who = d.member or (w.member if w is not None else d.node)
         if d.valid:
             continue
         if who in f.quorum.healthy:
@@ -347,6 +345,13 @@ def _rule_member_dbs(f: _Facts) -> list[Finding]:
                                f"{who}'s database {d.path} did not verify while {who} was "
                                "running; a copy read during writes is not conclusive.",
                                [d.error] if d.error else []))
+            continue
+        if d.state == "unknown":
+            continue  # not read: the node-access / probe finding says why
+        if d.state == "missing":
+            out.append(Finding(C if who in f.lost else W, "member-db-missing", who,
+                               f"{who}'s database {d.path} is missing on {d.node}.",
+                               [d.error] if d.error else [], _lost_remedy(f, who)))
             continue
         out.append(Finding(C if who in f.lost else W, "member-db-corrupt", who,
                            f"{who}'s database {d.path} is not a valid bbolt file.",
@@ -366,7 +371,7 @@ def _rule_alarms(f: _Facts) -> list[Finding]:
                                "NOSPACE alarm: the database reached its quota; writes fail.",
                                evidence=[f"raised on {', '.join(who)}"],
                                remedy="Compact, defragment every member, then disarm the alarm.",
-                               action=Action("disarm-alarm", {"alarm": "NOSPACE"})))
+                               action=Disarm("NOSPACE")))
         else:
             out.append(Finding(C, f"alarm-{alarm.lower()}", ", ".join(who),
                                f"{alarm} alarm raised on {', '.join(who)}.",
@@ -389,7 +394,7 @@ def _metric_findings(m_name: str, fsync: float | None, commit: float | None,
         out.append(Finding(C if ratio > 0.95 else W, "metric-db-quota", m_name,
                            f"{m_name}: database is {ratio:.0%} of its quota.",
                            remedy="Compact and defragment before the NOSPACE alarm.",
-                           action=Action("defrag", {"member": m_name})))
+                           action=Defrag((m_name,))))
     if has_leader is False:
         out.append(Finding(C, "metric-no-leader", m_name, f"{m_name} reports no leader.",
                            remedy="Start the missing members; check port 2380."))
@@ -450,7 +455,7 @@ def _log_finding(f: _Facts, sig_id: str, lines: list[LogLine]) -> Finding:
                    f"{len(lines)} log line(s) match {sig_id}: {diag}",
                    [f"newest ({newest.node} {newest.ts or ''}): {newest.text[:300]}"],
                    sig.remedy if sig else "",
-                   Action(sig.action) if sig and sig.action else None)
+                   None)  # a log line names no target: its remedy is advice, not an action
 
 
 def _rule_snapshots(f: _Facts) -> list[Finding]:
@@ -461,7 +466,7 @@ def _rule_snapshots(f: _Facts) -> list[Finding]:
     if not backups:
         return [Finding(W, "no-backups", "backups", "No backup snapshot was found.",
                         remedy="Take a snapshot now and schedule them.",
-                        action=Action("snapshot-save") if f.quorum.held else None)]
+                        action=SnapshotSave() if f.quorum.held else None)]
     valid = [s for s in backups if s.valid]
     checking = [s for s in backups if s.pending]
     out = []
@@ -478,7 +483,7 @@ def _rule_snapshots(f: _Facts) -> list[Finding]:
                            f"All {len(backups)} backup snapshot(s) are invalid.",
                            [f"{s.path}: {s.error}" for s in backups[:5]],
                            "Take a new snapshot once quorum holds.",
-                           Action("snapshot-save") if f.quorum.held else None))
+                           SnapshotSave() if f.quorum.held else None))
         return out
     if not backups[0].valid:
         b = backups[0]
@@ -499,7 +504,7 @@ def _newest_valid(f: _Facts, s: SnapshotInfo) -> Finding:
                    f"Newest valid backup: {s.path} on {s.node}, {human_duration(age)} old, "
                    f"{rev}{keys}.",
                    remedy="Take a fresh snapshot." if stale else "",
-                   action=Action("snapshot-save") if stale and f.quorum.held else None)
+                   action=SnapshotSave() if stale and f.quorum.held else None)
 
 
 def _source_label(s: RestoreSource) -> str:
@@ -509,21 +514,26 @@ def _source_label(s: RestoreSource) -> str:
 
 
 def _rule_sources(f: _Facts) -> list[Finding]:
-    top = recommended(f.sources)
-    if top is None:
-        if f.sources:
-            return [Finding(W, "no-restore-source", "cluster",
-                            "No intact restore source: every backup and member database "
-                            "failed verification.")]
-        return []
-    if f.quorum.held:
-        return []  # nothing to restore: the Snapshots panel still marks the best source
-    rev = f"revision {top.revision:,}" if top.revision is not None else "revision unknown"
-    ev = [top.reason] + ([f"would lose {top.window}"] if top.window else [])
-    return [Finding(INFO, "restore-source", top.path,
-                    f"Recommended restore source: {_source_label(top)} ({rev}).", ev,
-                    "Restore every member from it only if quorum cannot come back by restarts.",
-                    _restore_action(f))]
+    valid = [s for s in f.sources if s.valid]
+    if not valid:
+        if not f.sources:
+            return []  # "no backups found" is the snapshots rule's finding
+        unknown = [s for s in f.sources if s.reason == "still being verified"]
+        what = ("no restore source is verified yet" if unknown and len(unknown) == len(f.sources)
+                else "no intact restore source: every backup and member database that "
+                     "could be read failed verification")
+        return [Finding(W, "no-restore-source", "cluster", what[0].upper() + what[1:] + ".")]
+    restore = _top_restore(f)
+    src = next((s for s in valid if restore is not None and isinstance(restore.source, SourceRef)
+                and (s.node, s.path) == (restore.source.node, restore.source.path)), None)
+    if src is None:
+        return []  # no restore is recommended: nothing is starred, nothing is offered
+    rev = f"revision {src.revision:,}" if src.revision is not None else "revision unknown"
+    ev = [src.reason] + ([f"would lose {src.window}"] if src.window else [])
+    return [Finding(INFO, "restore-source", src.path,
+                    f"Recommended restore source: {_source_label(src)} ({rev}).", ev,
+                    "Restore every member from it: no way without data loss is left.",
+                    restore)]
 
 
 def _rule_processes(f: _Facts) -> list[Finding]:
@@ -537,7 +547,7 @@ def _rule_processes(f: _Facts) -> list[Finding]:
             out.append(Finding(INFO, "process-not-running", f"{p.name}@{p.node}",
                                f"{p.name} is not running on {p.node}.",
                                remedy="Start it once etcd has quorum.",
-                               action=Action("restart", {"service": p.name, "node": p.node})))
+                               action=RestartService(p.node, p.name)))
     return out
 
 
@@ -601,9 +611,8 @@ def _restartable(f: _Facts) -> list[str]:
 
 
 def _needs_restore(f: _Facts) -> bool:
-    """Quorum is gone for good when too few members can come back with their own data."""
-    q = f.quorum
-    return q.known and not q.held and len(q.healthy) + len(_restartable(f)) < q.needed
+    """A restore is what the verdict recommends (no way without loss is left)."""
+    return _top_restore(f) is not None
 
 
 def _comeback_steps(f: _Facts, restartable: list[str]) -> list[str]:
@@ -626,22 +635,18 @@ def _comeback_steps(f: _Facts, restartable: list[str]) -> list[str]:
 
 
 def _quorum_plan(f: _Facts) -> list[str]:
-    q, top = f.quorum, recommended(f.sources)
-    src = _source_label(top) if top else None
-    restartable, lost = _restartable(f), sorted(f.lost)
-    if _needs_restore(f):
-        if src is None:
-            return ["No intact restore source was found: find a valid backup before going on."]
-        return [f"Restore every member from {src}: stop etcd everywhere, move each data dir "
-                "aside, `snapshot restore` with each member's own --name and peer URL, "
-                "then start etcd on all of them."]
-    steps = _comeback_steps(f, restartable)
-    if lost:
-        steps.append(f"Replace the lost member(s) {', '.join(lost)} once quorum holds: member "
-                     "remove, move the data dir aside, member add, start with "
-                     "--initial-cluster-state=existing.")
-    if steps and src and not q.held:
-        steps.append(f"If quorum does not come back, restore every member from {src}.")
+    """The recommended strategy's steps; without one, how to get the facts it needs."""
+    if f.top is not None:
+        steps = [x[0].upper() + x[1:] + "." for x in f.top.steps]
+        return steps + [f"This {f.top.loss_text()}."]
+    blocked = [f"{s.title}: {s.blocked}" for s in f.strategies if s.blocked]
+    unknown = [m for m in f.members.values() if m.status == "unknown"]
+    steps = [f"Get the facts first: {m.name}'s data is unknown ({m.why})." for m in unknown]
+    if blocked and not unknown:
+        steps.append(f"Not recommended yet: {blocked[0]}.")
+    if not f.strategies and not unknown and not f.quorum.held:
+        steps.append("No intact member and no valid restore source was found: find a valid "
+                     "backup before going on.")
     return steps
 
 
@@ -722,8 +727,12 @@ def diagnose(report: Report, now: float) -> tuple[list[Finding], Verdict]:
     """Findings, worst first, and the verdict for a report. Pure: same input, same output."""
     sources = report.restore_sources or rank_sources(
         report.snapshots, report.member_dbs, report.wal, report.members, now)
-    facts = _Facts(report, now, quorum_of(report), lost_members(report), sources)
+    ranked = strategies(report, sources)
+    top = recommend(ranked)
+    facts = _Facts(report, now, quorum_of(report), lost_members(report), sources,
+                   member_facts(report), ranked, top)
     findings = _fold_access_echoes(report, [x for rule in _RULES for x in rule(facts)])
     findings.sort(key=lambda x: -x.severity)  # stable: rule order within a level
     level = _level(findings)
-    return findings, Verdict(level, _summary(facts, findings, level), _next_steps(facts, findings))
+    return findings, Verdict(level, _summary(facts, findings, level), _next_steps(facts, findings),
+                             ranked, top.name if top else None)

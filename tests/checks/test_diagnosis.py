@@ -19,6 +19,14 @@ from blackstart.checks.model import (
     WalState,
 )
 from blackstart.checks.reasoning.diagnosis import diagnose
+from blackstart.checks.requests import (
+    Renew,
+    ReplaceMember,
+    RestartService,
+    Restore,
+    SourceRef,
+    StartMembers,
+)
 
 NOW = 1_800_000_000.0
 DAY = 86400.0
@@ -129,7 +137,7 @@ def test_seed_outage_names_the_expired_cert_its_member_and_since_when() -> None:
     assert f.subject.endswith("etcd1/etc/kubernetes/pki/etcd/server.crt")
     assert "etcd1" in f.seen and "expired 3 days ago" in f.seen
     assert f.action is not None and f.action.name == "renew-cert"
-    assert f.action.args["path"] == f.subject
+    assert f.action == Renew("etcd1", f.subject, member="etcd1")
 
 
 def test_seed_outage_states_each_members_wal() -> None:
@@ -143,17 +151,27 @@ def test_seed_outage_states_each_members_wal() -> None:
     assert "repairs it on start" in torn.seen
 
 
-def test_seed_outage_recommends_the_newest_member_db_and_names_newest_backup() -> None:
-    findings, _ = diagnose(seed(), NOW)
-    (src,) = by_code(findings, "restore-source")
-    assert src.subject == f"{_dd('etcd1')}/member/snap/db"
-    assert src.evidence[0] == (
-        "etcd1's own database is 4,211 revisions newer than the newest backup.")
-    assert src.action is not None and src.action.name == "restore"
+def test_seed_outage_recommends_start_and_replace_not_a_restore() -> None:
+    """Issue 12: the loss-free way (renew, start etcd1+etcd3, replace etcd2) comes first;
+    restores stay listed with what they lose, and no source is offered as the next step."""
+    findings, verdict = diagnose(seed(), NOW)
+    assert by_code(findings, "restore-source") == []
+    assert verdict.recommended == "replace"
+    names = [s.name for s in verdict.strategies]
+    assert names[0] == "replace" and "restore-member-db" in names and "restore-backup" in names
+    top = verdict.strategies[0]
+    assert top.loss_revisions == 0 and top.title == (
+        "start etcd1+etcd3, replace etcd2 — loses nothing")
+    assert top.requests == (
+        Renew("etcd1", "/lab/nodes/etcd1/etc/kubernetes/pki/etcd/server.crt", member="etcd1"),
+        StartMembers(("etcd1", "etcd3")), ReplaceMember("etcd2"))
+    db = next(s for s in verdict.strategies if s.name == "restore-member-db")
+    assert db.loss_revisions == 0 or db.loss_revisions is not None
     (newest,) = by_code(findings, "backup-newest-valid")
     assert "snap-1000.db" in newest.seen and "5 h old" in newest.seen
     (bad,) = by_code(findings, "backup-newest-invalid")
     assert "snap-1200.db" in bad.seen and "truncated" in bad.seen
+    assert verdict.recommended_source() is None
 
 
 def test_seed_outage_next_steps_in_recovery_order() -> None:
@@ -161,13 +179,23 @@ def test_seed_outage_next_steps_in_recovery_order() -> None:
     steps = verdict.next_steps
     renew = next(i for i, s in enumerate(steps) if s.startswith("Renew"))
     start = next(i for i, s in enumerate(steps) if s.startswith("Start etcd on etcd1, etcd3"))
-    replace = next(i for i, s in enumerate(steps) if "lost member(s) etcd2" in s)
-    restore = next(i for i, s in enumerate(steps) if "restore every member from" in s)
+    replace = next(i for i, s in enumerate(steps) if "lost member etcd2" in s)
     plane = next(i for i, s in enumerate(steps) if "control plane" in s)
-    assert renew < start < replace < restore < plane == len(steps) - 2
+    assert renew < start < replace < plane == len(steps) - 2
     assert "server.crt" in steps[renew]
-    assert "etcd1's own database" in steps[restore]
+    assert not any("restore every member" in s.lower() for s in steps)
     assert steps[-1].startswith("Verify")
+
+
+def test_seed_outage_quorum_finding_starts_exactly_the_members_it_names() -> None:
+    """Issue 11 (a): the finding says "Start etcd on etcd1, etcd3"; its request starts
+    those two, never etcd2 (which the report calls lost)."""
+    findings, _ = diagnose(seed(), NOW)
+    (q,) = by_code(findings, "quorum-lost")
+    assert "Start etcd on etcd1, etcd3" in q.remedy
+    assert q.action == StartMembers(("etcd1", "etcd3"))
+    (m2,) = [f for f in by_code(findings, "member-unreachable") if f.subject == "etcd2"]
+    assert m2.action is None  # lost and no quorum: no start, and not replaced before quorum
 
 
 def test_healthy_cluster_is_ok_with_known_bad_version_as_info() -> None:
@@ -197,7 +225,7 @@ def test_degraded_quorum_is_a_warning() -> None:
     assert "2/3 members healthy" in verdict.summary
     (f,) = by_code(findings, "member-unreachable")
     assert f.subject == "etcd3" and "refused" in f.seen
-    assert f.action is not None and f.action.args == {"service": "etcd", "member": "etcd3"}
+    assert f.action == StartMembers(("etcd3",))
 
 
 def test_tls_failure_names_the_cert_at_fault() -> None:
@@ -313,19 +341,21 @@ def test_snap_ahead_of_consistent_index_means_member_lost() -> None:
     findings, verdict = diagnose(r, NOW)
     (f,) = by_code(findings, "snap-ahead-of-db")
     assert f.subject == "etcd1" and "1200" in f.seen and "900" in f.seen
-    assert any("lost member(s) etcd1" in s for s in verdict.next_steps)
+    assert any("lost member etcd1" in s for s in verdict.next_steps)
 
 
 def test_two_lost_members_without_quorum_means_restore_everyone() -> None:
     r = seed()
     r.wal[0] = wal("etcd1", "corrupt", detail="walpb: crc mismatch")
     findings, verdict = diagnose(r, NOW)
-    assert any(s.startswith("Restore every member from etcd1's own database")
+    assert verdict.recommended == "restore-member-db"
+    assert any(s.startswith("Stop etcd everywhere") and "from etcd1's db" in s
                for s in verdict.next_steps)
     assert not any(s.startswith("Start etcd") for s in verdict.next_steps)
     (q,) = by_code(findings, "quorum-lost")
     assert q.action is not None and q.action.name == "restore"
-    assert q.action.args["snapshot"] == f"{_dd('etcd1')}/member/snap/db"
+    assert q.action == Restore(SourceRef("etcd1", f"{_dd('etcd1')}/member/snap/db", "member-db",
+                                         "etcd1"))
 
 
 def test_running_member_torn_tail_is_not_a_fault() -> None:
@@ -359,8 +389,7 @@ def test_process_evidence_and_control_plane_down() -> None:
     assert "no etcd process for etcd3 on etcd3" in f.evidence
     (cp,) = by_code(findings, "process-not-running")
     assert cp.subject == "kube-apiserver@etcd1" and cp.severity is Severity.INFO
-    assert cp.action is not None and cp.action.args == {"service": "kube-apiserver",
-                                                        "node": "etcd1"}
+    assert cp.action == RestartService("etcd1", "kube-apiserver")
 
 
 def test_peer_rtt_and_failed_proposals() -> None:

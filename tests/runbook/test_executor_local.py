@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from blackstart.checks.model import Cluster, Member, Node, Service
+from blackstart.checks.requests import Renew, RestartService, StartMembers
 from blackstart.runbook.audit import read_audit
 from blackstart.runbook.executor import execute
 from blackstart.runbook.ops import program_pids
@@ -81,7 +82,7 @@ async def test_static_pod_restart_moves_the_manifest_out_and_back(
     svc = Service("n1", "kube-scheduler", "static-pod", manifest=str(kubelet.manifest))
     cl = _cluster(tmp_path, svc)
     assert await _wait(lambda: kubelet.starts == 1)
-    plan = await aplan_for("restart", cl, service="kube-scheduler", operator="t")
+    plan = await aplan_for(RestartService(None, "kube-scheduler"), cl, operator="t")
     assert [s.op for s in plan.steps] == ["rename", "wait", "rename", "wait"]
     res = await execute(plan, cl, operator="t")
     assert res.ok, res.error
@@ -142,7 +143,7 @@ async def test_a_failing_step_stops_the_plan_and_is_audited(tmp_path: Path) -> N
     assert not os.path.exists(os.path.join(cl.state_dir, "lock"))
 
 
-async def test_finding_action_args_are_accepted_as_they_come(tmp_path: Path) -> None:
+async def test_finding_requests_are_planned_as_they_come(tmp_path: Path) -> None:
     from blackstart.checks.model import CertSpec
 
     pki = tmp_path / "pki"
@@ -150,14 +151,14 @@ async def test_finding_action_args_are_accepted_as_they_come(tmp_path: Path) -> 
                     str(pki / "ca.crt"), "e1")
     svc = Service("n1", "etcd", "command", start=("true",), stop=("true",), member="e1")
     cl = dataclasses.replace(_cluster(tmp_path, svc), certificates=(spec,))
-    # exactly what checks.reasoning.diagnosis puts in Action.args for an expired server cert
-    plan = await aplan_for("renew-cert", cl, None, operator="t", path=spec.path, node="n1",
-                           member="e1", role="etcd-server")
+    # exactly what checks.reasoning.diagnosis puts in a finding for an expired server cert
+    plan = await aplan_for(Renew("n1", spec.path, member="e1"), cl, None, operator="t")
     assert [s.op for s in plan.steps] == ["rename", "rename", "write", "run", "wait", "run", "wait"]
     assert plan.steps[2].args["ca_key"] == str(pki / "ca.key")
-    plan = await aplan_for("restart", cl, None, operator="t", service="etcd", member="e1")
-    assert plan.steps[0].argv == ("true",)
+    assert plan.request == {"action": "renew-cert", "node": "n1", "path": spec.path,
+                            "member": "e1", "expired": False}
+    plan = await aplan_for(StartMembers(("e1",)), cl, None, operator="t")
+    assert plan.steps[0].argv == ("true",) and {s.node for s in plan.steps} == {"n1"}
     with pytest.raises(PlanRefused, match="no member named 'e9'"):
-        await aplan_for("restart", cl, None, operator="t", service="etcd", member="e9")
-    with pytest.raises(PlanRefused, match="unknown action"):
-        await aplan_for("reboot", cl, None, operator="t")
+        await aplan_for(StartMembers(("e9",)), cl, None, operator="t")
+

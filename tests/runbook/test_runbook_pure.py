@@ -258,8 +258,8 @@ def _source(rev: int, skip: bool) -> Any:
     from blackstart.checks.formats.snapshot_file import SnapshotVerdict
     from blackstart.runbook.restore import Source
 
-    return Source("/b/s.db", "/b/s.db", SnapshotVerdict("/b/s.db", True, "backup", 1), "ab",
-                  skip, rev)
+    return Source("n1", "/b/s.db", "backup", "/b/s.db on n1",
+                  SnapshotVerdict("/b/s.db", True, "backup", 1), "ab", 2_000_032, skip, rev)
 
 
 def test_restore_argv_per_member_with_and_without_the_bump() -> None:
@@ -290,6 +290,7 @@ def test_restore_argv_per_member_with_and_without_the_bump() -> None:
 
 async def test_restore_refuses_members_on_nodes_it_cannot_reach(tmp_path: Path) -> None:
     from blackstart.checks.model import Cluster, Node
+    from blackstart.checks.requests import SourceRef
     from blackstart.runbook.planner import PlanRefused
     from blackstart.runbook.restore import plan_restore
 
@@ -298,5 +299,5 @@ async def test_restore_refuses_members_on_nodes_it_cannot_reach(tmp_path: Path) 
     nodes = (Node("n1"), Node("n2", has_access=False), Node("n3", has_access=False))
     cl = Cluster("prod", nodes, ms, state_dir=str(tmp_path / "state"))
     with pytest.raises(PlanRefused, match="no access to node.*n2, n3"):
-        await plan_restore(cl, None, snapshot=str(tmp_path / "x.db"))
+        await plan_restore(cl, None, source=SourceRef("", str(tmp_path / "x.db")))
     assert not (tmp_path / "state" / "restore").exists()  # refused before anything

@@ -49,7 +49,8 @@ def test_registry_drives_bindings_and_dangerous_set() -> None:
     keys = {b.key: b.action for b in actions.bindings()}
     assert keys["R"] == "restore" and keys["r"] == "refresh" and keys["slash"] == "filter_logs"
     assert all(b.description and b.id for b in actions.bindings())
-    assert actions.dangerous_names() == {"snapshot", "restore", "restart", "renew"}
+    assert actions.dangerous_names() == {"snapshot", "restore", "restart", "renew",
+                                        "recover"}
 
 
 def test_build_report_sorts_results_by_type() -> None:
@@ -90,25 +91,56 @@ def test_export_markdown_and_never_overwrites(tmp_path: object) -> None:
         assert fh.read() == text
 
 
-async def test_finding_args_are_translated_for_the_planner() -> None:
-    from blackstart.checks.model import Action, Finding
+async def test_keys_pass_the_selected_request_on_untouched() -> None:
+    """Issue 11: the request of the selected finding reaches the planner as it is (with its
+    node), and the quorum finding's `x` starts exactly the members it names."""
+    from blackstart.checks.model import Finding
+    from blackstart.checks.requests import Restore, SourceRef, StartMembers
     from blackstart.tui.app import build_app
-    from blackstart.tui.targets import resolve_args
+    from blackstart.tui.targets import request_for
 
     app = build_app(demo_data.lab_cluster(), probes={}, clock=demo_data.clock)
     async with app.run_test(size=(120, 36)) as pilot:
         await pilot.pause()
         report = app.report
+        start = StartMembers(("etcd1", "etcd3"))
+        restore = Restore(SourceRef("etcd3", "/b/s.db", "backup"))
         report.findings = [
-            Finding(Severity.CRITICAL, "member-down", "etcd2", "down",
-                    action=Action("restart", {"service": "etcd", "member": "etcd2"})),
-            Finding(Severity.CRITICAL, "restore-source", "x", "best",
-                    action=Action("restore", {"snapshot": "/b/s.db", "node": "etcd1",
-                                              "kind": "backup"})),
+            Finding(Severity.CRITICAL, "quorum-lost", "cluster", "lost", action=start),
+            Finding(Severity.CRITICAL, "restore-source", "x", "best", action=restore),
         ]
-        assert resolve_args("restart", app.main, report) == {"service": "etcd", "node": "etcd2"}
+        assert request_for("restart", app.main, report) is start
         app.main.query_one("#findings-list").focus()
         app.main.query_one("FindingsPanel").show(report.findings)
         await pilot.pause()
         app.main.query_one("#findings-list").highlighted = 1
-        assert resolve_args("restore", app.main, report) == {"snapshot": "/b/s.db"}
+        got = request_for("restore", app.main, report)
+        assert got is restore and isinstance(got, Restore)
+        assert isinstance(got.source, SourceRef) and got.source.node == "etcd3"
+
+
+async def test_restore_from_a_snapshots_row_names_the_rows_node() -> None:
+    """Issue 11 (b): `R` on a backup listed under another node restores from that node's
+    file, not from a same-path file on this machine."""
+    from blackstart.checks.requests import Restore, SourceRef
+    from blackstart.tui.app import build_app
+    from blackstart.tui.panels.snapshots import SnapshotsPanel
+    from blackstart.tui.targets import request_for
+
+    app = build_app(demo_data.lab_cluster(), probes={}, clock=demo_data.clock)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await pilot.pause()
+        report = app.report
+        report.snapshots = [
+            SnapshotInfo("/backup/etcd/x.db", "etcd1", valid=True, revision=10),
+            SnapshotInfo("/backup/etcd/x.db", "etcd3", valid=True, revision=12)]
+        panel = app.main.query_one(SnapshotsPanel)
+        panel.show(report, 1.0)
+        app.main.show_panel("snapshots")
+        table = panel.query_one("DataTable")
+        table.focus()
+        await pilot.pause()
+        table.move_cursor(row=1)
+        await pilot.pause()
+        got = request_for("restore", app.main, report)
+        assert got == Restore(SourceRef("etcd3", "/backup/etcd/x.db", "backup"))

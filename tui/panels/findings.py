@@ -10,7 +10,9 @@ from textual.widgets.option_list import Option
 from blackstart.checks.model import Finding
 from blackstart.tui.panels.base import Panel, same_text
 
-ACTION_KEYS = {"restore": "R", "restart": "x", "renew-cert": "c", "snapshot-save": "s"}
+# the key that runs a finding's request, by request name
+ACTION_KEYS = {"restore": "R", "start": "x", "restart": "x", "replace-member": "x",
+               "renew-cert": "c", "snapshot-save": "s", "recover": "a"}
 
 
 class FindingsPanel(Panel):

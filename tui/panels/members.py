@@ -7,6 +7,7 @@ from textual.app import ComposeResult
 from textual.widgets import DataTable, Static
 
 from blackstart.checks.model import Cluster, MemberState, Severity
+from blackstart.checks.requests import Request, RestartService, StartMembers
 from blackstart.tui.formatting import human_size, quorum_line
 from blackstart.tui.panels.base import Panel, selected_key, sync_table
 
@@ -18,6 +19,8 @@ class MembersPanel(Panel):
     def __init__(self, cluster: Cluster) -> None:
         names = ", ".join(m.name for m in cluster.members) or "no members in the inventory"
         super().__init__("Members", f"Checking members: {names}…", id="members")
+        self._member_nodes = {m.name: m.node for m in cluster.members}  # each row's own node
+        self._states: dict[str, MemberState] = {}
 
     def compose(self) -> ComposeResult:
         yield self.status_widget()
@@ -29,6 +32,7 @@ class MembersPanel(Panel):
         yield Static("", id="quorum-line", markup=False)
 
     def show(self, members: list[MemberState], total: int) -> None:
+        self._states = {m.name: m for m in members}
         rows = {m.name: self._cells(m) for m in members}
         sync_table(self.query_one(DataTable), rows)
         healthy = sum(1 for m in members if m.healthy)
@@ -62,6 +66,17 @@ class MembersPanel(Panel):
 
     def selected_member(self) -> str | None:
         return selected_key(self.query_one(DataTable))
+
+    def selected_request(self) -> Request | None:
+        """`x` on this row: start that member if it is down, else restart its etcd on
+        its own node; never any other member."""
+        name = self.selected_member()
+        state = self._states.get(name or "")
+        if name is None or state is None:
+            return None
+        if not state.healthy:
+            return StartMembers((name,))
+        return RestartService(self._member_nodes.get(name), "etcd")
 
 
 def _num(n: int | None) -> str:

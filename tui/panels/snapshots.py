@@ -10,9 +10,9 @@ from textual.app import ComposeResult
 from textual.widgets import DataTable
 
 from blackstart.checks.model import Cluster, Report, RestoreSource, Severity, SnapshotInfo
+from blackstart.checks.requests import SourceRef
 from blackstart.tui.formatting import human_age, human_size
 from blackstart.tui.panels.base import Panel, selected_key, sync_table
-from blackstart.tui.state import best_source
 
 # status last: an invalid file's reason is the longest cell and may run past the edge
 COLUMNS = ("", "node", "file", "revision", "loses", "age", "keys", "size", "status")
@@ -61,11 +61,12 @@ class SnapshotsPanel(Panel):
 
     def show(self, report: Report, now: float) -> None:
         rows = source_rows(report)
-        best = best_source(report)
-        self._best = f"{best.node}:{best.path}" if best else None
+        # starred only when the verdict recommends restoring from it
+        best = report.verdict.recommended_source()
+        self._best = best.label() if best else None
         self._rows = {r.key: r for r in rows}
         sync_table(self.query_one(DataTable), {r.key: self._cells(r, now) for r in rows})
-        self.set_status(_summary(rows, best))
+        self.set_status(_summary(rows, best, any(_valid(r) for r in rows)))
 
     def _cells(self, r: SourceRow, now: float) -> list[Text]:
         s, src = r.snapshot, r.source
@@ -108,17 +109,29 @@ class SnapshotsPanel(Panel):
             text.append(f" · loses {src.window}")
         return text
 
-    def selected_path(self) -> str | None:
+    def selected_source(self) -> SourceRef | None:
+        """The selected row's file on its own node (same paths on every node: a path alone
+        names no file)."""
         key = selected_key(self.query_one(DataTable))
         row = self._rows.get(key) if key else None
-        return row.path if row else None
+        if row is None:
+            return None
+        member = row.source.member if row.source else row.snapshot.member if row.snapshot \
+            else None
+        return SourceRef(row.node, row.path, row.kind, member)
 
 
-def _summary(rows: list[SourceRow], best: RestoreSource | SnapshotInfo | None) -> str:
+def _valid(r: SourceRow) -> bool:
+    return r.source.valid if r.source else bool(r.snapshot and r.snapshot.valid)
+
+
+def _summary(rows: list[SourceRow], best: SourceRef | None, any_valid: bool) -> str:
     if not rows:
         return "No snapshots found in the backup dirs."
-    if best is None:
+    if not any_valid:
         return f"{len(rows)} found, none valid: no safe restore source."
+    if best is None:
+        return f"{len(rows)} found; no restore is recommended (see the verdict's strategies)."
     what = "member db" if best.kind == "member-db" else os.path.basename(best.path)
     return f"{MARK} recommended: {best.node} {what}"
 

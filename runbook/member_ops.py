@@ -1,0 +1,88 @@
+"""Executor handlers for the member plans (runbook.members): quorum and catch-up waits,
+member remove/add, the joining member's manifest flags. Each is idempotent, so a resumed
+plan can run a step again."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import yaml
+
+from blackstart.runbook import etcdapi
+from blackstart.runbook.executor import Outcome, Runner, wait_until
+from blackstart.runbook.plan import Step
+
+
+async def wait_quorum(r: Runner, step: Step) -> Outcome:
+    exclude = tuple(x for x in str(step.args.get("exclude", "")).split(",") if x)
+    last: list[str] = []
+
+    async def held() -> bool:
+        nonlocal last
+        last = await asyncio.to_thread(etcdapi.healthy_quorum, r.cluster, exclude)
+        return not last
+
+    if await wait_until(held, step.timeout, 0.5):
+        return Outcome("ok", r.say("quorum holds, one leader"))
+    return Outcome("failed", r.say("\n".join(last)),
+                   error=f"no quorum within {step.timeout:g}s: " + "; ".join(last))
+
+
+async def wait_caught_up(r: Runner, step: Step) -> Outcome:
+    name = str(step.args["member"])
+    target = await asyncio.to_thread(etcdapi.leader_index, r.cluster, name)
+    if target is None:
+        return Outcome("failed", error="no leader among the other members")
+    deadline = time.monotonic() + step.timeout
+    ok = await wait_until(lambda: asyncio.to_thread(etcdapi.caught_up, r.cluster, name, target),
+                          max(0.0, deadline - time.monotonic()), 0.5)
+    if ok:
+        return Outcome("ok", r.say(f"{name} is healthy at raft index ≥ {target} (the leader's)"))
+    return Outcome("failed", error=f"{name} did not reach the leader's raft index {target} "
+                                   f"within {step.timeout:g}s")
+
+
+async def member_call(r: Runner, step: Step) -> Outcome:
+    name, peer = str(step.args["member"]), str(step.args["peer_url"])
+    fn = etcdapi.member_remove if step.args.get("call") == "member-remove" else etcdapi.member_add
+    try:
+        text = await asyncio.to_thread(fn, r.cluster, name, peer)
+    except Exception as exc:  # noqa: BLE001 - grpc/etcd3 errors: the step fails, naming it
+        return Outcome("failed", error=f"{step.args.get('call')} {name}: {exc}")
+    return Outcome("ok", r.say(text))
+
+
+def set_join_flags(text: str, initial_cluster: str) -> str:
+    """The manifest with --initial-cluster-state=existing and --initial-cluster set
+    (added when absent); everything else as it was. Pure."""
+    doc = yaml.safe_load(text)
+    c = doc["spec"]["containers"][0]
+    cmd = [str(a) for a in c["command"]]
+    want = {"--initial-cluster-state": "existing", "--initial-cluster": initial_cluster}
+    out = [a for a in cmd if a.split("=", 1)[0] not in want]
+    out += [f"{k}={v}" for k, v in want.items()]
+    c["command"] = out
+    dumped: str = yaml.safe_dump(doc, sort_keys=False)
+    return dumped
+
+
+async def write_join_flags(r: Runner, step: Step) -> Outcome:
+    path, keep = str(step.args["manifest"]), str(step.args["keep"])
+    c = r.client(step.node)
+    old = await c.read_file(path)
+    if await c.stat(keep) is None:
+        await c.write_file(keep, old, mode=0o600)
+    new = set_join_flags(old.decode(), str(step.args["initial_cluster"]))
+    await c.write_file(path, new.encode(), mode=0o600)
+    return Outcome("ok", r.say(f"{path}: --initial-cluster-state=existing; old file kept "
+                               f"as {keep}"))
+
+
+async def restore_file(r: Runner, step: Step) -> Outcome:
+    path, keep = str(step.args["manifest"]), str(step.args["keep"])
+    c = r.client(step.node)
+    if await c.stat(keep) is None:
+        return Outcome("skipped", r.say(f"nothing to put back: {keep} does not exist"))
+    await c.write_file(path, await c.read_file(keep), mode=0o600)
+    return Outcome("ok", r.say(f"put {keep} back at {path}"))
