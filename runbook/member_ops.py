@@ -10,7 +10,7 @@ import time
 import yaml
 
 from blackstart.runbook import etcdapi
-from blackstart.runbook.executor import Outcome, Runner, wait_until
+from blackstart.runbook.runner import Outcome, Runner, wait_until
 from blackstart.runbook.plan import Step
 
 

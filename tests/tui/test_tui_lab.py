@@ -96,6 +96,7 @@ async def test_seed_outage_verdict_quorum_and_restore_confirm(
         assert {"etcd1", "etcd2", "etcd3"} == set(_health(app))
         await pilot.press("R")
         await _wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen), 60)
+        await pilot.pause()
         assert isinstance(app.focused, Button) and app.focused.id == "cancel"
         assert app.screen.query_one("#confirm-ok", Button).disabled
         assert app.screen.view.runnable and app.screen.view.destructive
