@@ -10,8 +10,8 @@ import time
 import yaml
 
 from blackstart.runbook import etcdapi
-from blackstart.runbook.runner import Outcome, Runner, wait_until
 from blackstart.runbook.plan import Step
+from blackstart.runbook.runner import Outcome, Runner, wait_until
 
 
 async def wait_quorum(r: Runner, step: Step) -> Outcome:
