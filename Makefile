@@ -41,6 +41,7 @@ bench: $(VENV)/.test
 	$(BIN)/python bench/log_tail.py
 	$(BIN)/python bench/startup.py
 	$(BIN)/python bench/restore.py
+	$(BIN)/python bench/lab_up.py
 
 clean-lab:
 	-$(BIN)/blackstart lab down --dir $(DEMO_DIR)
