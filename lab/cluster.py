@@ -270,6 +270,9 @@ class Lab:
             raise LabError(f"unknown service {service!r} (one of {', '.join(SERVICES)})")
         running = procs.process_of(n.pidfile(service))
         if running is not None:
+            from blackstart.lab.nodefaults import thaw
+
+            thaw(running.pid)  # a blackholed (SIGSTOPped) member answers again
             return running.pid
         if service == "etcd":
             try:
@@ -368,9 +371,10 @@ class Lab:
 
     # ------------------------------------------------------------------ faults
 
-    def break_fault(self, fault: str, member: str | None = None, cert: str = "server") -> str:
+    def break_fault(self, fault: str, member: str | None = None, cert: str = "server",
+                    **opts: str) -> str:
         """Inject one fault for real; returns a sentence saying what was done."""
-        return faults.inject(self, fault, member, cert)
+        return faults.inject(self, fault, member, cert, opts)
 
 
 def _port_open(ip: str, port: int) -> bool:

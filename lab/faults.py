@@ -18,7 +18,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
-from blackstart.lab import pki, procs, walfault
+from blackstart.lab import nodefaults, pki, procs, walfault
 from blackstart.lab.errors import LabError
 from blackstart.lab.layout import NodeLayout
 
@@ -255,8 +255,20 @@ FAULTS: dict[str, Callable[[Lab, str | None, str], str]] = {
 }
 
 
-def inject(lab: Lab, fault: str, member: str | None, cert: str) -> str:
+NODE_FAULTS: dict[str, Callable[[Lab, str | None, dict[str, str]], str]] = {
+    "blackhole": nodefaults.blackhole, "unreachable": nodefaults.unreachable,
+    "change-host-key": nodefaults.change_host_key, "disk-full": nodefaults.disk_full,
+    "clock-off": nodefaults.clock_off,
+}
+ALL_FAULTS = (*FAULTS, *NODE_FAULTS)
+
+
+def inject(lab: Lab, fault: str, member: str | None, cert: str,
+           opts: dict[str, str] | None = None) -> str:
+    """One fault; `opts` carries a node fault's extras (disk-full path, clock-off offset)."""
+    if fault in NODE_FAULTS:
+        return NODE_FAULTS[fault](lab, member, opts or {})
     fn = FAULTS.get(fault)
     if fn is None:
-        raise _err(f"unknown fault {fault!r} (one of {', '.join(FAULTS)})")
+        raise _err(f"unknown fault {fault!r} (one of {', '.join(ALL_FAULTS)})")
     return fn(lab, member, cert)

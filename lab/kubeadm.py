@@ -27,7 +27,16 @@ from typing import Any
 
 import psutil
 
-from blackstart.lab import controlplane, kubelet, manifest, nodefs, nodessh, pki, procs
+from blackstart.lab import (
+    controlplane,
+    kubelet,
+    manifest,
+    nodefaults,
+    nodefs,
+    nodessh,
+    pki,
+    procs,
+)
 from blackstart.lab.cluster import Lab, _port_open, health
 from blackstart.lab.errors import LabError
 from blackstart.lab.layout import SERVICES, NodeLayout
@@ -211,9 +220,18 @@ class KubeadmLab(Lab):
         if pid is None:
             raise LabError(f"{name}: the node is not running (power it on: `lab up`)")
         env = node_env([])
+        fake = self._faketime(name)
         return ["nsenter", "-t", str(pid), "-m", "-u", "-p", "--wdns=/root", "--",
                 "/usr/bin/env", "-u", "TMPDIR", f"PATH={env['PATH']}", "HOME=/root",
-                f"PYTHONPATH={env['PYTHONPATH']}", *argv]
+                f"PYTHONPATH={env['PYTHONPATH']}", *fake, *argv]
+
+    def _faketime(self, name: str) -> list[str]:
+        """A node's clock-off fault, for the sessions `lab shell` opens there."""
+        try:
+            offset = (self.node(name).root / "etc/faketimerc").read_text().strip()
+        except OSError:
+            return []
+        return [f"LD_PRELOAD={nodefaults.FAKETIME_LIB}", f"FAKETIME={offset}"] if offset else []
 
     def node_run(self, name: str, argv: list[str], timeout: float = 30.0
                  ) -> subprocess.CompletedProcess[str]:
@@ -299,6 +317,10 @@ class KubeadmLab(Lab):
                 nodessh_wait(n.ip, self.ssh_port, 10.0)
             return self._sshd_pid(n)
         if service in SERVICES:
+            running = self.running(n.name, service)
+            if running is not None:
+                nodefaults.thaw(running)  # a blackholed (SIGSTOPped) member answers again
+                return running
             parked = n.root / PARKED / manifest_file(service)
             live = n.root / "etc/kubernetes/manifests" / manifest_file(service)
             if parked.exists() and not live.exists():

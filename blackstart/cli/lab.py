@@ -14,7 +14,8 @@ import click
 from blackstart.cli import cli
 
 FAULTS = ("power-cut", "stop-member", "expire-cert", "not-yet-valid", "corrupt-wal",
-          "tear-wal", "truncate-snapshot", "nospace")
+          "tear-wal", "truncate-snapshot", "nospace", "blackhole", "unreachable",
+          "change-host-key", "disk-full", "clock-off")
 SERVICE_NAMES = ("etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler",
                  "sshd", "kubelet", "node")
 DEMO_DIR = Path("~/.local/state/blackstart/demo")
@@ -201,10 +202,16 @@ def crictl_cmd(node: str, what: str, all_: bool, dir_: Path) -> None:
 @click.option("--cert", default="server", show_default=True,
               type=click.Choice(["server", "peer", "client", "healthcheck-client"]),
               help="Which certificate expire-cert / not-yet-valid reissues.")
-def break_cmd(fault: str, dir_: Path, member: str | None, cert: str) -> None:
-    """Inject FAULT for real."""
+@click.option("--path", default=None,
+              help="disk-full: /backup/etcd (default) or /var/lib/etcd.")
+@click.option("--offset", default=None, help="clock-off: e.g. -400d (default), +2h.")
+def break_cmd(fault: str, *, dir_: Path, member: str | None, cert: str, path: str | None,
+              offset: str | None) -> None:
+    """Inject FAULT for real (blackhole, unreachable, change-host-key, disk-full and
+    clock-off need a kubeadm-shaped lab, except blackhole)."""
     the_lab = _existing(dir_)
-    click.echo(_guard(the_lab.break_fault, fault, member, cert))
+    opts = {k: v for k, v in (("path", path), ("offset", offset)) if v}
+    click.echo(_guard(the_lab.break_fault, fault, member, cert, **opts))
 
 
 @cli.command("demo")
