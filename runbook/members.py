@@ -19,11 +19,13 @@ QUORUM_TIMEOUT = 90.0
 CATCH_UP_TIMEOUT = 180.0
 
 
-def quorum_wait_step(cluster: Cluster, ids: StepIds, exclude: tuple[str, ...] = (),
+def quorum_wait_step(cluster: Cluster, ids: StepIds, node: str, exclude: tuple[str, ...] = (),
                      timeout: float = QUORUM_TIMEOUT) -> Step:
+    """A read of every member's health (cluster-wide, changes nothing), filed under `node`:
+    the node of the member the plan acts on."""
     need = cluster.quorum
     others = [m.name for m in cluster.members if m.name not in exclude]
-    return Step(ids("wait-quorum"), cluster.members[0].node, "wait for quorum", "wait",
+    return Step(ids("wait-quorum"), node, "wait for quorum", "wait",
                 detail=f"until {need} of {', '.join(others)} answer a linearizable read "
                        f"with one leader (≤ {timeout:g}s)",
                 args={"kind": "quorum", "exclude": ",".join(exclude)}, timeout=timeout)
@@ -47,7 +49,8 @@ async def plan_start(cluster: Cluster, *, members: tuple[str, ...], operator: st
     if not members:
         raise PlanRefused("name the members to start")
     ids = StepIds()
-    steps = start_steps(cluster, members, ids) + [quorum_wait_step(cluster, ids)]
+    first = cluster.member(members[0]).node
+    steps = start_steps(cluster, members, ids) + [quorum_wait_step(cluster, ids, first)]
     return Plan(new_plan_id("start"), "start", f"Start etcd {', '.join(members)}",
                 cluster.name, "etcd members " + ", ".join(members)
                 + f" on {', '.join(sorted({cluster.member(n).node for n in members}))}",
@@ -70,7 +73,7 @@ def replace_steps(cluster: Cluster, name: str, ids: StepIds, ts: str) -> list[St
     manifest = _manifest_to_edit(svc.kind, m)
     aside = f"{m.data_dir.rstrip('/')}.replaced-{ts}"
     initial = ",".join(f"{x.name}={x.peer_url}" for x in cluster.members)
-    steps = [quorum_wait_step(cluster, ids, exclude=(m.name,))]
+    steps = [quorum_wait_step(cluster, ids, m.node, exclude=(m.name,))]
     steps += services.stop_steps(svc, ids, member=m)
     steps += [
         Step(ids(f"member-remove-{m.name}"), m.node, f"remove {m.name} from the membership",

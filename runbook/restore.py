@@ -158,6 +158,7 @@ def best_ranked(report: Report | None) -> RestoreSource:
 def lost_lines(report: Report) -> list[str]:
     """What each candidate source would lose, best first, for the operator to weigh."""
     keys = {s.path: s.total_keys for s in [*report.snapshots, *report.member_dbs]}
+    best = next((s for s in report.restore_sources if s.valid), None)
     out = []
     for s in report.restore_sources:
         label = f"{s.kind} {s.path} on {s.node}"
@@ -168,7 +169,8 @@ def lost_lines(report: Report) -> list[str]:
             f"≈{s.behind_revisions:,} revisions (writes)")
         k = keys.get(s.path)
         out.append(f"{label}: revision {s.revision}, {k if k is not None else '?'} keys; "
-                   f"would lose {lost}" + (f"; window: {s.window}" if s.window else ""))
+                   f"would lose {lost}" + (f"; window: {s.window}" if s.window else "")
+                   + ("  <- recommended by --best" if s is best else ""))
     return out
 
 
