@@ -292,6 +292,9 @@ class BackupCopy:
     total_keys: int | None = None
     sha256: str | None = None  # whole-file, when known (S3 metadata, upload)
     kit: list[str] = field(default_factory=list)  # parts of the restore kit beside it
+    etag: str | None = None  # S3: the listing's ETag (cache key of the verdict)
+    stored_checksum: str | None = None  # S3: ChecksumSHA256 as the store keeps it
+    meta: dict[str, str] = field(default_factory=dict)  # S3: x-amz-meta-*
 
 
 @dataclass
@@ -307,6 +310,7 @@ class BackupLocationState:
     listed_at: float | None = None
     rpo_seconds: float = 3600.0
     drill_max_age_seconds: float = 7 * 86400.0
+    configured: bool = True  # a [[backups]] entry (False: a node's backup_dirs default)
 
     def newest_verified(self) -> BackupCopy | None:
         return next((c for c in self.copies if c.state == "verified"), None)

@@ -74,6 +74,9 @@ class SnapshotSave:
     from_member: str | None = None  # None: a healthy follower
     prune: bool = False
     delete: bool = False
+    upload: tuple[str, ...] = ()  # backup locations besides the dirs (() = every one)
+    kit: bool = False  # the restore kit beside the snapshot
+    kit_keys: str = ""  # recipient:AGE | passphrase-env:VAR | omit (runbook.kit)
 
 
 @dataclass(frozen=True)

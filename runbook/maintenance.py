@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import os
-import posixpath
 import time
 
 from blackstart.checks.model import Cluster
-from blackstart.checks.nodes import connect
-from blackstart.runbook import etcdapi, lock, retention, services
+from blackstart.checks.nodes import NodePool
+from blackstart.runbook import backup_plan, etcdapi, lock, services
 from blackstart.runbook.plan import Plan, Step, StepIds, new_plan_id, stamp
 from blackstart.runbook.preflight import PlanRefused
 
@@ -21,7 +20,11 @@ async def _healthy_members(cluster: Cluster) -> list[etcdapi.MemberHealth]:
 
 async def plan_snapshot_save(cluster: Cluster, *, prune: bool = False, delete: bool = False,
                              operator: str = "", now: float | None = None,
-                             member: str | None = None) -> Plan:
+                             member: str | None = None,
+                             upload: str | tuple[str, ...] | list[str] | None = None,
+                             kit: bool = False, kit_keys: str = "") -> Plan:
+    """Save from a healthy member, verify, copy to every backup location (--upload: the
+    dirs plus the named ones), prune each by its own retention."""
     lock.check_free(cluster.state_dir, operator)
     ok = await _healthy_members(cluster)
     if not ok:
@@ -36,22 +39,34 @@ async def plan_snapshot_save(cluster: Cluster, *, prune: bool = False, delete: b
     pid, ts, ids = new_plan_id("snapshot-save"), stamp(now), StepIds()
     name = _fresh_name(cluster, ts)
     local = os.path.join(cluster.state_dir, "snapshots", name)
+    wanted = (upload,) if isinstance(upload, str) else upload
+    locs = backup_plan.targets(cluster, wanted)
     steps = [Step(ids("save"), src.node, f"save a snapshot from {src.name}", "api",
                   detail=f"etcd Maintenance.Snapshot from {src.client_url} -> {local}.part, "
                          "fsync, verify (sha256 trailer, bbolt), rename to final name",
                   args={"call": "snapshot", "member": src.name, "dest": local},
                   timeout=900)]
-    for n in cluster.nodes:
-        if n.backup_dirs and n.has_access:
-            dst = posixpath.join(n.backup_dirs[0], name)
-            steps.append(Step(ids(f"copy-{n.name}"), n.name, "copy into the backup dir",
-                              "copy", detail=f"copy {local} -> {dst}, then compare sha256",
-                              args={"src": local, "dst": dst, "sha256": ""}, timeout=900))
+    kit_path = None
+    if kit:
+        from blackstart.runbook import kit as kits
+
+        step = kits.kit_step(cluster, ids, local, src, kit_keys)
+        kit_path = str(step.args["dest"])
+        steps.append(step)
+    steps += backup_plan.copy_steps(cluster, ids, local, name, locs, kit=kit_path)
     if prune:
-        steps += await _prune_steps(cluster, ids, name, delete, now or time.time())
+        pool = NodePool(cluster)
+        try:
+            clients = {b.node: pool.client(b.node) for b in locs if b.kind == "dir" and b.node}
+            steps += await backup_plan.prune_steps(cluster, clients, ids, name, locs,
+                                                   delete=delete, now=now or time.time())
+        finally:
+            await pool.close()
+    where = ", ".join(b.name for b in locs) or "no backup location"
     return Plan(pid, "snapshot-save", f"Save a snapshot of {cluster.name}", cluster.name,
-                f"from member {src.name} into {local} and every node's backup dir",
-                delete, steps, info={"path": local, "member": src.name})
+                f"from member {src.name} into {local}, then {where}",
+                delete, steps, info={"path": local, "member": src.name,
+                                     "locations": [b.name for b in locs]})
 
 
 def _fresh_name(cluster: Cluster, ts: str) -> str:
@@ -63,38 +78,6 @@ def _fresh_name(cluster: Cluster, ts: str) -> str:
         if not os.path.exists(path):
             return os.path.basename(path)
     raise PlanRefused(f"{base}-*.db: 999 snapshots in one second; refusing to guess a name")
-
-
-async def _prune_steps(cluster: Cluster, ids: StepIds, new_name: str, delete: bool,
-                       now: float) -> list[Step]:
-    steps: list[Step] = []
-    for n in cluster.nodes:
-        if not n.has_access:
-            continue
-        async with connect(n) as c:
-            for d in n.backup_dirs:
-                try:
-                    entries = await c.list_dir(d)
-                except Exception:  # noqa: BLE001 - a missing backup dir has nothing to prune
-                    continue
-                files = [(e.name, e.mtime) for e in entries
-                         if not e.is_dir and retention.is_snapshot_name(e.name)]
-                files.append((new_name, now))
-                for victim in retention.select_prune(files, cluster.retention, now):
-                    steps.append(_prune_one(ids, n.name, d, victim, delete=delete, now=now))
-    return steps
-
-
-def _prune_one(ids: StepIds, node: str, d: str, name: str, *, delete: bool, now: float
-               ) -> Step:
-    path = posixpath.join(d, name)
-    if delete:
-        return Step(ids("delete"), node, f"delete {name} (retention, --delete)", "delete",
-                    detail=f"rm {path}", args={"path": path}, undo="none: deleted on request")
-    dst = posixpath.join(d, "pruned", f"{name}.{stamp(now)}")
-    return Step(ids("prune"), node, f"prune {name} (retention)", "rename",
-                detail=f"mv {path} -> {dst}", args={"src": path, "dst": dst},
-                undo=f"mv {dst} -> {path}", undo_op="rename-back")
 
 
 async def plan_restart(cluster: Cluster, *, service: str, node: str | None = None,

@@ -302,6 +302,15 @@ HANDLERS: dict[str, Handler] = {
 }
 
 
+def _backup_handlers() -> dict[str, Handler]:
+    from blackstart.runbook.backup_plan import HANDLERS as BACKUP
+
+    return dict(BACKUP)
+
+
+HANDLERS.update(_backup_handlers())
+
+
 # --------------------------------------------------------------------------- undo
 
 

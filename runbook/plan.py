@@ -16,7 +16,8 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 # Step.op values the executor understands.
-OPS = ("run", "rename", "write", "wait", "check", "copy", "api", "makedirs", "delete")
+OPS = ("run", "rename", "write", "wait", "check", "copy", "api", "makedirs", "delete",
+       "upload", "s3-prune", "kit")
 # Step.args keys that name files or nodes: part of what the operator confirms.
 PATH_ARGS = ("src", "dst", "path", "src_node", "dest", "from_cert", "cert", "key", "ca_cert",
              "ca_key", "fresh_dir", "manifest", "peer_url")

@@ -83,7 +83,9 @@ async def _dispatch(r: Request, cluster: Cluster, report: Report | None, op: str
                                                                stop_timeout))
     if isinstance(r, SnapshotSave):
         return await plan_snapshot_save(cluster, operator=op, prune=r.prune,
-                                        delete=r.delete, member=r.from_member)
+                                        delete=r.delete, member=r.from_member,
+                                        upload=r.upload or None, kit=r.kit,
+                                        kit_keys=r.kit_keys)
     if isinstance(r, Restore):
         return await plan_restore(cluster, report, operator=op, source=r.source,
                                   stop_timeout=stop_timeout, force_reason=r.force_reason)

@@ -68,7 +68,10 @@ def exit_code(level: Severity) -> int:
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 @click.option("--deadline", type=float, default=5.0, show_default=True,
               help="Seconds each call to a member or node may take.")
-def check(as_json: bool, deadline: float, **inv: Any) -> None:
+@click.option("--textfile", type=click.Path(file_okay=False),
+              help="Also write Prometheus metrics to DIR/blackstart.prom (node_exporter "
+                   "textfile collector; see docs/alerts.md).")
+def check(as_json: bool, deadline: float, textfile: str | None, **inv: Any) -> None:
     """Check the cluster once: verdict, findings, next steps (read-only)."""
     from blackstart.checks.probes.engine import run_checks_sync
     from blackstart.checks.reasoning.report_text import render
@@ -77,11 +80,27 @@ def check(as_json: bool, deadline: float, **inv: Any) -> None:
     report = run_checks_sync(cluster, deadline=deadline)
     if not inv.get("read_only"):
         _observe(cluster, report)
+        _remember_backups(cluster, report)
+    if textfile:
+        from blackstart.runbook.textfile import write_textfile
+
+        write_textfile(textfile, report, report.taken_at)
     if as_json:
         click.echo(json.dumps(report.to_json(), indent=2, default=str))
     else:
         click.echo(render(report), nl=False)
     raise SystemExit(exit_code(report.verdict.level))
+
+
+def _remember_backups(cluster: Cluster, report: Any) -> None:
+    """S3 listings and verdicts into the state dir: the next check shows them at once."""
+    from blackstart.runbook.backup_cache import remember
+
+    try:
+        remember(cluster.state_dir, report.backups)
+    except OSError as exc:
+        click.echo(f"note: could not cache the backup listings in {cluster.state_dir}: "
+                   f"{exc}", err=True)
 
 
 def _observe(cluster: Cluster, report: Any) -> None:

@@ -168,16 +168,32 @@ def source_ref(cluster: Cluster, value: str, from_node: str | None) -> SourceRef
 
 @snapshot.command("save")
 @inventory_options
-@click.option("--prune", is_flag=True, help="Apply the inventory's retention policy too.")
+@click.option("--prune", is_flag=True, help="Apply each location's retention policy too.")
 @click.option("--delete", is_flag=True,
               help="With --prune: delete pruned files (default: move them to pruned/).")
+@click.option("--upload", multiple=True, metavar="LOCATION",
+              help="Copy to these [[backups]] locations besides the dirs (repeatable; "
+                   "default: every location; 'all' for every one).")
+@click.option("--kit", is_flag=True, help="Archive the restore kit beside the snapshot.")
+@click.option("--kit-recipient", metavar="AGE_PUBKEY",
+              help="Encrypt the kit's private keys to this age recipient.")
+@click.option("--kit-passphrase-env", metavar="VAR",
+              help="Encrypt the kit's private keys with the passphrase in $VAR.")
+@click.option("--kit-no-keys", is_flag=True, help="Leave the private keys out of the kit.")
 @click.option("--json", "as_json", is_flag=True, help="Print {path, revision, total_keys, "
-                                                      "sha256} only.")
+                                                      "sha256, copies, uploads} only.")
 @click.option("--yes", is_flag=True, help="Needed with --delete.")
-def snapshot_save(prune: bool, delete: bool, as_json: bool, yes: bool, **kw: Any) -> None:
-    """Save a snapshot from a healthy member, verify it, copy it to every backup dir."""
+def snapshot_save(*, prune: bool, delete: bool, upload: tuple[str, ...], kit: bool,
+                  kit_recipient: str | None, kit_passphrase_env: str | None,
+                  kit_no_keys: bool, as_json: bool, yes: bool, **kw: Any) -> None:
+    """Save a snapshot from a healthy member, verify it, copy it to every backup location
+    (dirs on nodes, S3), prune each by its own retention. Exit 1 when a copy fails."""
     cluster = cluster_from_options(**kw)
-    plan = _plan(SnapshotSave(prune=prune, delete=delete and prune), cluster)
+    keys = (f"recipient:{kit_recipient}" if kit_recipient else
+            f"passphrase-env:{kit_passphrase_env}" if kit_passphrase_env else
+            "omit" if kit_no_keys else "")
+    plan = _plan(SnapshotSave(prune=prune, delete=delete and prune, upload=tuple(upload),
+                              kit=kit, kit_keys=keys), cluster)
     if not as_json:
         click.echo("\n".join(plan.preview_lines()))
     if plan.destructive:
@@ -185,11 +201,14 @@ def snapshot_save(prune: bool, delete: bool, as_json: bool, yes: bool, **kw: Any
     res = _execute(plan, cluster, plan.digest(), quiet=as_json)
     info = json.loads(res.outputs[plan.steps[0].id].strip().splitlines()[-1])
     info["copies"] = [s.args["dst"] for s in plan.steps if s.op == "copy"]
+    info["uploads"] = [f"{s.args['location']}:{s.args['name']}" for s in plan.steps
+                       if s.op == "upload"]
     if as_json:
         click.echo(json.dumps(info))
     else:
         click.echo(f"saved {info['path']} (revision {info['revision']}, "
-                   f"{info['total_keys']} keys, sha256 {info['sha256']})")
+                   f"{info['total_keys']} keys, sha256 {info['sha256']}); copies in "
+                   f"{', '.join(plan.info.get('locations', [])) or 'no location'}")
 
 
 @cli.command("restore")

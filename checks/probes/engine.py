@@ -38,6 +38,8 @@ _SPECS: dict[str, tuple[str, str]] = {
     "processes": ("blackstart.checks.probes.processes", "probe_processes"),
     "clocks": ("blackstart.checks.probes.clocks", "probe_clocks"),
     "metrics": ("blackstart.checks.probes.metrics", "probe_metrics"),
+    "backups": ("blackstart.checks.probes.backups", "probe_backups"),
+    "drills": ("blackstart.checks.probes.backups", "probe_drills"),
 }
 
 # probe name -> the Report field its results fill
@@ -45,6 +47,7 @@ _FIELDS: dict[str, str] = {
     "members": "members", "certificates": "certificates", "snapshots": "snapshots",
     "datadirs": "wal", "member_dbs": "member_dbs", "logs": "logs",
     "processes": "processes", "clocks": "clocks", "metrics": "metrics", "access": "access",
+    "backups": "backups", "drills": "drills",
 }
 
 

@@ -24,6 +24,7 @@ from blackstart.checks.model import (
     Verdict,
     WalState,
 )
+from blackstart.checks.reasoning.backup_findings import backup_findings
 from blackstart.checks.reasoning.facts import (
     LOST,
     MemberFact,
@@ -599,6 +600,7 @@ _RULES: tuple[Callable[[_Facts], list[Finding]], ...] = (
     _rule_probes, _rule_quorum, _rule_members, _rule_certs, _rule_clocks, _rule_wal,
     _rule_member_dbs, _rule_alarms, _rule_metrics, _rule_versions, _rule_logs,
     _rule_snapshots, _rule_sources, _rule_processes, _rule_access, _rule_node_access,
+    lambda f: backup_findings(f.report, f.now),
 )
 
 
