@@ -109,21 +109,13 @@ def upload(loc: BackupLocation, path: str, name: str, extra_meta: dict[str, str]
 
 def lock_state(client: Any, loc: BackupLocation, key: str, now: float) -> str | None:
     """Why the object must stay (object lock retention in the future, legal hold), else
-    None. A bucket without object lock answers with an error: not locked."""
-    try:
-        r = client.get_object_retention(Bucket=loc.bucket, Key=key)
-        until = r.get("Retention", {}).get("RetainUntilDate")
-        if until is not None and until.timestamp() > now:
-            mode = r["Retention"].get("Mode", "")
-            return f"object lock {mode} until {until.isoformat()}"
-    except Exception:  # noqa: BLE001 - no lock configuration: nothing retains it
-        pass
-    try:
-        r = client.get_object_legal_hold(Bucket=loc.bucket, Key=key)
-        if r.get("LegalHold", {}).get("Status") == "ON":
-            return "legal hold ON"
-    except Exception:  # noqa: BLE001
-        pass
+    None. Read from HEAD, which carries both (GetObjectRetention is not on every store)."""
+    h = s3read.head(client, loc, key)
+    until = h.get("ObjectLockRetainUntilDate")
+    if until is not None and until.timestamp() > now:
+        return f"object lock {h.get('ObjectLockMode', '')} until {until.isoformat()}"
+    if h.get("ObjectLockLegalHoldStatus") == "ON":
+        return "legal hold ON"
     return None
 
 

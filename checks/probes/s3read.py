@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import re
 from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
@@ -65,6 +66,18 @@ def s3_client(loc: BackupLocation, timeout: float = 5.0, retries: int = 2) -> An
                           region_name=loc.region or "us-east-1")
 
 
+def error_code(exc: BaseException) -> str:
+    """The S3 error code of a ClientError, also when boto3's transfer wrapped it
+    (S3UploadFailedError keeps only the text: "An error occurred (NoSuchBucket) ...")."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, botocore.exceptions.ClientError):
+            return str(seen.response.get("Error", {}).get("Code", ""))
+        seen = seen.__cause__ or seen.__context__
+    m = re.search(r"An error occurred \((\w+)\)", str(exc))
+    return m.group(1) if m else ""
+
+
 def explain(loc: BackupLocation, exc: Exception, doing: str) -> str:
     """One sentence an operator can act on, naming the location and the call."""
     where = f"backup location {loc.name} (s3://{loc.bucket}/{loc.prefix})"
@@ -72,8 +85,8 @@ def explain(loc: BackupLocation, exc: Exception, doing: str) -> str:
         return (f"{where}: no AWS credentials found while {doing}; set them in the "
                 "standard chain (AWS_* environment, ~/.aws/credentials, instance role) "
                 "or name a profile in [[backups]]")
-    if isinstance(exc, botocore.exceptions.ClientError):
-        code = str(exc.response.get("Error", {}).get("Code", ""))
+    code = error_code(exc)
+    if code:
         hints = {
             "NoSuchBucket": f"bucket {loc.bucket!r} does not exist: create it (with "
                             "versioning and object lock for ransomware safety) or fix "
