@@ -13,12 +13,12 @@ from typing import Any
 
 from blackstart.checks.formats.backup_copies import is_kit_name, kit_name
 from blackstart.checks.model import BackupLocation, Cluster
-from blackstart.checks.nodes import NodeClient
+from blackstart.checks.nodes import NodeReader
 from blackstart.checks.probes import s3read
 from blackstart.runbook import retention, s3store
-from blackstart.runbook.executor import Outcome, Runner
 from blackstart.runbook.plan import Step, StepIds, stamp
 from blackstart.runbook.preflight import PlanRefused
+from blackstart.runbook.runner import Outcome, Runner
 
 
 def targets(cluster: Cluster, upload: Iterable[str] | None) -> list[BackupLocation]:
@@ -70,7 +70,7 @@ def copy_steps(cluster: Cluster, ids: StepIds, local: str, name: str,
     return steps
 
 
-async def prune_steps(cluster: Cluster, clients: dict[str, NodeClient], ids: StepIds,
+async def prune_steps(cluster: Cluster, clients: dict[str, NodeReader], ids: StepIds,
                       new_name: str, locs: list[BackupLocation], *, delete: bool, now: float
                       ) -> list[Step]:
     steps: list[Step] = []
@@ -83,7 +83,7 @@ async def prune_steps(cluster: Cluster, clients: dict[str, NodeClient], ids: Ste
     return steps
 
 
-async def _dir_prune(c: NodeClient, ids: StepIds, b: BackupLocation, new_name: str, *,
+async def _dir_prune(c: NodeReader, ids: StepIds, b: BackupLocation, new_name: str, *,
                      delete: bool, now: float) -> list[Step]:
     try:
         entries = await c.list_dir(b.path or "")

@@ -22,11 +22,11 @@ import pyrage
 
 from blackstart.checks.formats.backup_copies import KIT_INDEX, kit_parts_from_index
 from blackstart.checks.model import Cluster, Member
-from blackstart.checks.nodes import NodeClient, NodeError
+from blackstart.checks.nodes import NodeError, NodeReader
 from blackstart.runbook import etcdapi
-from blackstart.runbook.executor import Outcome, Runner
 from blackstart.runbook.plan import Step, StepIds
 from blackstart.runbook.preflight import PlanRefused
+from blackstart.runbook.runner import Outcome, Runner
 
 KEY_SUFFIXES = (".key",)
 IMAGE_RE = re.compile(r"image:\s*\S*kube-apiserver:(v[\w.+-]+)")
@@ -74,7 +74,7 @@ def _encryptor(keys: str) -> Any:
     return None
 
 
-async def _read_dir(c: NodeClient, d: str) -> dict[str, bytes]:
+async def _read_dir(c: NodeReader, d: str) -> dict[str, bytes]:
     out: dict[str, bytes] = {}
     try:
         entries = await c.list_dir(d)

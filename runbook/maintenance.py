@@ -7,7 +7,7 @@ import os
 import time
 
 from blackstart.checks.model import Cluster
-from blackstart.checks.nodes import NodePool
+from blackstart.checks.nodes import connect
 from blackstart.runbook import backup_plan, etcdapi, lock, services
 from blackstart.runbook.plan import Plan, Step, StepIds, new_plan_id, stamp
 from blackstart.runbook.preflight import PlanRefused
@@ -55,13 +55,14 @@ async def plan_snapshot_save(cluster: Cluster, *, prune: bool = False, delete: b
         steps.append(step)
     steps += backup_plan.copy_steps(cluster, ids, local, name, locs, kit=kit_path)
     if prune:
-        pool = NodePool(cluster)
+        readers = {b.node: connect(cluster.node(b.node)) for b in locs
+                   if b.kind == "dir" and b.node}
         try:
-            clients = {b.node: pool.client(b.node) for b in locs if b.kind == "dir" and b.node}
-            steps += await backup_plan.prune_steps(cluster, clients, ids, name, locs,
+            steps += await backup_plan.prune_steps(cluster, readers, ids, name, locs,
                                                    delete=delete, now=now or time.time())
         finally:
-            await pool.close()
+            for r in readers.values():
+                await r.close()
     where = ", ".join(b.name for b in locs) or "no backup location"
     return Plan(pid, "snapshot-save", f"Save a snapshot of {cluster.name}", cluster.name,
                 f"from member {src.name} into {local}, then {where}",

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import S3Server, cluster_with, s3_location
+from s3helpers import S3Server, cluster_with, s3_location
 
 from blackstart.checks.model import BackupLocationState, Cluster, Report
 from blackstart.checks.probes.engine import run_checks

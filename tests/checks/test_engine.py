@@ -52,7 +52,8 @@ def only(monkeypatch: pytest.MonkeyPatch) -> Any:
 
 def test_probe_table_has_every_probe() -> None:
     assert list(PROBES) == ["members", "access", "certificates", "snapshots", "datadirs",
-                            "member_dbs", "logs", "processes", "clocks", "metrics"]
+                            "member_dbs", "logs", "processes", "clocks", "metrics",
+                            "backups", "drills"]
 
 
 async def test_a_raising_probe_becomes_an_error_result(only: Any) -> None:
