@@ -18,7 +18,7 @@ from blackstart.checks.formats.loglines import (
     tail_lines,
 )
 from blackstart.checks.model import Severity
-from blackstart.checks.reasoning.signatures import BY_ID, SIGNATURES
+from blackstart.checks.reasoning.signatures import BY_ID, SIDES, SIGNATURES
 
 # Every string of ETCD_FACTS §3 (both tables), in the form it shows up in a log line,
 # with the signature it must get.
@@ -136,7 +136,8 @@ def test_table_is_well_formed():
     actions = {None, "restore", "restart", "renew-cert", "snapshot-save", "disarm-alarm",
                "defrag"}
     for sig in SIGNATURES:
-        assert sig.component in ("kube-apiserver", "etcd", "blackstart")
+        assert sig.component in ("kube-apiserver", "etcd", "kubelet", "blackstart")
+        assert sig.side in SIDES
         assert sig.diagnosis and sig.remedy
         assert sig.action in actions
         assert isinstance(sig.severity, Severity)
