@@ -15,11 +15,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from blackstart.checks.formats import wordindex
 from blackstart.checks.reasoning.signatures import SIGNATURES, Signature
 
 __all__ = [
-    "SIGNATURES", "Entry", "KlogHeader", "classify", "join_cri", "parse_cri_line",
-    "parse_journald_json", "parse_klog", "parse_lines", "parse_zap_json", "tail_lines",
+    "SIGNATURES", "Entry", "KlogHeader", "classify", "display_text", "join_cri",
+    "parse_cri_line", "parse_journald_json", "parse_klog", "parse_lines", "parse_zap_json",
+    "tail_lines",
 ]
 
 def literal_union(words: Iterable[str]) -> re.Pattern[str]:
@@ -42,19 +44,18 @@ def _trie_source(node: dict[str, dict[str, Any]]) -> str:
     return f"(?:{body})?" if "" in node else body
 
 
-# Every signature's literals in one trie: a line that matches none of them (most lines in
-# a healthy log) costs one regex scan instead of one test per table entry.
-_PREFILTER = literal_union(lit for s in SIGNATURES for lit in s.literals)
+# Every signature's literals, indexed by their anchor words: a line holding none of them
+# (most lines of a healthy log) costs a few C calls instead of one test per table entry.
+_INDEX = wordindex.build([s.literals for s in SIGNATURES])
 
 
 def classify(text: str) -> Signature | None:
-    """The first signature (in table order) whose pattern occurs in `text`, else None."""
-    if _PREFILTER.search(text) is None:
-        return None
-    for sig in SIGNATURES:
-        if sig.matches(text):
-            return sig
-    return None  # the literals were there, the regex around them was not
+    """The first signature (in table order) whose pattern occurs in `text`, else None.
+    (A signature's anchor word must occur as a whole word: see checks.formats.wordindex.)"""
+    for i in _INDEX.candidates(text):
+        if SIGNATURES[i].matches(text):
+            return SIGNATURES[i]
+    return None
 
 
 # --------------------------------------------------------------------------- tail
@@ -254,3 +255,24 @@ def parse_lines(lines: Iterable[str], kind: str) -> list[Entry]:
     if kind == "cri":
         return [e if e.ts else Entry(line_time(e.text), e.text) for e in join_cri(lines)]
     return [Entry(line_time(t), t) for t in lines]
+
+
+# --------------------------------------------------------------------------- display
+
+# CSI (`ESC [ … final`), OSC (`ESC ] … BEL|ST`) and lone two-byte escapes.
+_ANSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?|\x1b[@-_]?")
+# C0/C1 controls, and the bidi overrides that could make a line read backwards on screen.
+_CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+DISPLAY_MAX = 4096
+
+
+def display_text(text: str, limit: int = DISPLAY_MAX) -> str:
+    """`text` made safe to show as one row: ANSI colour/cursor escapes removed, other
+    control characters shown as U+FFFD, and cut at `limit` characters with a visible
+    `… [cut N chars]`. Markup-like text (`[bold]`, `[/]`) is left as it is: the screen
+    renders it literally (rich Text / markup=False), never as markup."""
+    dropped = max(0, len(text) - limit * 4)  # bound the regex work on a huge line
+    clean = _CONTROL.sub("\ufffd", _ANSI.sub("", text[: limit * 4] if dropped else text))
+    if len(clean) <= limit and not dropped:
+        return clean
+    return clean[:limit] + f"… [cut {len(clean) - min(limit, len(clean)) + dropped} chars]"

@@ -221,7 +221,7 @@ def _scalar(value: object) -> str:
 
 
 _ZAP_LEVEL = re.compile(r'"level":"(\w+)"')
-_ZAP_MSG = re.compile(r'"msg":"((?:[^"\\]|\\.)*)"')
+_ZAP_MSG = re.compile(r'"msg":"((?:[^"\\]|\\.)*)"?')  # the closing quote may be cut off
 _ZAP_TS = re.compile(r'"ts":"?([^",}]+)')
 
 
