@@ -44,6 +44,7 @@ from blackstart.lab.manifest import MemberSpec
 
 NODE_SERVICES = (*SERVICES, "sshd", "kubelet")
 BOOT_TIMEOUT = 15.0
+DOWN_GRACE = 3.0
 PARKED = "etc/kubernetes/parked"  # where a stopped pod's manifest waits, host side
 
 
@@ -273,6 +274,20 @@ class KubeadmLab(Lab):
                 return dict(pod)
         return None
 
+    def write_node_inventory(self, name: str) -> str:
+        """Put a hand-written-style /etc/blackstart/blackstart.toml on node `name` (written
+        inside the node: /etc is its overlay). Returns the path inside the node."""
+        from blackstart.lab import nodeinventory
+
+        text = nodeinventory.render(self.nodes, name, self.ssh_port)
+        script = (f"mkdir -p /etc/blackstart && cat > {nodeinventory.PATH} && "
+                  f"chmod 600 {nodeinventory.PATH}")
+        r = subprocess.run(self.shell_argv(name, ["sh", "-c", script]), input=text,
+                           capture_output=True, text=True, timeout=30, check=False)
+        if r.returncode != 0:
+            raise LabError(f"{name}: cannot write {nodeinventory.PATH}: {r.stderr.strip()}")
+        return nodeinventory.PATH
+
     def crictl_ps(self, name: str) -> str:
         return kubelet.render_ps(self.kubelet_state(name), time.time())
 
@@ -419,13 +434,17 @@ class KubeadmLab(Lab):
         return killed
 
     def down(self) -> None:
+        """Shut every node down: SIGTERM (the kubelet stops its pods), and after DOWN_GRACE
+        the power goes anyway (PID 1 SIGKILLed). A 3-member etcd told to stop all at once
+        spends seconds on leader transfer; the lab does not wait for that."""
         for n in self.nodes:
             pid = self.init_pid(n.name)
             if pid is not None:
                 with contextlib.suppress(psutil.Error):
                     psutil.Process(pid).send_signal(signal.SIGTERM)
+        deadline = time.monotonic() + DOWN_GRACE
         for n in self.nodes:
-            self._shutdown(n)
+            self._shutdown(n, grace=max(0.1, deadline - time.monotonic()))
         self._sweep()
 
     def stray_processes(self) -> list[psutil.Process]:

@@ -18,6 +18,8 @@ from blackstart.lab.nodefaults import FAKETIME_LIB
 
 pytestmark = [pytest.mark.lab, pytest.mark.kubeadm]
 Factory = Callable[..., KubeadmLab]
+# As the README tells an operator; a longer per-call deadline for a loaded 2-core CI box.
+CHECK = ["blackstart", "check", "--json", "--deadline", "15"]
 
 
 def _connects(ip: str, port: int) -> bool:
@@ -42,7 +44,7 @@ def test_clock_off_and_changed_host_key_seen_from_master01(kubeadm_lab_factory: 
         "master03").ip, "true"])
     assert ssh.returncode != 0 and "REMOTE HOST IDENTIFICATION HAS CHANGED" in ssh.stderr
 
-    r = lab.node_run("master01", ["blackstart", "check", "--json"], timeout=180)
+    r = lab.node_run("master01", CHECK, timeout=180)
     report = json.loads(r.stdout)
     clocks = {c["node"]: c for c in report["clocks"]}
     assert clocks["master02"]["skew"] < -399 * 86400, clocks  # read over SSH, with `date`

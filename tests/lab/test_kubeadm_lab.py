@@ -20,6 +20,8 @@ from blackstart.lab.kubeadm import KubeadmLab
 
 pytestmark = [pytest.mark.lab, pytest.mark.kubeadm]
 Factory = Callable[..., KubeadmLab]
+# As the README tells an operator; a longer per-call deadline for a loaded 2-core CI box.
+CHECK = ["blackstart", "check", "--json", "--deadline", "15"]
 ETCDCTL = "/usr/bin/etcdctl"
 HOST_TMP = Path("/tmp")  # noqa: S108 - the host's own /tmp is what must stay untouched
 
@@ -164,13 +166,48 @@ def test_seed_outage_is_found_from_inside_master01_with_no_configuration(
     lab.break_fault("corrupt-wal", "master02")
     assert not lab.node_run("master01", ["test", "-e", "/etc/blackstart/blackstart.toml"]
                             ).returncode == 0
-    r = lab.node_run("master01", ["blackstart", "check", "--json"], timeout=180)
+    r = lab.node_run("master01", CHECK, timeout=180)
     report = json.loads(r.stdout)
     assert [m["name"] for m in report["members"]] == ["master01", "master02", "master03"]
     found = {(f["code"], f["subject"]) for f in report["findings"]}
     assert ("cert-expired", "/etc/kubernetes/pki/etcd/server.crt") in found, found
     expired = next(f for f in report["findings"] if f["code"] == "cert-expired")
     assert "(master01)" in expired["seen"]
-    assert ("wal-corrupt", "master02") in found, found
+    assert ("wal-corrupt", "master02") in found, (
+        report["probe_errors"], [f for f in report["findings"] if "02" in f["subject"]])
     assert report["nodes_without_access"] == [], report["nodes_without_access"]
     assert r.returncode == 2  # critical
+
+
+async def test_handwritten_inventory_in_the_node_and_root_from_the_host(
+        kubeadm_lab_factory: Factory) -> None:
+    """The second path: /etc/blackstart/blackstart.toml written on master01 is what
+    blackstart uses there. And `--root` on the host, pointed at a node's files (a mounted
+    copy of a master), maps every path under that root and probes the live cluster."""
+    import asyncio
+    import json
+
+    from blackstart.checks.discovery.inventory import load_inventory
+    from blackstart.checks.probes.context import ProbeContext
+    from blackstart.checks.probes.members import probe_members
+
+    lab = kubeadm_lab_factory()
+    path = lab.write_node_inventory("master01")
+    r = await asyncio.to_thread(lab.node_run, "master01", CHECK,
+                                180)
+    report = json.loads(r.stdout)
+    assert report["cluster"] == "by-hand", path  # the toml's name, not discovery's
+    assert [m["name"] for m in report["members"]] == ["master01", "master02", "master03"]
+    assert report["nodes_without_access"] == []
+    assert all(m["healthy"] for m in report["members"]), report["members"]
+
+    root = lab.node("master01").root
+    c = load_inventory(root=str(root), env={})
+    assert c.members[0].data_dir == f"{root}/var/lib/etcd"
+    assert [m.data_dir for m in c.members[1:]] == ["/var/lib/etcd"] * 2  # on their disks
+    assert c.nodes[1].ssh is not None
+    assert c.nodes[1].ssh.key_file == f"{root}/root/.ssh/id_ed25519"
+    ctx = ProbeContext(c, deadline=5)
+    states = await probe_members(ctx)
+    await ctx.close()
+    assert all(s.healthy for s in states), [s.error for s in states]
