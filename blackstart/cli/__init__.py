@@ -61,7 +61,7 @@ def _register() -> None:
     # Import for side effects: each module attaches its commands to the groups above.
     import importlib
 
-    for mod in ("lab", "verify", "check", "runbook", "report", "tui"):
+    for mod in ("lab", "verify", "check", "runbook", "report", "tui", "backups"):
         importlib.import_module(f"blackstart.cli.{mod}")
 
 
