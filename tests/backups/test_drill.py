@@ -96,8 +96,10 @@ prefix = "lab/"
 domain = "offsite"
 ''')
     res = subprocess.run([sys.executable, "-m", "blackstart", "drill", "-c", str(toml),
-                          "--host", HOST], capture_output=True, text=True, timeout=300)
+                          "--host", HOST], capture_output=True, text=True, timeout=300,
+                         check=False)
     assert res.returncode == 0 and res.stdout.startswith("PASS s3: bk-1.db"), res.stderr
     res = subprocess.run([sys.executable, "-m", "blackstart", "drill", "-c", str(toml),
-                          "--location", "nope"], capture_output=True, text=True, timeout=60)
+                          "--location", "nope"], capture_output=True, text=True, timeout=60,
+                         check=False)
     assert res.returncode == 2 and "no backup location named 'nope'" in res.stderr
