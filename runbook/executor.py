@@ -1,15 +1,13 @@
 """Run a plan step by step: journal before and after each step, audit every outcome,
 stop at the first failure. Also the inverse: roll a journal's done steps back.
 
-`execute` is a coroutine; the TUI runs it in an asyncio worker (or a thread worker with
-`asyncio.run`). `on_event` is called on the loop's thread for each status change and
-output line; a TUI forwards it with `post_message`/`call_from_thread`.
+`execute` is a coroutine; the TUI runs it in a thread worker with
+`checks.loops.run_on_own_loop`. `on_event` is called on the loop's thread for each status
+change and output line; a TUI forwards it with `post_message`/`call_from_thread`.
 """
 
 from __future__ import annotations
 
-import os
-import signal
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -17,11 +15,10 @@ from dataclasses import dataclass, field
 from blackstart.checks.model import Cluster
 from blackstart.checks.nodes import NodeError
 from blackstart.runbook import lock, ops
+from blackstart.runbook.hooks import NO_HOOKS, Hooks
 from blackstart.runbook.journal import Journal, open_journal
 from blackstart.runbook.plan import Plan, Step
 from blackstart.runbook.runner import Outcome, Runner, StepEvent, StepFailed
-
-KILL_ENV = "BLACKSTART_TEST_KILL_AFTER_STEP"  # tests only: SIGKILL self after step k
 
 
 @dataclass
@@ -37,9 +34,11 @@ class PlanResult:
 
 async def execute(plan: Plan, cluster: Cluster, *, operator: str,
                   on_event: Callable[[StepEvent], None] | None = None,
-                  journal: Journal | None = None, confirmed: str | None = None) -> PlanResult:
+                  journal: Journal | None = None, confirmed: str | None = None,
+                  hooks: Hooks = NO_HOOKS) -> PlanResult:
     """Run `plan` (or continue `journal`'s plan from its first pending step). `confirmed`
-    is the digest of the plan the operator confirmed: any other plan is refused."""
+    is the digest of the plan the operator confirmed: any other plan is refused. `hooks`:
+    fault points a test injects (runbook.hooks); production passes none."""
     if confirmed is not None and confirmed != plan.digest():
         return PlanResult(False, plan.id, refused=True,
                           error=f"the plan changed since it was confirmed (digest "
@@ -54,7 +53,7 @@ async def execute(plan: Plan, cluster: Cluster, *, operator: str,
             j.finish("running")
         runner = Runner(plan, cluster, operator, on_event)
         try:
-            return await _run_from(runner, j)
+            return await _run_from(runner, j, hooks)
         finally:
             await runner.close()
 
@@ -70,7 +69,7 @@ async def run_step(runner: Runner, step: Step, previous: str | None = None) -> O
         return Outcome("failed", error=str(exc))
 
 
-async def _run_from(runner: Runner, j: Journal) -> PlanResult:
+async def _run_from(runner: Runner, j: Journal, hooks: Hooks) -> PlanResult:
     plan = runner.plan
     result = PlanResult(True, plan.id, journal=str(j.path))
     for i in range(j.first_pending(), len(plan.steps)):
@@ -92,16 +91,9 @@ async def _run_from(runner: Runner, j: Journal) -> PlanResult:
         if out.status == "failed":
             j.finish("failed", f"step {step.id} on {step.node}: {out.error}")
             return PlanResult(False, plan.id, step, j.error, str(j.path), outputs=result.outputs)
-        _test_kill_point(i, step)
+        hooks.after_step(i, step)
     j.finish("done")
     return result
-
-
-def _test_kill_point(index: int, step: Step) -> None:
-    """Tests of resume/rollback need a real crash at a known point; only when set."""
-    want = os.environ.get(KILL_ENV)
-    if want and want in (step.id, str(index + 1), step.id.split("-", 1)[-1]):
-        os.kill(os.getpid(), signal.SIGKILL)
 
 
 async def rollback(j: Journal, cluster: Cluster, *, operator: str,

@@ -11,8 +11,7 @@ worker; `aplan_for` is the coroutine.
 
 from __future__ import annotations
 
-import asyncio
-
+from blackstart.checks.loops import run_on_own_loop
 from blackstart.checks.model import Cluster, Report
 from blackstart.checks.requests import (
     Defrag,
@@ -28,6 +27,7 @@ from blackstart.checks.requests import (
     request_json,
 )
 from blackstart.runbook.audit import append, audit_record, operator_name
+from blackstart.runbook.hooks import NO_HOOKS, Hooks
 from blackstart.runbook.maintenance import (
     plan_defrag,
     plan_disarm,
@@ -45,11 +45,13 @@ __all__ = ["NothingToRestore", "PlanRefused", "aplan_for", "plan_for"]
 
 
 async def aplan_for(request: Request, cluster: Cluster, report: Report | None = None, *,
-                    operator: str = "", stop_timeout: float = 30.0) -> Plan:
+                    operator: str = "", stop_timeout: float = 30.0,
+                    hooks: Hooks = NO_HOOKS) -> Plan:
+    """`hooks`: fault points a test injects (runbook.hooks); production passes none."""
     op = operator or operator_name()
     try:
         try:
-            plan = await _dispatch(request, cluster, report, op, stop_timeout)
+            plan = await _dispatch(request, cluster, report, op, stop_timeout, hooks=hooks)
         except ServiceError as exc:
             raise PlanRefused(str(exc)) from exc
         except KeyError as exc:  # Cluster.member/node: an unknown name from the operator
@@ -74,13 +76,13 @@ def _audit_refusal(cluster: Cluster, action: str, operator: str, reason: str) ->
 
 
 async def _dispatch(r: Request, cluster: Cluster, report: Report | None, op: str,
-                    stop_timeout: float) -> Plan:
+                    stop_timeout: float, *, hooks: Hooks) -> Plan:
     if isinstance(r, Recover):
         from blackstart.runbook.recover import plan_recover
 
         return await plan_recover(cluster, report, r.strategy, operator=op,
                                   plan_one=lambda q: _dispatch(q, cluster, report, op,
-                                                               stop_timeout))
+                                                               stop_timeout, hooks=hooks))
     if isinstance(r, SnapshotSave):
         return await plan_snapshot_save(cluster, operator=op, prune=r.prune,
                                         delete=r.delete, member=r.from_member,
@@ -88,7 +90,8 @@ async def _dispatch(r: Request, cluster: Cluster, report: Report | None, op: str
                                         kit_keys=r.kit_keys)
     if isinstance(r, Restore):
         return await plan_restore(cluster, report, operator=op, source=r.source,
-                                  stop_timeout=stop_timeout, force_reason=r.force_reason)
+                                  stop_timeout=stop_timeout, force_reason=r.force_reason,
+                                  hooks=hooks)
     if isinstance(r, StartMembers):
         return await plan_start(cluster, operator=op, members=r.members)
     if isinstance(r, RestartService):
@@ -106,7 +109,7 @@ async def _dispatch(r: Request, cluster: Cluster, report: Report | None, op: str
 
 
 def plan_for(request: Request, cluster: Cluster, report: Report | None = None, *,
-             operator: str = "", stop_timeout: float = 30.0) -> Plan:
+             operator: str = "", stop_timeout: float = 30.0, hooks: Hooks = NO_HOOKS) -> Plan:
     """Blocking form of `aplan_for`: for thread workers and the CLI."""
-    return asyncio.run(aplan_for(request, cluster, report, operator=operator,
-                                 stop_timeout=stop_timeout))
+    return run_on_own_loop(aplan_for(request, cluster, report, operator=operator,
+                                     stop_timeout=stop_timeout, hooks=hooks))

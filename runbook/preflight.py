@@ -4,15 +4,13 @@ flags, file hashes. Parsing is pure; the I/O goes through `blackstart.checks.nod
 from __future__ import annotations
 
 import hashlib
-import os
 import posixpath
 import re
 from dataclasses import dataclass
 
 from blackstart.checks.model import Node
 from blackstart.checks.nodes import NodeReader
-
-FREE_BYTES_ENV = "BLACKSTART_TEST_FREE_BYTES"  # tests only: pretend every node has this free
+from blackstart.runbook.hooks import NO_HOOKS, Hooks
 
 
 class PlanRefused(Exception):
@@ -54,10 +52,10 @@ def help_has_bump(help_text: str) -> bool:
     return "--bump-revision" in help_text and "--mark-compacted" in help_text
 
 
-async def free_bytes(client: NodeReader, path: str) -> int:
-    fake = os.environ.get(FREE_BYTES_ENV)
-    if fake:
-        return int(fake)
+async def free_bytes(client: NodeReader, path: str, hooks: Hooks = NO_HOOKS) -> int:
+    assumed = hooks.free_bytes(client.name, path)
+    if assumed is not None:
+        return assumed
     probe = path
     for _ in range(64):  # the data dir may not exist: walk up to a dir that does
         if await client.stat(probe) is not None:

@@ -15,6 +15,7 @@ from blackstart.checks.model import Cluster, Member, Report, RestoreSource
 from blackstart.checks.probes.snapshots import verify_on_node
 from blackstart.checks.requests import BestSource, SourceRef
 from blackstart.runbook import etcdapi, lock, services
+from blackstart.runbook.hooks import NO_HOOKS, Hooks
 from blackstart.runbook.node_writer import NodeWriter, WriterPool
 from blackstart.runbook.plan import Plan, Step, StepIds, new_plan_id, stamp
 from blackstart.runbook.preflight import (
@@ -59,8 +60,9 @@ class NothingToRestore(PlanRefused):
 
 
 class Planner:
-    def __init__(self, cluster: Cluster, report: Report | None) -> None:
-        self.cluster, self.report = cluster, report
+    def __init__(self, cluster: Cluster, report: Report | None, hooks: Hooks = NO_HOOKS
+                 ) -> None:
+        self.cluster, self.report, self.hooks = cluster, report, hooks
         self.pool = WriterPool(cluster)
         self.plan_id = new_plan_id("restore")
         self.ts = stamp()
@@ -78,16 +80,18 @@ class Planner:
 
 async def plan_restore(cluster: Cluster, report: Report | None = None, *,
                        source: SourceRef | BestSource, operator: str = "",
-                       stop_timeout: float = 30.0, force_reason: str = "") -> Plan:
+                       stop_timeout: float = 30.0, force_reason: str = "",
+                       hooks: Hooks = NO_HOOKS) -> Plan:
     """Every member from one snapshot. `source` names its node and path (a backup or a
     member's db); `BestSource` takes the best-ranked valid source of the report. Refused
-    while the cluster has quorum, unless `force_reason` says why (it is audited)."""
+    while the cluster has quorum, unless `force_reason` says why (it is audited).
+    `hooks`: fault points a test injects (runbook.hooks); production passes none."""
     lock.check_free(cluster.state_dir, operator)
     if not cluster.members:
         raise PlanRefused("the inventory lists no etcd members")
     _refuse_unreachable_members(cluster)
     await _refuse_with_quorum(cluster, report, source, force_reason)
-    p = Planner(cluster, report)
+    p = Planner(cluster, report, hooks)
     p.stop_timeout = stop_timeout
     try:
         src = await _choose_source(p, source)
@@ -237,7 +241,7 @@ async def _build(p: Planner, src: Source) -> Plan:
     size = src.size
     nodes = _member_nodes(cl)
     _check_staging_disk(cl, size)
-    await asyncio.gather(*(_check_disk(p.client(n), cl, n, size) for n in nodes))
+    await asyncio.gather(*(_check_disk(p, n, size) for n in nodes))
     found = await asyncio.gather(*(restore_tool(p.client(n), cl.node(n)) for n in nodes))
     tools: dict[str, RestoreTool] = dict(zip(nodes, found, strict=True))
     token = f"{cl.name}-{p.ts.lower()}"
@@ -297,10 +301,10 @@ def _member_nodes(cl: Cluster) -> list[str]:
     return out
 
 
-async def _check_disk(c: NodeWriter, cl: Cluster, node: str, size: int) -> None:
-    for m in (m for m in cl.members if m.node == node):
+async def _check_disk(p: Planner, node: str, size: int) -> None:
+    for m in (m for m in p.cluster.members if m.node == node):
         parent = posixpath.dirname(m.data_dir.rstrip("/"))
-        avail = await free_bytes(c, parent)
+        avail = await free_bytes(p.client(node), parent, p.hooks)
         if avail < 2 * size:
             raise PlanRefused(
                 f"node {node}: only {avail:,} bytes free at {parent}; restoring member "

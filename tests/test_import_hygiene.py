@@ -120,3 +120,33 @@ def test_the_static_check_catches(src: str) -> None:
 def test_the_static_check_allows_reads() -> None:
     src = "open(p, 'rb'); s.replace('a', 'b'); xs.remove(1); os.path.join(a, b); os.stat(p)"
     assert not _violations(ast.parse(src))
+
+
+# --------------------------------------------------------------------------- no backdoors
+
+
+def _package_sources() -> list[Path]:
+    return [p for pkg in ("checks", "runbook", "tui", "lab", "blackstart")
+            for p in _modules(pkg)]
+
+
+def test_no_test_backdoor_reads_the_environment() -> None:
+    """Fault points are injected hooks (runbook.hooks), never environment variables."""
+    bad = [p.relative_to(ROOT).as_posix() for p in _package_sources()
+           if "BLACKSTART_TEST" in p.read_text()]
+    assert not bad, f"test-only environment knobs in production code: {bad}"
+
+
+def _asyncio_runs(tree: ast.AST) -> list[int]:
+    return [n.lineno for n in ast.walk(tree) if isinstance(n, ast.Call)
+            and isinstance(n.func, ast.Attribute) and n.func.attr == "run"
+            and isinstance(n.func.value, ast.Name) and n.func.value.id == "asyncio"]
+
+
+def test_coroutines_run_from_sync_code_one_way() -> None:
+    """checks.loops.run_on_own_loop, never asyncio.run (which joins a thread stuck on a
+    blackholed member at exit)."""
+    bad = {p.relative_to(ROOT).as_posix(): lines for p in _package_sources()
+           if (lines := _asyncio_runs(ast.parse(p.read_text())))}
+    assert not bad, f"asyncio.run in the package: {bad}"
+    assert _asyncio_runs(ast.parse("import asyncio\nasyncio.run(main())\n")) == [2]

@@ -358,9 +358,9 @@ class BlackstartApp(App[None]):
 def _execute(view: PlanView, cluster: Cluster, operator: str,
              on_event: Callable[[Any], None], *, journal: str | None, mode: str) -> Any:
     """Run, resume or roll back a plan on this worker thread's own event loop."""
-    import asyncio
     from pathlib import Path
 
+    from blackstart.checks.loops import run_on_own_loop
     from blackstart.runbook.executor import execute, rollback
     from blackstart.runbook.journal import load_journal
 
@@ -371,7 +371,7 @@ def _execute(view: PlanView, cluster: Cluster, operator: str,
         assert view.plan is not None  # only runnable plans reach the executor
         coro = execute(view.plan, cluster, operator=operator, on_event=on_event, journal=j,
                        confirmed=None if j else view.digest)
-    return asyncio.run(coro)
+    return run_on_own_loop(coro)
 
 
 def _ignore(_: object) -> None:

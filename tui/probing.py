@@ -14,9 +14,9 @@ from collections.abc import Awaitable, Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, TypeVar
 
+from blackstart.checks.loops import run_on_own_loop
 from blackstart.checks.model import Cluster
 from blackstart.checks.probes.context import ProbeContext
-from blackstart.checks.probes.engine import run_on_own_loop
 
 Probe = Callable[[ProbeContext], Awaitable[list[Any]]]
 

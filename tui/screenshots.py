@@ -6,7 +6,6 @@ the SVG snapshot tests use the same STATES, so what is committed is what is test
 
 from __future__ import annotations
 
-import asyncio
 import sys
 import time
 from collections.abc import Awaitable, Callable
@@ -17,6 +16,7 @@ from typing import Any
 from textual.pilot import Pilot
 from textual.widgets import Input
 
+from blackstart.checks.loops import run_on_own_loop
 from blackstart.tui import demo_data
 from blackstart.tui.app import BlackstartApp, build_app
 
@@ -93,7 +93,7 @@ def main(argv: list[str]) -> int:
     out = Path(argv[0] if argv else "screenshots")
     out.mkdir(parents=True, exist_ok=True)
     for state in STATES:
-        print(asyncio.run(shoot(state, out)))
+        print(run_on_own_loop(shoot(state, out)))
     return 0
 
 

@@ -10,13 +10,13 @@ Exit codes: 0 done, 1 a step failed (the journal says which; `resume`/`rollback`
 
 from __future__ import annotations
 
-import asyncio
 import json
 import sys
 from typing import Any
 
 import click
 
+from blackstart.checks.loops import run_on_own_loop
 from blackstart.checks.model import Cluster, Report
 from blackstart.checks.requests import (
     BestSource,
@@ -58,11 +58,20 @@ def _plan(request: Request, cluster: Cluster, report: Report | None = None,
     from blackstart.runbook.planner import NothingToRestore, PlanRefused, plan_for
 
     try:
-        return plan_for(request, cluster, report, stop_timeout=stop_timeout)
+        return plan_for(request, cluster, report, stop_timeout=stop_timeout, hooks=_hooks())
     except NothingToRestore as exc:
         raise NothingToDo(exc.reason) from exc
     except PlanRefused as exc:
         raise Refused(exc.reason) from exc
+
+
+def _hooks() -> Any:
+    """The fault hooks the caller of `cli.main(obj=...)` injected (tests only), else none."""
+    from blackstart.runbook.hooks import NO_HOOKS, Hooks
+
+    ctx = click.get_current_context(silent=True)
+    obj = ctx.find_root().obj if ctx is not None else None
+    return obj if isinstance(obj, Hooks) else NO_HOOKS
 
 
 def _report(cluster: Cluster) -> Report:
@@ -98,8 +107,9 @@ def _execute(plan: Any, cluster: Cluster, confirmed: str, quiet: bool = False) -
     from blackstart.runbook.audit import operator_name
     from blackstart.runbook.executor import execute
 
-    res = asyncio.run(execute(plan, cluster, operator=operator_name(),
-                              on_event=None if quiet else _print_event, confirmed=confirmed))
+    res = run_on_own_loop(execute(plan, cluster, operator=operator_name(),
+                                  on_event=None if quiet else _print_event,
+                                  confirmed=confirmed, hooks=_hooks()))
     _finish(res)
     return res
 
@@ -379,8 +389,8 @@ def resume_cmd(plan_id: str | None, yes: bool, **kw: Any) -> None:
                f"{len(j.plan.steps)}; journal {j.path}")
     click.echo("\n".join(j.plan.preview_lines()))
     _confirm(cluster, yes)
-    res = asyncio.run(execute(j.plan, cluster, operator=operator_name(),
-                              on_event=_print_event, journal=j))
+    res = run_on_own_loop(execute(j.plan, cluster, operator=operator_name(),
+                                  on_event=_print_event, journal=j, hooks=_hooks()))
     _finish(res)
 
 
@@ -401,6 +411,7 @@ def rollback_cmd(plan_id: str | None, yes: bool, **kw: Any) -> None:
         if s.undo_op and j.status.get(s.id) and s.id not in j.undone:
             click.echo(f"  [{s.node}] undo {s.title}: {s.undo}")
     _confirm(cluster, yes)
-    res = asyncio.run(rollback(j, cluster, operator=operator_name(), on_event=_print_event))
+    res = run_on_own_loop(rollback(j, cluster, operator=operator_name(),
+                                   on_event=_print_event))
     _finish(res)
     click.echo(f"rolled back {j.plan.id}")

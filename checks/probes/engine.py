@@ -11,11 +11,12 @@ from __future__ import annotations
 import asyncio
 import importlib
 import time
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
+from blackstart.checks.loops import run_on_own_loop
 from blackstart.checks.model import Cluster, Finding, Report, Severity, Verdict
 from blackstart.checks.probes.context import ProbeContext
 from blackstart.checks.reasoning.diagnosis import diagnose, probe_failed
@@ -161,28 +162,3 @@ def run_checks_sync(cluster: Cluster, **kw: Any) -> Report:
     """run_checks for synchronous callers (the CLI)."""
     pool = ThreadPoolExecutor(max_workers=32, thread_name_prefix="probe")
     return run_on_own_loop(run_checks(cluster, **kw), pool)
-
-
-def run_on_own_loop(coro: Coroutine[Any, Any, T], executor: ThreadPoolExecutor) -> T:
-    """Run `coro` to completion on a fresh loop whose default executor is `executor`.
-
-    Not `asyncio.run`: that waits at exit for every executor thread, and a thread stuck in
-    a blocking library call to a blackholed member is exactly what the per-probe timeouts
-    are there to walk away from. Left-over tasks are cancelled; the executor is not joined.
-    """
-    loop = asyncio.new_event_loop()
-    loop.set_default_executor(executor)
-    try:
-        return loop.run_until_complete(coro)
-    finally:
-        _cancel_pending(loop)
-        executor.shutdown(wait=False, cancel_futures=True)
-        loop.close()
-
-
-def _cancel_pending(loop: asyncio.AbstractEventLoop) -> None:
-    pending = [t for t in asyncio.all_tasks(loop) if not t.done()]
-    for t in pending:
-        t.cancel()
-    if pending:
-        loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))

@@ -15,10 +15,18 @@ import pytest
 DEBIAN_ETCDCTL = "/usr/bin/etcdctl"
 
 
+FAULTY_CLI = str(Path(__file__).with_name("faulty_cli.py"))
+
+
 def cli(lab: Any, *args: str, env: dict[str, str] | None = None, timeout: float = 240,
-        check: bool = True, config: str | None = None) -> subprocess.CompletedProcess[str]:
-    """`blackstart ARGS -c <lab toml>` in its own process, as an operator runs it."""
-    argv = [sys.executable, "-m", "blackstart", *args, "-c", config or str(lab.inventory_path)]
+        check: bool = True, config: str | None = None, hooks: tuple[str, ...] = ()
+        ) -> subprocess.CompletedProcess[str]:
+    """`blackstart ARGS -c <lab toml>` in its own process, as an operator runs it.
+
+    `hooks`: faulty_cli.py options (e.g. ("--kill-after", "aside-etcd2")): the same CLI,
+    started by a test-only script that injects those fault hooks."""
+    entry = [FAULTY_CLI, *hooks, "--"] if hooks else ["-m", "blackstart"]
+    argv = [sys.executable, *entry, *args, "-c", config or str(lab.inventory_path)]
     r = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, check=False,
                        env={**os.environ, **(env or {})}, stdin=subprocess.DEVNULL)
     if check and r.returncode != 0:

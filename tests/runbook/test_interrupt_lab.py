@@ -12,16 +12,13 @@ from rbhelpers import cli, hashkvs, healthy_count, journals, keys, need_debian_e
 
 pytestmark = pytest.mark.lab
 
-KILL = "BLACKSTART_TEST_KILL_AFTER_STEP"
-
-
 def _killed_restore(lab: Any, after: str) -> str:
     put_keys(lab, "/test/before/", 10)
     saved = json.loads(cli(lab, "snapshot", "save", "--json").stdout)
     put_keys(lab, "/test/after/", 10)
     lab.break_fault("power-cut")
-    r = cli(lab, "restore", "--snapshot", saved["path"], "--yes", env={KILL: after},
-            check=False)
+    r = cli(lab, "restore", "--snapshot", saved["path"], "--yes",
+            hooks=("--kill-after", after), check=False)
     assert r.returncode == -signal.SIGKILL, r.stdout[-3000:] + r.stderr[-2000:]
     j = [j for j in journals(lab) if j["plan"]["action"] == "restore"][-1]
     assert j["state"] == "running"

@@ -1,6 +1,6 @@
 """Restore refuses, with the reason, before any change: a truncated snapshot, too little
-disk (the BLACKSTART_TEST_FREE_BYTES knob), another operator's lock. An etcd whose stop
-command does nothing stops the plan before any data dir is touched."""
+disk (a free-bytes hook injected by tests/runbook/faulty_cli.py), another operator's lock.
+An etcd whose stop command does nothing stops the plan before any data dir is touched."""
 
 from __future__ import annotations
 
@@ -38,7 +38,7 @@ def test_refusals_before_any_change(rb_lab: Any, tmp_path: Path) -> None:
     _untouched(lab)
 
     r = cli(lab, "restore", "--snapshot", good, "--yes", check=False,
-            env={"BLACKSTART_TEST_FREE_BYTES": "1000"})
+            hooks=("--free-bytes", "1000"))
     assert r.returncode == 2 and "bytes free" in r.stderr and "etcd1" in r.stderr
     _untouched(lab)
 
