@@ -21,6 +21,7 @@ from collections.abc import Awaitable, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
+from blackstart.checks.errors import BlackstartError
 from blackstart.checks.formats.regular import open_regular
 from blackstart.checks.model import Node
 
@@ -30,11 +31,11 @@ DEFAULT_TIMEOUT = 10.0
 CONNECT_TIMEOUT = 5.0
 
 
-class NodeError(Exception):
+class NodeError(BlackstartError):
     """A node could not be reached or a call on it failed. `kind` classifies why."""
 
     def __init__(self, node: str, message: str, kind: str = "error") -> None:
-        super().__init__(f"{node}: {message}")
+        super().__init__(message, where=node)
         self.node = node
         self.message = message
         self.kind = kind  # error | timeout | unreachable | hostkey | auth | missing

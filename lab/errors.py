@@ -3,6 +3,8 @@ file. Its own module so cluster, faults and sshd all raise it without importing 
 
 from __future__ import annotations
 
+from blackstart.checks.errors import BlackstartError
 
-class LabError(Exception):
+
+class LabError(BlackstartError):
     """Something the operator can act on; the message names the node or file."""

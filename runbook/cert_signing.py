@@ -14,14 +14,15 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from cryptography.x509.oid import ExtensionOID
 
+from blackstart.checks.errors import BlackstartError
 from blackstart.checks.formats.x509 import analyze_cert
 
 LEAF_DAYS = 365
 PrivateKey = rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey | ed25519.Ed25519PrivateKey
 
 
-class CertError(Exception):
-    pass
+class CertError(BlackstartError):
+    """A certificate or key cannot be read, matched or signed."""
 
 
 def time_problem(cert_pem: bytes, now: float, path: str = "certificate") -> str | None:

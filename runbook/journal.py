@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from blackstart.checks.errors import BlackstartError
 from blackstart.runbook.plan import Plan
 
 DONE_STATES = ("ok", "skipped")
@@ -90,8 +91,8 @@ def load_journal(path: Path) -> Journal:
         raise JournalError(f"journal {path} is unreadable: {exc}") from exc
 
 
-class JournalError(Exception):
-    pass
+class JournalError(BlackstartError):
+    """A journal cannot be read or used; the message names its file."""
 
 
 def latest_journal(state_dir: str, states: tuple[str, ...]) -> Journal | None:

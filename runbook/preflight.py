@@ -8,17 +8,22 @@ import posixpath
 import re
 from dataclasses import dataclass
 
+from blackstart.checks.errors import BlackstartError
 from blackstart.checks.model import Node
 from blackstart.checks.nodes import NodeReader
 from blackstart.runbook.hooks import NO_HOOKS, Hooks
 
 
-class PlanRefused(Exception):
-    """A preflight refusal, before any change. `reason` names the node or file."""
+class PlanRefused(BlackstartError):
+    """A refusal before any change (preflight, lock, confirmation): the one "refused"
+    concept of the CLI, the TUI and the audit log. `reason` names the node or file."""
 
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
+    lead = "refused, nothing was changed"
+    exit_code = 2
+
+    @property
+    def reason(self) -> str:
+        return str(self)
 
 
 @dataclass

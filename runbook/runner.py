@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from blackstart.checks.errors import BlackstartError
 from blackstart.checks.model import Cluster
 from blackstart.runbook import audit
 from blackstart.runbook.node_writer import NodeWriter, WriterPool
@@ -39,8 +40,8 @@ class Outcome:
     error: str | None = None
 
 
-class StepFailed(Exception):
-    pass
+class StepFailed(BlackstartError):
+    """A step's handler found the step cannot succeed; the message says why."""
 
 
 class Runner:

@@ -7,12 +7,13 @@ from __future__ import annotations
 
 import os
 
+from blackstart.checks.errors import BlackstartError
 from blackstart.checks.model import Cluster, Member, Service
 from blackstart.runbook.plan import Step, StepIds
 
 
-class ServiceError(Exception):
-    pass
+class ServiceError(BlackstartError):
+    """A service of the inventory cannot be started, stopped or found."""
 
 
 def parked_path(manifest: str) -> str:

@@ -21,6 +21,7 @@ from textual.screen import Screen
 from textual.timer import Timer
 from textual.worker import Worker, WorkerState
 
+from blackstart.checks.errors import operator_message
 from blackstart.checks.model import Cluster, Report, Severity, Verdict
 from blackstart.checks.requests import describe
 from blackstart.runbook.incident import write_incident_report
@@ -40,7 +41,7 @@ from blackstart.tui.panels.logs import LogsPanel
 from blackstart.tui.panels.members import MembersPanel
 from blackstart.tui.panels.snapshots import SnapshotsPanel
 from blackstart.tui.panels.verdict import VerdictBanner
-from blackstart.tui.plans import Planner, PlanView, Refused, propose
+from blackstart.tui.plans import Planner, PlanView, propose
 from blackstart.tui.probing import Probe, in_daemon_thread, run_probe
 from blackstart.tui.screens.confirm import ConfirmScreen
 from blackstart.tui.screens.help import HelpScreen
@@ -174,7 +175,7 @@ class BlackstartApp(App[None]):
         if state not in (WorkerState.SUCCESS, WorkerState.ERROR, WorkerState.CANCELLED):
             return
         if worker.group == "plan":
-            error = None if state == WorkerState.SUCCESS else _describe(worker.error)
+            error = None if state == WorkerState.SUCCESS else operator_message(worker.error)
             self.post_message(PlanFinished(worker.result, error))
             return
         if worker.group == "export":
@@ -191,7 +192,7 @@ class BlackstartApp(App[None]):
             self.post_message(ProbeFinished(name, list(worker.result or []),
                                             time.monotonic() - started))
         elif state == WorkerState.ERROR:
-            self.post_message(ProbeFailed(name, _describe(worker.error)))
+            self.post_message(ProbeFailed(name, operator_message(worker.error)))
         self._arm(name, self.refresh_interval * SLOW_PROBES.get(name, 1.0))
 
     def _arm(self, name: str, delay: float) -> None:
@@ -293,7 +294,7 @@ class BlackstartApp(App[None]):
             self.last_export = str(worker.result)
             self.notify(f"Incident report written: {self.last_export}", timeout=10)
         elif state == WorkerState.ERROR:
-            self.notify(f"Export failed: {_describe(worker.error)}", severity="error")
+            self.notify(f"Export failed: {operator_message(worker.error)}", severity="error")
 
     # ------------------------------------------------------------------ plans
     def _propose(self, name: str) -> None:
@@ -314,9 +315,8 @@ class BlackstartApp(App[None]):
             self.push_screen(ConfirmScreen(view, self.cluster.name),
                              partial(self._confirmed, view))
         elif state == WorkerState.ERROR:
-            err = worker.error
-            reason = err.reason if isinstance(err, Refused) else _describe(err)
-            self.notify(f"{worker.name} refused: {reason}", severity="error", timeout=15)
+            self.notify(f"{worker.name}: {operator_message(worker.error)}", severity="error",
+                        timeout=15)
 
     def _confirmed(self, view: PlanView, ok: bool | None) -> None:
         if not ok or not view.runnable:
@@ -376,12 +376,6 @@ def _execute(view: PlanView, cluster: Cluster, operator: str,
 
 def _ignore(_: object) -> None:
     return None
-
-
-def _describe(error: BaseException | None) -> str:
-    if error is None:
-        return "cancelled"
-    return f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
 
 
 def _operator() -> str:

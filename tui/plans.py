@@ -13,14 +13,6 @@ from blackstart.checks.requests import Request, describe
 DESTRUCTIVE = frozenset({"restore", "replace-member", "recover"})
 
 
-class Refused(Exception):
-    """The runbook refused to plan (a preflight failed); `reason` says why."""
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
-
-
 @dataclass
 class PlanView:
     action: str
@@ -43,13 +35,10 @@ Planner = Callable[..., "PlanView"]  # (request, cluster, report) -> PlanView
 
 def propose(request: Request, cluster: Cluster, report: Report | None) -> PlanView:
     try:
-        from blackstart.runbook.planner import PlanRefused, plan_for
+        from blackstart.runbook.planner import plan_for
     except ImportError:
         return _preview_only(request, cluster)
-    try:
-        plan = plan_for(request, cluster, report)
-    except PlanRefused as exc:
-        raise Refused(str(getattr(exc, "reason", exc))) from exc
+    plan = plan_for(request, cluster, report)  # a PlanRefused reaches the app as it is
     return PlanView(request.name, plan.title, plan.target, bool(plan.destructive),
                     [*plan.preview_lines(), f"plan digest: {plan.digest()}"],
                     list(plan.warnings), plan, digest=plan.digest())

@@ -14,6 +14,7 @@ from collections.abc import Awaitable, Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, TypeVar
 
+from blackstart.checks.errors import BlackstartError
 from blackstart.checks.loops import run_on_own_loop
 from blackstart.checks.model import Cluster
 from blackstart.checks.probes.context import ProbeContext
@@ -26,8 +27,8 @@ PROBE_TIMEOUT = 20.0  # a whole probe run; each probe also bounds its own calls
 T = TypeVar("T")
 
 
-class ProbeTimedOut(Exception):
-    pass
+class ProbeTimedOut(BlackstartError):
+    """A probe gave no answer within its deadline."""
 
 
 class DaemonThreadExecutor(ThreadPoolExecutor):

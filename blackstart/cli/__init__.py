@@ -7,10 +7,11 @@ from typing import Any
 
 import click
 
+from blackstart.cli.errors import BlackstartGroup
 from blackstart.cli.options import INVENTORY_KEYS, inventory_options, tui_options
 
 
-@click.group(invoke_without_command=True)
+@click.group(cls=BlackstartGroup, invoke_without_command=True)
 @inventory_options
 @tui_options
 @click.pass_context

@@ -21,12 +21,6 @@ EXIT_NO_INVENTORY = 3
 _EXIT_BY_LEVEL = {Severity.OK: 0, Severity.INFO: 0, Severity.WARNING: 1, Severity.CRITICAL: 2}
 
 
-class InventoryFailed(click.ClickException):
-    """No cluster model could be built: a clean message, exit code 3, no traceback."""
-
-    exit_code = EXIT_NO_INVENTORY
-
-
 def cluster_from_options(
     *,
     config: str | None = None,
@@ -37,11 +31,10 @@ def cluster_from_options(
     key: str | None = None,
     **_: Any,
 ) -> Cluster:
-    """The Cluster for these options; any failure is a ClickException naming the file."""
-    try:
-        from blackstart.checks.discovery.inventory import InventoryError, load_inventory
-    except ImportError as exc:
-        raise InventoryFailed(f"the inventory loader is not available: {exc}") from exc
+    """The Cluster for these options; any failure is an InventoryError naming the file."""
+    # An InventoryError exits 3 (no inventory) with its message: blackstart.cli.errors.
+    from blackstart.checks.discovery.inventory import InventoryError, load_inventory
+
     where = config or "the inventory"
     env = os.environ
     try:
@@ -50,9 +43,9 @@ def cluster_from_options(
                               cert=cert or env.get("ETCDCTL_CERT"),
                               key=key or env.get("ETCDCTL_KEY"), env=env)
     except InventoryError as exc:
-        raise InventoryFailed(_name_file(str(exc), where)) from exc
+        raise InventoryError(_name_file(str(exc), where)) from exc
     except (OSError, ValueError) as exc:
-        raise InventoryFailed(f"{where}: {exc}") from exc
+        raise InventoryError(f"{where}: {exc}") from exc
 
 
 def _name_file(message: str, where: str) -> str:

@@ -12,6 +12,7 @@ from typing import Any
 import click
 
 from blackstart.cli import cli
+from blackstart.cli.errors import OperatorError
 
 FAULTS = ("power-cut", "stop-member", "expire-cert", "not-yet-valid", "corrupt-wal",
           "tear-wal", "truncate-snapshot", "nospace", "blackhole", "unreachable",
@@ -31,7 +32,7 @@ def _lab(dir_: Path, **kw: Any) -> Any:
     try:
         return open_lab(dir_, **kw)
     except LabError as exc:
-        raise click.ClickException(str(exc)) from exc
+        raise OperatorError(exc) from exc
 
 
 def _existing(dir_: Path) -> Any:
@@ -48,7 +49,7 @@ def _guard(fn: Any, *args: Any, **kw: Any) -> Any:
     try:
         return fn(*args, **kw)
     except LabError as exc:
-        raise click.ClickException(str(exc)) from exc
+        raise OperatorError(exc) from exc
 
 
 def print_status(st: dict[str, Any]) -> None:

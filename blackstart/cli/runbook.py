@@ -35,15 +35,9 @@ from blackstart.checks.requests import (
 from blackstart.cli import certs, cli, snapshot
 from blackstart.cli.check import cluster_from_options
 from blackstart.cli.options import inventory_options
+from blackstart.runbook.preflight import PlanRefused
 
-EXIT_FAILED, EXIT_REFUSED = 1, 2
-
-
-class Refused(click.ClickException):
-    exit_code = EXIT_REFUSED
-
-    def format_message(self) -> str:
-        return f"refused, nothing was changed: {self.message}"
+EXIT_FAILED = 1  # refusals exit 2 (PlanRefused.exit_code), via cli.errors
 
 
 class NothingToDo(click.ClickException):
@@ -55,14 +49,12 @@ class NothingToDo(click.ClickException):
 
 def _plan(request: Request, cluster: Cluster, report: Report | None = None,
           stop_timeout: float = 30.0) -> Any:
-    from blackstart.runbook.planner import NothingToRestore, PlanRefused, plan_for
+    from blackstart.runbook.planner import NothingToRestore, plan_for
 
-    try:
+    try:  # a PlanRefused is shown by blackstart.cli.errors (exit 2)
         return plan_for(request, cluster, report, stop_timeout=stop_timeout, hooks=_hooks())
     except NothingToRestore as exc:
         raise NothingToDo(exc.reason) from exc
-    except PlanRefused as exc:
-        raise Refused(exc.reason) from exc
 
 
 def _hooks() -> Any:
@@ -85,12 +77,12 @@ def _confirm(cluster: Cluster, yes: bool) -> None:
     if yes:
         return
     if not sys.stdin.isatty():
-        raise Refused("this plan changes the cluster: add --yes, or run it at a terminal "
+        raise PlanRefused("this plan changes the cluster: add --yes, or run it at a terminal "
                       "and type the cluster name")
     typed = click.prompt(f"Type the cluster name ({cluster.name}) to run this plan",
                          default="", show_default=False)
     if typed.strip() != cluster.name:
-        raise Refused(f"typed {typed!r}, not {cluster.name!r}")
+        raise PlanRefused(f"typed {typed!r}, not {cluster.name!r}")
 
 
 def _print_event(e: Any) -> None:
@@ -116,7 +108,7 @@ def _execute(plan: Any, cluster: Cluster, confirmed: str, quiet: bool = False) -
 
 def _finish(res: Any) -> None:
     if res.refused:
-        raise Refused(res.error or "refused")
+        raise PlanRefused(res.error or "refused")
     if not res.ok:
         where = f" (journal {res.journal})" if res.journal else ""
         click.echo(f"FAILED: {res.error}{where}\n"
@@ -366,9 +358,9 @@ def _journal(cluster: Cluster, plan_id: str | None, states: tuple[str, ...]) -> 
         else:
             j = latest_journal(cluster.state_dir, states)
     except JournalError as exc:
-        raise Refused(str(exc)) from exc
+        raise PlanRefused(str(exc)) from exc
     if j is None:
-        raise Refused(f"no journal in {journal_dir(cluster.state_dir)} is "
+        raise PlanRefused(f"no journal in {journal_dir(cluster.state_dir)} is "
                       + " or ".join(states))
     return j
 

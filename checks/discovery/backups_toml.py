@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from blackstart.checks.errors import BlackstartError
 from blackstart.checks.model import BackupLocation, BackupPolicy, Retention
 
 KINDS = ("dir", "s3")
@@ -22,7 +23,7 @@ S3_KEYS = {"name", "kind", "domain", "endpoint", "bucket", "prefix", "region", "
 BUCKET_RE = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 
 
-class BackupConfigError(ValueError):
+class BackupConfigError(BlackstartError, ValueError):
     """One [[backups]] entry is wrong; the message names the entry and the key."""
 
 

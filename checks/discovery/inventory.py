@@ -29,6 +29,7 @@ from blackstart.checks.discovery.backups_toml import (
     parse_backups,
     parse_policy,
 )
+from blackstart.checks.errors import BlackstartError
 from blackstart.checks.formats.manifests import (
     ApiserverConfig,
     EtcdConfig,
@@ -58,8 +59,10 @@ from blackstart.checks.model import (
 __all__ = ["InventoryError", "discover", "load_inventory", "cluster_from_toml",
            "cluster_from_endpoints"]
 
-class InventoryError(Exception):
+class InventoryError(BlackstartError):
     """The model could not be built; the message names the file or flag and the problem."""
+
+    exit_code = 3  # the CLI's "no inventory"
 
 
 DEFAULT_CONFIGS = ("blackstart.toml", "/etc/blackstart/blackstart.toml")

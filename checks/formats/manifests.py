@@ -16,12 +16,14 @@ from typing import Any
 
 import yaml
 
+from blackstart.checks.errors import BlackstartError
 
-class ManifestError(Exception):
+
+class ManifestError(BlackstartError):
     """A configuration file could not be understood. The message names the file."""
 
     def __init__(self, path: str, problem: str) -> None:
-        super().__init__(f"{path}: {problem}")
+        super().__init__(problem, where=path)
         self.path = path
         self.problem = problem
 

@@ -16,6 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
+from blackstart.checks.errors import BlackstartError
 from blackstart.checks.loops import run_on_own_loop
 from blackstart.checks.model import Cluster, Finding, Report, Severity, Verdict
 from blackstart.checks.probes.context import ProbeContext
@@ -52,7 +53,7 @@ _FIELDS: dict[str, str] = {
 }
 
 
-class ProbeUnavailable(Exception):
+class ProbeUnavailable(BlackstartError):
     """The probe's module is not installed (yet) or does not define the function."""
 
 
