@@ -59,7 +59,7 @@ def wait_healthy(url: str, proc: subprocess.Popen[bytes], timeout: float = 30) -
 
 
 def build_snapshot() -> None:
-    import etcd3
+    from blackstart.checks.etcd_client import etcd_client
 
     data = CACHE / "etcd-data"
     shutil.rmtree(data, ignore_errors=True)
@@ -74,7 +74,7 @@ def build_snapshot() -> None:
         proc = subprocess.Popen(argv, stdout=log, stderr=log)
     try:
         wait_healthy(url, proc)
-        client = etcd3.client(host=HOST, port=cport, timeout=30)
+        client = etcd_client(HOST, cport, timeout=30)
         value = os.urandom(VALUE // 2).hex()  # incompressible, like real payloads
         for i in range(KEYS):
             client.put(f"/registry/bench/{i:06d}", value[i % 50 :] + value[: i % 50])

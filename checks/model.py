@@ -27,6 +27,12 @@ class Severity(enum.IntEnum):
         return self.name.lower()
 
 
+def majority(members: int) -> int:
+    """How many of `members` configured etcd members raft needs to agree (quorum): the one
+    place this is written."""
+    return members // 2 + 1
+
+
 # --------------------------------------------------------------------------- inventory
 
 
@@ -201,7 +207,7 @@ class Cluster:
 
     @property
     def quorum(self) -> int:
-        return len(self.members) // 2 + 1
+        return majority(len(self.members))
 
 
 # --------------------------------------------------------------------------- probe results

@@ -23,6 +23,8 @@ from typing import Any
 
 import psutil
 
+from blackstart.checks.etcd_client import etcd_client
+from blackstart.checks.model import TLSFiles
 from blackstart.lab import faults, inventory, manifest, pki, procs, seed, sshd
 from blackstart.lab.errors import LabError
 from blackstart.lab.inventory import Binaries
@@ -351,13 +353,11 @@ class Lab:
         """An etcd3 client to one member with that node's healthcheck-client cert."""
         # grpc's C core prints handshake failures to stderr unless told otherwise.
         os.environ.setdefault("GRPC_VERBOSITY", "ERROR")
-        import etcd3
-
         n = self.node(member)
         p = pki.pki_paths(n.root)
-        return etcd3.client(host=n.ip, port=2379, ca_cert=f"{p['etcd-ca']}.crt",
-                            cert_key=f"{p['etcd-healthcheck-client']}.key",
-                            cert_cert=f"{p['etcd-healthcheck-client']}.crt", timeout=timeout)
+        hc = p["etcd-healthcheck-client"]
+        return etcd_client(n.ip, 2379, timeout=timeout,
+                           tls=TLSFiles(f"{hc}.crt", f"{hc}.key", f"{p['etcd-ca']}.crt"))
 
     def etcdctl_env(self, member: str | None = None) -> dict[str, str]:
         """ETCDCTL_* for an independent etcdctl: all endpoints, or one member's."""

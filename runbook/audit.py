@@ -7,26 +7,29 @@ holding secrets or megabytes of output.
 
 from __future__ import annotations
 
-import getpass
 import hashlib
 import json
 import os
+import pwd
 import time
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 AUDIT_FILE = "audit.jsonl"
 
 
-def operator_name(env: dict[str, str] | None = None) -> str:
-    """The human behind the command: the sudo caller first, then $USER, then the uid."""
-    e = dict(os.environ) if env is None else env
-    for var in ("SUDO_USER", "USER", "LOGNAME"):
+def operator_name(env: Mapping[str, str] | None = None) -> str:
+    """The human behind the command, the one identity the CLI, the TUI and the audit log
+    record: the sudo caller ($SUDO_USER), else the login name, else the uid. Under
+    `sudo blackstart` that is the person, never "root"."""
+    e = os.environ if env is None else env
+    for var in ("SUDO_USER", "LOGNAME", "USER"):
         if e.get(var):
             return e[var]
     try:
-        return getpass.getuser()
-    except (KeyError, OSError):
+        return pwd.getpwuid(os.getuid()).pw_name
+    except KeyError:
         return f"uid{os.getuid()}"
 
 

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any, BinaryIO
 from urllib.parse import urlsplit
 
+from blackstart.checks.etcd_client import etcd_client
 from blackstart.checks.model import Cluster, Member
 
 
@@ -30,15 +31,9 @@ class MemberHealth:
 
 @contextmanager
 def member_client(cluster: Cluster, member: Member, timeout: float = 5.0) -> Iterator[Any]:
-    import etcd3
-
     u = urlsplit(member.client_url)
-    tls: dict[str, Any] = {}
-    if u.scheme == "https" and cluster.client is not None:
-        tls = {"ca_cert": cluster.client.ca, "cert_cert": cluster.client.cert,
-               "cert_key": cluster.client.key}
-    client = etcd3.client(host=u.hostname or "127.0.0.1", port=u.port or 2379,
-                          timeout=timeout, **tls)
+    client = etcd_client(u.hostname or "127.0.0.1", u.port or 2379, timeout=timeout,
+                         tls=cluster.client if u.scheme == "https" else None)
     try:
         yield client
     finally:

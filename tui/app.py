@@ -9,7 +9,6 @@ after it finished, so polls never overlap; while a modal is open nothing is re-r
 
 from __future__ import annotations
 
-import getpass
 import time
 from collections.abc import Callable, Iterable, Mapping
 from functools import partial
@@ -24,6 +23,7 @@ from textual.worker import Worker, WorkerState
 from blackstart.checks.errors import operator_message
 from blackstart.checks.model import Cluster, Report, Severity, Verdict
 from blackstart.checks.requests import describe
+from blackstart.runbook.audit import operator_name
 from blackstart.runbook.incident import write_incident_report
 from blackstart.tui import keymap as registry
 from blackstart.tui.export import TakenAction, render_markdown
@@ -82,7 +82,7 @@ class BlackstartApp(App[None]):
         self.read_only, self.clock = read_only, clock
         self.diagnose = diagnose or default_diagnose()
         self.refresh_interval = refresh_interval
-        self.operator = operator or _operator()
+        self.operator = operator or operator_name()
         self._theme_name = theme_name or DEFAULT_THEME
         self.planner: Planner = planner or propose
         self.results: dict[str, list[Any]] = {}
@@ -376,13 +376,6 @@ def _execute(view: PlanView, cluster: Cluster, operator: str,
 
 def _ignore(_: object) -> None:
     return None
-
-
-def _operator() -> str:
-    try:
-        return getpass.getuser()
-    except (KeyError, OSError):
-        return "unknown"
 
 
 def build_app(

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 
+from blackstart.checks.model import majority
+
 DAY = 86400.0
 
 
@@ -48,7 +50,7 @@ def short_path(path: str, keep: int = 2) -> str:
 
 
 def quorum_line(healthy: int, total: int) -> str:
-    need = total // 2 + 1
+    need = majority(total)
     state = "quorum OK" if healthy >= need else "NO QUORUM"
     return f"{healthy}/{total} healthy, quorum needs {need} — {state}"
 

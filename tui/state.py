@@ -25,6 +25,7 @@ from blackstart.checks.model import (
     SnapshotInfo,
     Verdict,
     WalState,
+    majority,
 )
 
 Diagnose = Callable[[Report, float], tuple[list[Finding], Verdict]]
@@ -106,7 +107,7 @@ def fallback_diagnose(report: Report, now: float) -> tuple[list[Finding], Verdic
     """Quorum arithmetic only: used when blackstart.checks.reasoning.diagnosis is not available."""
     total = len(report.members)
     healthy = sum(1 for m in report.members if m.healthy)
-    need = total // 2 + 1
+    need = majority(total)
     if total == 0:
         return [], Verdict(Severity.INFO, "Checking the cluster…", [])
     if healthy >= need:

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import re
 import socket
 import ssl
 import time
@@ -25,32 +24,16 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
+from blackstart.checks.etcd_client import etcd_client
 from blackstart.checks.formats.wal import ProtoError, read_varint
-from blackstart.checks.model import CertInfo, Member, MemberState, TLSFiles
+from blackstart.checks.model import CertInfo, Member, MemberState, TLSFiles, majority
 from blackstart.checks.probes.context import ProbeContext
-
-BAD_VERSIONS = {
-    (3, 5, 0), (3, 5, 1), (3, 5, 2),
-}
-BAD_VERSION_WHY = ("etcd {v} can leave members with inconsistent revision and data after a "
-                   "crash (fixed in 3.5.3): compare `etcdctl endpoint hashkv` across members "
-                   "and upgrade")
-
-
-def known_bad_version(version: str | None) -> str | None:
-    """Why this etcd version is dangerous after a crash, or None."""
-    m = re.match(r"^v?(\d+)\.(\d+)\.(\d+)", version or "")
-    if m is None:
-        return None
-    if tuple(int(g) for g in m.groups()) in BAD_VERSIONS:
-        return BAD_VERSION_WHY.format(v=version)
-    return None
 
 
 def quorum(states: Sequence[MemberState], total: int) -> tuple[int, int, int]:
     """(healthy, total, needed): raft needs a majority of the *configured* members."""
     healthy = sum(1 for s in states if s.healthy)
-    return healthy, total, total // 2 + 1
+    return healthy, total, majority(total)
 
 
 async def probe_members(ctx: ProbeContext) -> list[MemberState]:
@@ -400,16 +383,10 @@ async def _ask_etcd(client: TLSFiles | None, target: Target, state: MemberState,
 
 def _etcd_calls(client: TLSFiles | None, target: Target, state: MemberState,
                 timeout: float) -> None:
-    import etcd3
     from etcd3 import etcdrpc
 
-    tls: dict[str, Any] = {}
-    if target.secure and client is not None:
-        tls = {"ca_cert": client.ca or None, "cert_cert": client.cert or None,
-               "cert_key": client.key or None}
-    # grpc would honour http_proxy even for loopback: never let it.
-    etcd = etcd3.client(host=target.host, port=target.port, timeout=timeout,
-                        grpc_options=[("grpc.enable_http_proxy", 0)], **tls)
+    etcd = etcd_client(target.host, target.port, timeout=timeout,
+                       tls=client if target.secure else None)
     try:
         status = etcd.maintenancestub.Status(etcdrpc.StatusRequest(), timeout)
         fill_status(state, status)

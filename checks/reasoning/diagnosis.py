@@ -56,6 +56,7 @@ from blackstart.checks.requests import (
     SourceRef,
     StartMembers,
 )
+from blackstart.checks.versions import known_bad_version
 
 __all__ = ["Quorum", "diagnose", "lost_members", "probe_failed", "quorum_of"]
 
@@ -64,7 +65,6 @@ C, W, INFO, OK = Severity.CRITICAL, Severity.WARNING, Severity.INFO, Severity.OK
 CLOCK_SKEW_WARN = 1.0  # etcd's own "high clock drift" threshold
 EXPIRY_WARN_DAYS = 30.0
 BACKUP_STALE_SECONDS = 24 * 3600.0
-KNOWN_BAD_VERSIONS = ("3.5.0", "3.5.1", "3.5.2")  # inconsistent data after crash, fixed 3.5.3
 
 # Which finding names the main problem when several share the worst level.
 _PRIORITY = (
@@ -427,7 +427,7 @@ def _rule_metrics(f: _Facts) -> list[Finding]:
 
 def _rule_versions(f: _Facts) -> list[Finding]:
     bad = sorted({f"{m.name} runs {m.version}" for m in f.report.members
-                  if m.version and m.version in KNOWN_BAD_VERSIONS})
+                  if known_bad_version(m.version)})
     if not bad:
         return []
     return [Finding(INFO, "etcd-version-known-bad", "cluster",

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from blackstart.checks.model import Report, SnapshotInfo, WalState
+from blackstart.checks.model import Report, SnapshotInfo, WalState, majority
 from blackstart.checks.reasoning.sources import wal_for_db
 
 HEALTHY, INTACT, LOST, UNKNOWN = "healthy", "intact", "lost", "unknown"
@@ -52,7 +52,7 @@ def quorum_of(report: Report) -> Quorum:
     names = member_names(report)
     total = len(names)
     healthy = [m.name for m in report.members if m.healthy]
-    return Quorum(healthy, total, total // 2 + 1 if total else 0, bool(report.members))
+    return Quorum(healthy, total, majority(total) if total else 0, bool(report.members))
 
 
 def member_dbs(report: Report) -> list[SnapshotInfo]:

@@ -13,11 +13,11 @@ from blackstart.checks.probes.members import (
     classify_grpc,
     fill_status,
     go_wording,
-    known_bad_version,
     parse_target,
     proto_fields,
     quorum,
 )
+from blackstart.checks.versions import known_bad_version
 
 
 @pytest.mark.parametrize("v", ["3.5.0", "3.5.1", "3.5.2", "v3.5.2"])

@@ -23,7 +23,8 @@ from certgen import CLIENT, SERVER, Pair, make_ca, make_leaf
 
 from blackstart.checks.model import Cluster, Member, Node, TLSFiles
 from blackstart.checks.probes.context import ProbeContext
-from blackstart.checks.probes.members import known_bad_version, probe_members, quorum
+from blackstart.checks.probes.members import probe_members, quorum
+from blackstart.checks.versions import known_bad_version
 
 pytestmark = pytest.mark.lab
 

@@ -6,7 +6,7 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.widgets import DataTable, Static
 
-from blackstart.checks.model import Cluster, MemberState, Severity
+from blackstart.checks.model import Cluster, MemberState, Severity, majority
 from blackstart.checks.requests import Request, RestartService, StartMembers
 from blackstart.tui.formatting import human_size, quorum_line
 from blackstart.tui.panels.base import Panel, selected_key, sync_table
@@ -36,7 +36,7 @@ class MembersPanel(Panel):
         rows = {m.name: self._cells(m) for m in members}
         sync_table(self.query_one(DataTable), rows)
         healthy = sum(1 for m in members if m.healthy)
-        need = total // 2 + 1
+        need = majority(total)
         line = self.query_one("#quorum-line", Static)
         line.update(Text(quorum_line(healthy, total)))
         line.set_class(healthy < need, "-error")
