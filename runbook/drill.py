@@ -149,13 +149,14 @@ def _start(etcd: str, data: Path, host: str, ws: Path) -> tuple[subprocess.Popen
 
 def _status(client: str) -> tuple[int, int, int]:
     """(revision, hashkv, hashkv again) of the drill etcd once it answers."""
-    import etcd3
     from etcd3 import etcdrpc
+
+    from blackstart.checks.etcd_client import etcd_client
 
     host, port = client.rsplit("//", 1)[1].rsplit(":", 1)
     deadline, last = time.monotonic() + START_TIMEOUT, ""
     while time.monotonic() < deadline:
-        c = etcd3.client(host=host, port=int(port), timeout=5)
+        c = etcd_client(host, int(port), timeout=5)
         try:
             st = c.maintenancestub.Status(etcdrpc.StatusRequest(), 5)
             h1 = c.maintenancestub.HashKV(etcdrpc.HashKVRequest(revision=0), 10)
