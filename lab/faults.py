@@ -71,7 +71,7 @@ def _writer(lab: Lab, n: NodeLayout, stop: threading.Event, counts: list[int]) -
 
 
 def power_cut(lab: Lab, member: str | None, cert: str) -> str:
-    if lab.shape == "kubeadm":
+    if lab.shape in ("kubeadm", "systemd"):
         return _power_cut_nodes(lab)
     stop = threading.Event()
     counts: list[int] = []

@@ -162,16 +162,21 @@ class KubeadmLab(Lab):
         pid = self.init_pid(n.name)
         if pid is not None:
             return pid
-        init = [sys.executable, "-m", "blackstart.lab.nodeinit", "--node", n.name,
-                "--sshd-config", "/etc/ssh/sshd_config"]
         script = self.dir / "run" / f"{n.name}-boot.sh"
-        script.write_text(nodefs.boot_script(n.root, n.name, self.shared_paths(), init))
+        script.write_text(self._boot_script(n))
         argv = ["unshare", "--pid", "--fork", "--mount", "--uts", "--mount-proc",
                 "sh", str(script)]
         err = self.dir / "run" / f"{n.name}-node.err"
         err.write_text("")
         upid = procs.spawn(argv, self.unshare_pidfile(n), err, env=node_env([]))
         return self._wait_init(n, upid, err)
+
+    INIT_MARK = "blackstart.lab.nodeinit"  # in PID 1's argv once it runs
+
+    def _boot_script(self, n: NodeLayout) -> str:
+        init = [sys.executable, "-m", self.INIT_MARK, "--node", n.name,
+                "--sshd-config", "/etc/ssh/sshd_config"]
+        return nodefs.boot_script(n.root, n.name, self.shared_paths(), init)
 
     def _wait_init(self, n: NodeLayout, upid: int, err: Path) -> int:
         end = time.monotonic() + BOOT_TIMEOUT
@@ -183,7 +188,7 @@ class KubeadmLab(Lab):
                 kids, alive = [], False
             for k in kids:
                 with contextlib.suppress(psutil.Error):
-                    if "blackstart.lab.nodeinit" in k.cmdline():
+                    if self.INIT_MARK in k.cmdline():
                         self._record(self.init_pidfile(n), k)
                         self._remember_namespace(k.pid)
                         return k.pid

@@ -50,7 +50,7 @@ def _err(msg: str) -> Exception:
 def _kubeadm(lab: Lab, fault: str) -> KubeadmLab:
     # By shape, not isinstance: importing lab.kubeadm here would close an import circle
     # (kubeadm -> cluster -> faults -> nodefaults).
-    if lab.shape != "kubeadm":
+    if lab.shape not in ("kubeadm", "systemd"):
         raise _err(f"{fault}: needs a kubeadm-shaped lab (nodes that are hosts)")
     return cast("KubeadmLab", lab)
 

@@ -45,8 +45,12 @@ def hidden_by_node(path: Path) -> bool:
     return any(rel == d or rel.startswith(d + "/") for d in OWN_DIRS)
 
 
-def boot_script(node_dir: Path, hostname: str, shared: list[Path], init: list[str]) -> str:
-    """The shell script PID 1 of a new node namespace runs before exec'ing `init` (pure)."""
+def boot_script(node_dir: Path, hostname: str, shared: list[Path], init: list[str],
+                tmpfs: tuple[str, ...] = ()) -> str:
+    """The shell script PID 1 of a new node namespace runs before exec'ing `init` (pure).
+
+    `tmpfs`: dirs that get a fresh private tmpfs instead of the node's own dir (the systemd
+    shape: /tmp, /var/tmp and /run, mounted after the overlay, ETCD_FACTS §9)."""
     q = shlex.quote
     n, s = str(node_dir), str(node_dir / STAGE)
     r = f"{s}/root"
@@ -64,7 +68,11 @@ def boot_script(node_dir: Path, hostname: str, shared: list[Path], init: list[st
         f"{q(f'lowerdir=/etc,upperdir={n}/etc,workdir={n}/{ETC_WORK}')} {q(r)}/etc",
     ]
     for d in OWN_DIRS:
-        lines += [f"mkdir -p {q(r)}/{d}", f"mount --bind {q(n)}/{d} {q(r)}/{d}"]
+        if d not in tmpfs:
+            lines += [f"mkdir -p {q(r)}/{d}", f"mount --bind {q(n)}/{d} {q(r)}/{d}"]
+    for d in tmpfs:
+        lines += [f"mkdir -p {q(r)}/{d}", f"mount -t tmpfs -o mode=1777 lab-{d.replace('/', '-')} "
+                  f"{q(r)}/{d}"]
     for p in shared:
         if hidden_by_node(p):
             lines += [f"mkdir -p {q(r + str(p))}", f"mount --rbind {q(str(p))} {q(r + str(p))}"]

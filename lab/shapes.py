@@ -10,7 +10,7 @@ from typing import Any
 from blackstart.lab.cluster import Lab
 from blackstart.lab.errors import LabError
 
-SHAPES = ("kubeadm", "flat")
+SHAPES = ("kubeadm", "systemd", "flat")
 DEFAULT_SHAPE = "kubeadm"
 
 
@@ -30,6 +30,10 @@ def open_lab(dir_: str | Path, shape: str | None = None, **kw: Any) -> Lab:
     chosen = saved_shape(dir_) or shape or DEFAULT_SHAPE
     if chosen not in SHAPES:
         raise LabError(f"--shape {chosen!r}: one of {', '.join(SHAPES)}")
+    if chosen == "systemd":
+        from blackstart.lab.systemd import SystemdLab
+
+        return SystemdLab(dir_, **kw)
     if chosen == "kubeadm":
         from blackstart.lab.kubeadm import KubeadmLab
 

@@ -153,6 +153,38 @@ def kubeadm_lab_missing() -> str | None:
 
 
 @pytest.fixture
+def systemd_lab_factory(
+    etcd_bins: dict[str, str], tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Callable[..., KubeadmLab]]:
+    """`make(members=3) -> SystemdLab`: nodes as in kubeadm_lab_factory with a real systemd
+    as each node's PID 1 and etcd/kube-* as units (lab/systemd.py), brought down at
+    teardown."""
+    from blackstart.lab.systemd import SYSTEMD, SystemdLab
+
+    why = kubeadm_lab_missing() or (None if os.path.exists(SYSTEMD) else SYSTEMD)
+    if why:
+        missing(why)
+    labs: list[KubeadmLab] = []
+    locks: list[IO[str]] = []
+
+    def make(members: int = 3, etcd: str | None = None) -> KubeadmLab:
+        net, lock = claim_net(members=members)
+        locks.append(lock)
+        lab = SystemdLab(tmp_path_factory.mktemp("systemd-lab"), members=members, etcd=etcd,
+                         net=net)
+        labs.append(lab)
+        lab.up()
+        return lab
+
+    yield make
+    for lab in labs:
+        lab.down()
+    for lock in locks:
+        with contextlib.suppress(OSError):
+            lock.close()
+
+
+@pytest.fixture
 def kubeadm_lab_factory(
     etcd_bins: dict[str, str], tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Callable[..., KubeadmLab]]:

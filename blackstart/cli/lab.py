@@ -71,9 +71,10 @@ def lab() -> None:
 @dir_option
 @click.option("--members", default=None, type=int, help="Members for a new lab [3].")
 @click.option("--etcd", default=None, help="Another etcd binary (e.g. /usr/bin/etcd, 3.4).")
-@click.option("--shape", type=click.Choice(["kubeadm", "flat"]), default=None,
+@click.option("--shape", type=click.Choice(["kubeadm", "systemd", "flat"]), default=None,
               help="kubeadm: every node its own host (namespaces, kubelet, sshd on :22); "
-                   "flat: one filesystem, fast [kubeadm].")
+                   "systemd: the same hosts with a real systemd as PID 1 and etcd and the "
+                   "control plane as units; flat: one filesystem, fast [kubeadm].")
 @click.option("--ssh", is_flag=True, help="Flat shape: also run an OpenSSH sshd per node.")
 @click.option("--net", default=None,
               help="Member N listens on NET.N (inside 127/8) [127.0.0].")
@@ -161,7 +162,7 @@ def stop_cmd(dir_: Path, member: str, service: str) -> None:
 
 def _kubeadm(dir_: Path) -> Any:
     the_lab = _existing(dir_)
-    if the_lab.shape != "kubeadm":
+    if the_lab.shape not in ("kubeadm", "systemd"):
         raise click.ClickException(f"{the_lab.dir}: a {the_lab.shape} lab has no node hosts "
                                    "(this needs `lab up --shape kubeadm`)")
     return the_lab
