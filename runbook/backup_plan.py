@@ -185,8 +185,10 @@ async def op_s3_prune(r: Runner, step: Step, previous: str | None) -> Outcome:
 
 def _handlers() -> dict[str, Any]:
     from blackstart.runbook.kit import op_kit
+    from blackstart.runbook.restore_s3 import op_s3_download
 
-    return {"upload": op_upload, "s3-prune": op_s3_prune, "kit": op_kit}
+    return {"upload": op_upload, "s3-prune": op_s3_prune, "kit": op_kit,
+            "s3-download": op_s3_download}
 
 
 HANDLERS = _handlers()

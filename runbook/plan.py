@@ -17,7 +17,7 @@ from typing import Any
 
 # Step.op values the executor understands.
 OPS = ("run", "rename", "write", "wait", "check", "copy", "api", "makedirs", "delete",
-       "upload", "s3-prune", "kit")
+       "upload", "s3-prune", "kit", "s3-download")
 # Step.args keys that name files or nodes: part of what the operator confirms.
 PATH_ARGS = ("src", "dst", "path", "src_node", "dest", "from_cert", "cert", "key", "ca_cert",
              "ca_key", "fresh_dir", "manifest", "peer_url")

@@ -27,6 +27,7 @@ from blackstart.runbook.preflight import (
     remote_sha256,
     restore_tool,
 )
+from blackstart.runbook.restore_s3 import is_s3_ref, plan_s3_source
 from blackstart.runbook.runner import port_open
 
 HEALTH_TIMEOUT = 90.0
@@ -53,6 +54,7 @@ class Source:
     skip_hash: bool
     revision: int | None
     notes: list[str] = field(default_factory=list)
+    pre_steps: list[Step] = field(default_factory=list)  # e.g. the download of an S3 copy
 
 
 class NothingToRestore(PlanRefused):
@@ -143,6 +145,8 @@ async def _choose_source(p: Planner, source: SourceRef | BestSource) -> Source:
         src.notes = [f"chosen: {rec.reason or 'the newest intact data'}",
                      *(lost_lines(p.report) if p.report else []), *src.notes]
         return src
+    if is_s3_ref(source):
+        return await _s3_source(p, source)
     if source.node and source.node not in {n.name for n in p.cluster.nodes}:
         raise PlanRefused(f"no node named {source.node!r} in the inventory")
     return await _verified_in_place(p, source)
@@ -190,6 +194,13 @@ def member_owning(cluster: Cluster, node: str, path: str) -> Member | None:
 
 def _looks_like_member_db(path: str) -> bool:
     return path.rstrip("/").endswith("member/snap/db")
+
+
+async def _s3_source(p: Planner, ref: SourceRef) -> Source:
+    staging = os.path.join(p.cluster.state_dir, "restore", p.plan_id)
+    v, sha, size, dst, step, notes = await plan_s3_source(p.cluster, ref, staging, p.ids)
+    origin = f"{ref.path} in {ref.node}"
+    return Source("", dst, "backup", origin, v, sha, size, False, v.revision, notes, [step])
 
 
 async def _verified_in_place(p: Planner, ref: SourceRef) -> Source:
@@ -247,7 +258,7 @@ async def _build(p: Planner, src: Source) -> Plan:
     token = f"{cl.name}-{p.ts.lower()}"
     bump, warnings = _bump(p, src, tools)
     p.token, p.bump = token, bump
-    steps = await _place_snapshot(p, src)
+    steps = [*src.pre_steps, *await _place_snapshot(p, src)]
     steps += _stop_all(p)
     snap_on = {s.node: str(s.args.get("dst") or s.args.get("path")) for s in steps
                if s.op in ("copy", "check")}

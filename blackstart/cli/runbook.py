@@ -161,6 +161,9 @@ def source_ref(cluster: Cluster, value: str, from_node: str | None) -> SourceRef
     head, sep, rest = value.partition(":")
     if sep and not from_node and head in {n.name for n in cluster.nodes}:
         node, path = head, rest
+    elif sep and not from_node and head in {b.name for b in cluster.backup_locations()
+                                             if b.kind == "s3"}:
+        return SourceRef(f"s3:{head}", rest)  # LOCATION:NAME, an object below its prefix
     kind = "member-db" if path.rstrip("/").endswith("member/snap/db") else "backup"
     return SourceRef(node, path, kind)
 
@@ -216,7 +219,8 @@ def snapshot_save(*, prune: bool, delete: bool, upload: tuple[str, ...], kit: bo
 @cli.command("restore")
 @inventory_options
 @click.option("--snapshot", "snapshot_path",
-              help="NODE:PATH of a backup or member db (or a PATH on --from-node / here).")
+              help="NODE:PATH of a backup or member db, LOCATION:NAME of an S3 copy (or a "
+                   "PATH on --from-node / here).")
 @click.option("--from-node", help="The --snapshot PATH is on this node.")
 @click.option("--best", is_flag=True, help="Restore from the best-ranked valid source.")
 @click.option("--force", "force_reason", default="",
