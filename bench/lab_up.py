@@ -1,5 +1,6 @@
 """`lab up` of a new lab to 3/3 healthy (seeded), per shape: kubeadm (every node its own
-namespaces, kubelet, sshd) beside the flat lab; also a kubeadm power cut -> `lab up` again.
+namespaces, kubelet, sshd), systemd (the same with a real systemd as PID 1) beside the flat
+lab; also a kubeadm power cut -> `lab up` again.
 
     python bench/lab_up.py [--net 127.0.41] [--dir DIR] [--runs 3]
     # target: kubeadm <= 10 s on 2 cores
@@ -53,12 +54,12 @@ def main() -> None:
     p.add_argument("--runs", type=int, default=3)
     args = p.parse_args()
     base = Path(args.dir or tempfile.mkdtemp(prefix="bench-lab-up-"))
-    results: dict[str, list[float]] = {"kubeadm": [], "flat": []}
+    results: dict[str, list[float]] = {"kubeadm": [], "systemd": [], "flat": []}
     back: list[float] = []
     for i in range(args.runs):
-        for shape in ("kubeadm", "flat"):
+        for shape, times in results.items():
             took, again = one(shape, base / f"{shape}-{i}", args.net, shape == "kubeadm")
-            results[shape].append(took)
+            times.append(took)
             if again is not None:
                 back.append(again)
     for shape, xs in results.items():
