@@ -106,3 +106,41 @@ def test_s3_save_prune_drill_and_recover(lab_factory: Callable[..., Lab], s3: S3
 
 
 Lab = Any
+
+
+def test_restore_kit_beside_every_copy(lab_factory: Callable[..., Lab], s3: S3Server,
+                                       tmp_path: Path) -> None:
+    import tarfile
+
+    import pyrage
+
+    lab = lab_factory()
+    s3.client().create_bucket(Bucket="etcd-backups")
+    config = tmp_path / "s3.toml"
+    config.write_text(lab.inventory_path.read_text() + S3_TOML.format(endpoint=s3.endpoint))
+    refused = cli(lab, "snapshot", "save", "--kit", config=str(config), check=False)
+    assert refused.returncode == 2 and "--kit-no-keys" in refused.stderr
+
+    ident = pyrage.x25519.Identity.generate()
+    out = json.loads(cli(lab, "snapshot", "save", "--kit", "--kit-recipient",
+                         str(ident.to_public()), "--json", config=str(config)).stdout)
+    kit = Path(out["path"] + ".kit.tar.gz")
+    assert oct(kit.stat().st_mode & 0o777) == "0o600"
+    with tarfile.open(kit) as tar:
+        names = tar.getnames()
+        index = json.loads(tar.extractfile("kit.json").read())  # type: ignore[union-attr]
+        key = tar.extractfile(next(n for n in names if n.endswith("server.key.age")))
+        plain = pyrage.decrypt(key.read(), [ident])  # type: ignore[union-attr]
+    assert b"PRIVATE KEY" in plain
+    assert not any(n.endswith(".key") for n in names)  # never a key in the clear
+    assert {"manifests", "pki", "pki-keys", "versions"} <= set(index["parts"])
+    assert any(n.startswith("manifests/") and n.endswith("etcd.yaml") for n in names)
+    assert f"s3:{kit.name}" in out["uploads"]
+    for n in lab.nodes:
+        assert (n.backup_dir / kit.name).read_bytes() == kit.read_bytes()
+    listing = json.loads(cli(lab, "backups", "list", "--json", config=str(config)).stdout)
+    kits = {(loc["name"], c["name"]): c["kit"] for loc in listing for c in loc["copies"]}
+    name = Path(out["path"]).name
+    assert {"manifests", "pki", "pki-keys", "versions"} <= set(kits[("s3", name)]), kits
+    node_dir = f"{lab.nodes[0].name}:{lab.nodes[0].backup_dir}"
+    assert kits[(node_dir, name)] == kits[("s3", name)]
