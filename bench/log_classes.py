@@ -48,6 +48,8 @@ def main() -> int:
     _sizes(rows)
     score = log_corpus.score(rows)
     _accuracy(score)
+    if args.heldout.is_file():
+        _heldout(log_corpus.load(args.heldout), args.heldout)
     if args.dir:
         args.dir.mkdir(parents=True, exist_ok=True)
         return _speed(rows, args.dir, args.lines)
@@ -63,6 +65,8 @@ def _args() -> argparse.Namespace:
     p.add_argument("--dir", type=Path, help="where to write the big log file (kept)")
     p.add_argument("--lines", type=int, default=1_000_000)
     p.add_argument("--corpus", type=Path, default=log_corpus.CORPUS)
+    p.add_argument("--heldout", type=Path, default=log_corpus.HELDOUT,
+                   help="lines gathered after the table was written, scored apart")
     return p.parse_args()
 
 
@@ -97,6 +101,15 @@ def _accuracy(score: log_corpus.Score) -> None:
     print(f"\nbenign lines flagged above INFO: {len(score.benign_flagged)}")
     for row, cls in score.benign_flagged:
         print(f"  {cls}: {row.text[:120]}")
+
+
+def _heldout(rows: list[log_corpus.Row], path: Path) -> None:
+    s = log_corpus.score(rows)
+    print(f"\nheld-out ({path.name}, {len(rows)} lines never tuned on): "
+          f"{s.correct}/{s.total} = {s.accuracy:.1%}, "
+          f"benign flagged above INFO: {len(s.benign_flagged)}")
+    for exp, pred, n in s.mistakes():
+        print(f"  {n:4d}  {exp} -> {pred}")
 
 
 def _speed(rows: list[log_corpus.Row], where: Path, n: int) -> int:

@@ -359,6 +359,7 @@ class LogLine:
     text: str
     signature: str | None = None  # key into the signature table
     severity: Severity = Severity.OK
+    level: str = ""  # the line's own level (debug … fatal), "" when its format has none
 
 
 @dataclass

@@ -14,7 +14,8 @@ import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
-from blackstart.checks.formats.logrecord import ParsedLine
+from blackstart.checks.formats.logrecord import ParsedLine, parse_line
+from blackstart.checks.model import LogLine
 
 _MASK = re.compile(
     r"(?P<ts>\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d(?:\.\d+)?(?:Z|[+-]\d\d:?\d\d)?)"
@@ -66,6 +67,21 @@ def new_since(items: Iterable[tuple[dt.datetime | None, str]],
     counts: what started after the last healthy moment. Untimed templates are not new."""
     return [t for t in template_counts(items)
             if t.first_seen is not None and t.first_seen > since]
+
+
+def unmatched(lines: Iterable[LogLine], year: int,
+              ) -> Iterator[tuple[dt.datetime | None, str]]:
+    """(time, message) of the probe's lines that no signature matched, ready for
+    `template_counts` / `new_since`. The time is the line's own (klog, zap, capnslog …),
+    else the one its source recorded (CRI, journald); `year` completes year-less ones."""
+    for ln in lines:
+        if ln.signature is None:
+            parsed = parse_line(ln.text)
+            when = line_time(parsed, year)
+            if when is None and ln.ts:
+                when = line_time(ParsedLine(ln.ts, ("plain",), parsed.level, "", (ln.ts,)),
+                                 year)
+            yield when, parsed.summary
 
 
 def _carry_times(items: Iterable[tuple[dt.datetime | None, str]],

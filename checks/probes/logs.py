@@ -19,7 +19,8 @@ from blackstart.checks.formats.loglines import (
     parse_lines,
     tail_lines,
 )
-from blackstart.checks.model import LogLine, LogSource, Severity
+from blackstart.checks.formats.logrecord import Level, parse_line
+from blackstart.checks.model import Cluster, LogLine, LogSource, Service, Severity
 from blackstart.checks.nodes import DirEntry, NodeError, NodeReader
 from blackstart.checks.probes.context import ProbeContext
 
@@ -40,11 +41,47 @@ async def probe_logs(ctx: ProbeContext, max_lines: int = 2000) -> list[LogLine]:
     """
     if max_lines <= 0:
         return []
-    jobs = [_probe_source(ctx, src, max_lines) for src in ctx.cluster.logs]
+    jobs = [_probe_source(ctx, src, max_lines) for src in log_sources(ctx.cluster)]
     out: list[LogLine] = []
     for lines in await asyncio.gather(*jobs):
         out.extend(lines)
     return out
+
+
+APISERVER_POD_LOGS = "kube-system_kube-apiserver-*/kube-apiserver/*.log"
+ETCD_POD_LOGS = "kube-system_etcd-*/etcd/*.log"
+
+
+def log_sources(cluster: Cluster) -> list[LogSource]:
+    """The inventory's log sources, plus each etcd member's own log where it names none:
+    one source per component and node, so the panel can give each its own tab.
+
+    etcd's log is found the way the member runs: a static pod writes it where the kubelet
+    writes the apiserver's (the same /var/log/pods, under any test root the inventory
+    used), a systemd unit writes it to the journal. A member started by a plain command
+    has no log blackstart could know of: the inventory must name its file.
+    """
+    out = list(cluster.logs)
+    have = {(s.node, s.component) for s in out}
+    pods = {s.node: s.path for s in out if s.kind == "cri" and s.path
+            and s.path.endswith(APISERVER_POD_LOGS)}
+    for svc in cluster.services_named("etcd"):
+        src = etcd_source(svc, pods.get(svc.node))
+        if src is not None and (svc.node, "etcd") not in have:
+            out.append(src)
+            have.add((svc.node, "etcd"))
+    return out
+
+
+def etcd_source(svc: Service, apiserver_pods: str | None) -> LogSource | None:
+    """Where one etcd service logs, from how it runs (see `log_sources`)."""
+    if svc.kind == "systemd":
+        return LogSource(svc.node, "journald", unit=svc.unit or "etcd", component="etcd")
+    if svc.kind == "static-pod":
+        root = (apiserver_pods or "/var/log/pods/" + APISERVER_POD_LOGS)[
+            : -len(APISERVER_POD_LOGS)]
+        return LogSource(svc.node, "cri", path=root + ETCD_POD_LOGS, component="etcd")
+    return None
 
 
 def source_name(src: LogSource) -> str:
@@ -72,9 +109,11 @@ async def _probe_source(ctx: ProbeContext, src: LogSource, max_lines: int) -> li
 
 def to_logline(node: str, source: str, entry: Entry) -> LogLine:
     sig = classify(entry.text)
+    level = parse_line(entry.text).level
+    label = level.label if level is not Level.UNKNOWN else ""
     if sig is None:
-        return LogLine(node, source, entry.ts, entry.text)
-    return LogLine(node, source, entry.ts, entry.text, sig.id, sig.severity)
+        return LogLine(node, source, entry.ts, entry.text, level=label)
+    return LogLine(node, source, entry.ts, entry.text, sig.id, sig.severity, label)
 
 
 def unreadable(src: LogSource, reason: str) -> LogLine:

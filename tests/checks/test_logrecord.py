@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import datetime as dt
 
+from blackstart.checks.formats.loglines import classify
 from blackstart.checks.formats.logrecord import Level, level_of, parse_line
 from blackstart.checks.formats.logtemplates import (
     line_time,
     new_since,
     template_counts,
     template_of,
+    unmatched,
 )
+from blackstart.checks.model import LogLine
 
 UTC = dt.UTC
 
@@ -113,3 +116,23 @@ def test_new_since_gives_templates_first_seen_after_the_moment():
     assert new[0].first_seen == _t(5) and new[0].example == "apply took 100ms for key 7"
     assert template_counts(items)[0].count == 3  # "Starting controller <n>"
     assert new_since(items, _t(9)) == []
+
+
+def test_new_since_over_probe_lines_skips_classified_ones():
+    texts = [
+        ("2026-11-26T00:59:00Z", "I1126 00:59:00.000000 1 c.go:1] Starting controller 1"),
+        ("2026-11-26T01:05:00Z", "I1126 01:05:00.000000 1 c.go:1] Starting controller 2"),
+        ("2026-11-26T01:06:00Z", "raft2026/11/26 01:06:00 INFO: 8e9e05c52164694d stepped "
+                                 "ahead"),
+        ("2026-11-26T01:07:00Z", "W1126 01:07:00.000000 1 c.go:1] dial tcp 127.0.0.1:2379: "
+                                 "connect: connection refused"),
+    ]
+    lines = []
+    for ts, text in texts:
+        sig = classify(text)
+        lines.append(LogLine("n1", "kube-apiserver", ts, text, sig.id if sig else None))
+    new = new_since(unmatched(lines, 2026), dt.datetime(2026, 11, 26, 1, 0, tzinfo=UTC))
+    # The klog time gives 01:05 to "Starting controller <n>" but it was first seen at
+    # 00:59, so it is not new; the raft line has no time of its own and takes its CRI time.
+    assert [(t.template, t.count) for t in new] == [
+        ("raft<n>/<n>/<n> <n>:<n>:<n> INFO: <hex> stepped ahead", 1)]

@@ -8,9 +8,9 @@ import shutil
 import pytest
 from recording_node import RecordingNode
 
-from blackstart.checks.model import Cluster, LogSource, Node, Severity
+from blackstart.checks.model import Cluster, LogSource, Node, Service, Severity
 from blackstart.checks.probes.context import ProbeContext
-from blackstart.checks.probes.logs import node_glob, probe_logs, read_tail
+from blackstart.checks.probes.logs import log_sources, node_glob, probe_logs, read_tail
 
 REFUSED = ("W1126 01:02:03.123456       1 logging.go:59] [core] grpc: addrConn.createTransport "
            'failed to connect to {Addr: "127.0.0.1:2379"}. Err: connection error: desc = '
@@ -186,3 +186,44 @@ async def test_zero_lines_asked_is_zero_lines(pods):
     ctx, rec = _ctx([LogSource("n1", "cri", glob)])
     assert await probe_logs(ctx, max_lines=0) == []
     assert rec.reads == []
+
+
+# --------------------------------------------------------------------------- etcd's own logs
+
+
+def test_each_etcd_member_gets_its_own_log_source():
+    api = "/root/var/log/pods/kube-system_kube-apiserver-*/kube-apiserver/*.log"
+    cluster = Cluster("c", nodes=NODES, members=(), logs=(
+        LogSource("n1", "cri", path=api),), services=(
+        Service("n1", "etcd", "static-pod", member="m1"),
+        Service("n2", "etcd", "systemd", unit="etcd-member.service", member="m2"),
+        Service("n3", "etcd", "command", member="m3")))
+    got = {(s.node, s.component): s for s in log_sources(cluster)}
+    assert got[("n1", "etcd")] == LogSource(
+        "n1", "cri", path="/root/var/log/pods/kube-system_etcd-*/etcd/*.log", component="etcd")
+    assert got[("n2", "etcd")] == LogSource("n2", "journald", unit="etcd-member.service",
+                                            component="etcd")
+    assert ("n3", "etcd") not in got  # a plain command: the inventory must name its file
+    assert got[("n1", "kube-apiserver")].path == api
+
+
+def test_a_named_etcd_log_wins_over_the_derived_one():
+    named = LogSource("n1", "file", path="/var/log/etcd.log", component="etcd")
+    cluster = Cluster("c", nodes=NODES, members=(), logs=(named,),
+                      services=(Service("n1", "etcd", "static-pod"),))
+    assert log_sources(cluster) == [named]
+
+
+async def test_etcd_static_pod_log_is_read_and_levelled(tmp_path):
+    pod = tmp_path / "var/log/pods/kube-system_etcd-n1_abc/etcd"
+    pod.mkdir(parents=True)
+    zap = ('{"level":"warn","ts":"2026-11-26T01:00:00Z","msg":"slow fdatasync",'
+           '"took":"1.5s","expected-duration":"1s"}')
+    (pod / "0.log").write_text(cri(0, zap) + cri(1, "plain words"))
+    api = str(tmp_path / "var/log/pods/kube-system_kube-apiserver-*/kube-apiserver/*.log")
+    cluster = Cluster("lab", nodes=NODES, members=(), logs=(LogSource("n1", "cri", path=api),),
+                      services=(Service("n1", "etcd", "static-pod"),))
+    ctx = ProbeContext(cluster, clients={"n1": RecordingNode(cluster.node("n1"))})
+    lines = [ln for ln in await probe_logs(ctx) if ln.source == "etcd"]
+    assert [(ln.signature, ln.level) for ln in lines] == [("etcd-slow-disk", "warning"),
+                                                          (None, "")]
