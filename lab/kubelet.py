@@ -302,8 +302,8 @@ class Kubelet:
                 if pod.proc is None else 0.0,
                 "containers": [asdict(a) for a in pod.history],
             })
-        return {"node": self.node, "kubelet_pid": os.getpid(), "updated": time.time(),
-                "pods": pods}
+        return {"node": self.node, "kubelet_pid": os.getpid(), "boot": boot_id(),
+                "updated": time.time(), "pods": pods}
 
     def write_state(self) -> None:
         self.state.parent.mkdir(parents=True, exist_ok=True)
@@ -311,6 +311,37 @@ class Kubelet:
         tmp.write_text(json.dumps(self.snapshot(), indent=1) + "\n")
         os.replace(tmp, self.state)
         self._dirty = False
+
+
+def orphans(state: dict[str, Any]) -> list[int]:
+    """Pids of containers a previous kubelet of this node left running (pure on the state).
+
+    A real kubelet finds them again through the runtime; this one cannot adopt a process it
+    did not start, so it ends them and starts the pods afresh (the restart count goes on)."""
+    return [int(c["pid"]) for pod in state.get("pods", []) for c in pod.get("containers", [])
+            if c.get("state") == "Running" and c.get("pid")]
+
+
+def _end_orphans(state_path: Path) -> None:
+    try:
+        state = json.loads(state_path.read_text())
+    except (OSError, ValueError):
+        return
+    if state.get("kubelet_pid") == os.getpid() or state.get("boot") != boot_id():
+        return  # a state from before a reboot names pids of another namespace
+    for pid in orphans(state):
+        with contextlib.suppress(OSError):
+            cmd = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+            if b"blackstart.lab.kubelet" not in cmd and b"blackstart.lab.nodeinit" not in cmd:
+                os.kill(pid, signal.SIGKILL)
+
+
+def boot_id() -> str:
+    """This node's boot: when its PID 1 started (ticks since the host booted)."""
+    try:
+        return Path("/proc/1/stat").read_text().rsplit(")", 1)[1].split()[19]
+    except (OSError, IndexError):
+        return ""
 
 
 def _exit_code(returncode: int) -> int:
@@ -336,6 +367,7 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--log", type=Path, default=Path("/var/log/kubelet.log"))
     p.add_argument("--max-loops", type=int, default=100_000_000)
     args = p.parse_args(argv)
+    _end_orphans(args.state)  # after a kubelet crash (not a reboot: then nothing is left)
     kubelet = Kubelet(args.node, args.manifests, args.pod_logs, args.state, CriWriter(args.log))
     kubelet.say("I", f'"Starting kubelet" node="{args.node}" staticPodPath="{args.manifests}"')
     signal.signal(signal.SIGTERM, _raise_stop)

@@ -88,11 +88,13 @@ def sshd_path() -> str:
 
 @pytest.fixture
 def lab_factory(
-    etcd_bins: dict[str, str], tmp_path_factory: pytest.TempPathFactory
+    etcd_bins: dict[str, str], tmp_path_factory: pytest.TempPathFactory,
+    request: pytest.FixtureRequest,
 ) -> Iterator[Callable[..., Lab]]:
     """`make(ssh=False, members=3, etcd=None) -> Lab`: a started lab of its own, on a
     unique net 127.0.<k> (k from 20 up, claimed so parallel runs never collide), brought
     down at teardown. Free to break."""
+    ran_on(request, "flat")
     labs: list[Lab] = []
     locks: list[IO[str]] = []
 
@@ -137,6 +139,25 @@ def lab_dir(healthy_lab: Lab) -> Path:
     return healthy_lab.dir
 
 
+def ran_on(request: pytest.FixtureRequest, shape: str) -> None:
+    """Record the lab shape a test ran on (junit user property; summarized at the end)."""
+    request.node.user_properties.append(("lab_shape", shape))
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """Which tests ran on which lab shape: no end-to-end claim hides its shape."""
+    shapes: dict[str, set[str]] = {}
+    for reports in terminalreporter.stats.values():
+        for rep in reports:
+            for key, value in getattr(rep, "user_properties", ()):
+                if key == "lab_shape":
+                    shapes.setdefault(str(value), set()).add(rep.nodeid)
+    if shapes:
+        terminalreporter.section("lab shapes")
+        for shape, ids in sorted(shapes.items()):
+            terminalreporter.write_line(f"{shape}: {len(ids)} test(s)")
+
+
 def kubeadm_lab_missing() -> str | None:
     """What a kubeadm-shaped lab needs and this machine lacks (None: all there)."""
     if os.geteuid() != 0:
@@ -154,7 +175,8 @@ def kubeadm_lab_missing() -> str | None:
 
 @pytest.fixture
 def systemd_lab_factory(
-    etcd_bins: dict[str, str], tmp_path_factory: pytest.TempPathFactory
+    etcd_bins: dict[str, str], tmp_path_factory: pytest.TempPathFactory,
+    request: pytest.FixtureRequest,
 ) -> Iterator[Callable[..., KubeadmLab]]:
     """`make(members=3) -> SystemdLab`: nodes as in kubeadm_lab_factory with a real systemd
     as each node's PID 1 and etcd/kube-* as units (lab/systemd.py), brought down at
@@ -164,6 +186,7 @@ def systemd_lab_factory(
     why = kubeadm_lab_missing() or (None if os.path.exists(SYSTEMD) else SYSTEMD)
     if why:
         missing(why)
+    ran_on(request, "systemd")
     labs: list[KubeadmLab] = []
     locks: list[IO[str]] = []
 
@@ -186,7 +209,8 @@ def systemd_lab_factory(
 
 @pytest.fixture
 def kubeadm_lab_factory(
-    etcd_bins: dict[str, str], tmp_path_factory: pytest.TempPathFactory
+    etcd_bins: dict[str, str], tmp_path_factory: pytest.TempPathFactory,
+    request: pytest.FixtureRequest,
 ) -> Iterator[Callable[..., KubeadmLab]]:
     """`make(members=3, etcd=None) -> KubeadmLab`: a started kubeadm-shaped lab (every
     node its own mount/UTS/PID namespaces, kubelet, sshd, kubeadm's paths; see
@@ -195,6 +219,7 @@ def kubeadm_lab_factory(
     why = kubeadm_lab_missing()
     if why:
         missing(why)
+    ran_on(request, "kubeadm")
     labs: list[KubeadmLab] = []
     locks: list[IO[str]] = []
 

@@ -19,7 +19,7 @@ from blackstart.lab.nodefaults import FAKETIME_LIB
 pytestmark = [pytest.mark.lab, pytest.mark.kubeadm]
 Factory = Callable[..., KubeadmLab]
 # As the README tells an operator; a longer per-call deadline for a loaded 2-core CI box.
-CHECK = ["blackstart", "check", "--json", "--deadline", "15"]
+CHECK = ["blackstart", "check", "--json", "--deadline", "30"]
 
 
 def _connects(ip: str, port: int) -> bool:

@@ -21,7 +21,7 @@ from blackstart.lab.kubeadm import KubeadmLab
 pytestmark = [pytest.mark.lab, pytest.mark.kubeadm]
 Factory = Callable[..., KubeadmLab]
 # As the README tells an operator; a longer per-call deadline for a loaded 2-core CI box.
-CHECK = ["blackstart", "check", "--json", "--deadline", "15"]
+CHECK = ["blackstart", "check", "--json", "--deadline", "30"]
 ETCDCTL = "/usr/bin/etcdctl"
 HOST_TMP = Path("/tmp")  # noqa: S108 - the host's own /tmp is what must stay untouched
 

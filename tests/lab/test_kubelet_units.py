@@ -86,3 +86,10 @@ def test_what_the_node_hides() -> None:
     assert nodefs.hidden_by_node(Path("/var/lib/etcd"))
     assert not nodefs.hidden_by_node(Path("/var/libx"))
     assert not nodefs.hidden_by_node(Path("/work/wt"))
+
+
+def test_orphans_are_the_running_containers_of_the_old_state() -> None:
+    state = {"pods": [{"containers": [{"state": "Exited", "pid": 10},
+                                      {"state": "Running", "pid": 33}]},
+                      {"containers": [{"state": "Running", "pid": None}]}]}
+    assert kubelet.orphans(state) == [33]

@@ -21,7 +21,7 @@ from blackstart.lab.systemd import CGROUP_ROOTS
 pytestmark = [pytest.mark.lab, pytest.mark.kubeadm]
 Factory = Callable[..., KubeadmLab]
 HOST_TMP = Path("/tmp")  # noqa: S108 - the host's own /tmp is what must survive systemd
-CHECK = ["blackstart", "check", "--json", "--deadline", "15"]
+CHECK = ["blackstart", "check", "--json", "--deadline", "30"]
 
 
 def test_systemd_nodes_run_units_and_the_host_tmp_survives(
