@@ -112,6 +112,22 @@ def parse_line(text: str) -> ParsedLine:
                       proc, inner.fields)
 
 
+def line_level(text: str) -> Level:
+    """The level `parse_line(text).level` gives, read without decoding a zap line's JSON
+    (the probe needs only this for each of its lines; the panel parses what it shows)."""
+    body = text[:MAX_PARSE]
+    cri = parse_cri_line(body)
+    if cri is not None:
+        body = cri[3]
+    m = _SYSLOG.match(body)
+    if m is not None:
+        body = m["msg"]
+    if body[:1] == "{":
+        z = _ZAP_LEVEL.search(body)
+        return level_of(z[1]) if z is not None and _ZAP_MSG.search(body) else Level.UNKNOWN
+    return parse_inner(body[:256]).level
+
+
 # `Jun 26 09:43:52 node-1 etcd2[26016]: msg` (journalctl's short format, syslog files).
 _SYSLOG = re.compile(
     r"(?P<ts>[A-Za-z]{3} [ \d]\d \d\d:\d\d:\d\d(?:\.\d+)?) (?P<host>\S+) "

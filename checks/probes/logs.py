@@ -19,7 +19,7 @@ from blackstart.checks.formats.loglines import (
     parse_lines,
     tail_lines,
 )
-from blackstart.checks.formats.logrecord import Level, parse_line
+from blackstart.checks.formats.logrecord import Level, line_level
 from blackstart.checks.model import Cluster, LogLine, LogSource, Service, Severity
 from blackstart.checks.nodes import DirEntry, NodeError, NodeReader
 from blackstart.checks.probes.context import ProbeContext
@@ -109,7 +109,7 @@ async def _probe_source(ctx: ProbeContext, src: LogSource, max_lines: int) -> li
 
 def to_logline(node: str, source: str, entry: Entry) -> LogLine:
     sig = classify(entry.text)
-    level = parse_line(entry.text).level
+    level = line_level(entry.text)
     label = level.label if level is not Level.UNKNOWN else ""
     if sig is None:
         return LogLine(node, source, entry.ts, entry.text, level=label)

@@ -12,7 +12,7 @@ from collections import Counter
 import log_corpus
 import pytest
 
-from blackstart.checks.formats.logrecord import Level, parse_line
+from blackstart.checks.formats.logrecord import Level, line_level, parse_line
 from blackstart.checks.reasoning.signatures import BY_ID
 
 ROWS = log_corpus.load()
@@ -75,3 +75,4 @@ def test_parser_reads_the_recorded_format_and_a_level_where_there_is_one():
         if p.layers[-1] in LEVELLED:
             assert p.level is not Level.UNKNOWN, r.text
         assert p.message and p.message in r.text or p.layers[-1] in ("zap", "logrus")
+        assert line_level(r.text) == p.level, r.text

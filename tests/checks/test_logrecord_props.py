@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from rich.text import Text
 
 from blackstart.checks.formats.loglines import classify, display_text, tail_lines
-from blackstart.checks.formats.logrecord import MAX_PARSE, parse_line
+from blackstart.checks.formats.logrecord import MAX_PARSE, line_level, parse_line
 from blackstart.checks.formats.logtemplates import line_time, new_since, template_of
 
 PREFIXES = st.sampled_from([
@@ -36,6 +36,7 @@ def test_parse_line_never_raises_and_keeps_the_raw_text(text):
     line_time(p, 2026)
     template_of(p.summary)
     classify(text)
+    assert line_level(text) == p.level  # the probe's shortcut agrees with the parser
 
 
 @settings(max_examples=200, deadline=None)
