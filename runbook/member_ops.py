@@ -13,6 +13,8 @@ from blackstart.runbook import etcdapi
 from blackstart.runbook.plan import Step
 from blackstart.runbook.runner import Outcome, Runner, wait_until
 
+MEMBER_CALL_TIMEOUT = 30.0
+
 
 async def wait_quorum(r: Runner, step: Step) -> Outcome:
     exclude = tuple(x for x in str(step.args.get("exclude", "")).split(",") if x)
@@ -44,13 +46,20 @@ async def wait_caught_up(r: Runner, step: Step) -> Outcome:
 
 
 async def member_call(r: Runner, step: Step) -> Outcome:
+    """Membership changes are retried (each call looks before it changes anything): right
+    after a remove, the cluster may be re-electing and refuse the next call for a moment."""
     name, peer = str(step.args["member"]), str(step.args["peer_url"])
     fn = etcdapi.member_remove if step.args.get("call") == "member-remove" else etcdapi.member_add
-    try:
-        text = await asyncio.to_thread(fn, r.cluster, name, peer)
-    except Exception as exc:  # noqa: BLE001 - grpc/etcd3 errors: the step fails, naming it
-        return Outcome("failed", error=f"{step.args.get('call')} {name}: {exc}")
-    return Outcome("ok", r.say(text))
+    deadline = time.monotonic() + MEMBER_CALL_TIMEOUT
+    while True:
+        try:
+            text = await asyncio.to_thread(fn, r.cluster, name, peer)
+            return Outcome("ok", r.say(text))
+        except Exception as exc:  # noqa: BLE001 - grpc/etcd3 errors: retried, then named
+            if time.monotonic() >= deadline:
+                return Outcome("failed", error=f"{step.args.get('call')} {name}: {exc}")
+            r.say(f"{step.args.get('call')} {name}: {exc}; retrying")
+            await asyncio.sleep(1.0)
 
 
 def set_join_flags(text: str, initial_cluster: str) -> str:

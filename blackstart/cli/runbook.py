@@ -38,6 +38,7 @@ from blackstart.cli.options import inventory_options
 from blackstart.runbook.preflight import PlanRefused
 
 EXIT_FAILED = 1  # refusals exit 2 (PlanRefused.exit_code), via cli.errors
+PLAN_DEADLINE = 30.0  # per-call deadline of the checks a plan is made from
 
 
 class NothingToDo(click.ClickException):
@@ -69,8 +70,14 @@ def _hooks() -> Any:
 def _report(cluster: Cluster) -> Report:
     from blackstart.checks.probes.engine import run_checks_sync
 
+    # Before changing anything, the facts: whole WAL segments and dbs over SSH get the time
+    # they need (a probe that still runs out of it is "unknown", and nothing destructive
+    # is recommended on unknowns).
     click.echo("checking the cluster (every probe once)…", err=True)
-    return run_checks_sync(cluster)
+    report = run_checks_sync(cluster, deadline=PLAN_DEADLINE)
+    for name, err in sorted(report.probe_errors.items()):
+        click.echo(f"probe {name}: {err}", err=True)
+    return report
 
 
 def _confirm(cluster: Cluster, yes: bool) -> None:

@@ -643,7 +643,12 @@ def _quorum_plan(f: _Facts) -> list[str]:
         return steps + [f"This {f.top.loss_text()}."]
     blocked = [f"{s.title}: {s.blocked}" for s in f.strategies if s.blocked]
     unknown = [m for m in f.members.values() if m.status == "unknown"]
-    steps = [f"Get the facts first: {m.name}'s data is unknown ({m.why})." for m in unknown]
+    intact = [m.name for m in f.members.values() if m.status == "intact"]
+    steps = [f"Start etcd on {', '.join(intact)}: nothing shows its data is lost."] \
+        if intact else []
+    steps += [f"Get the facts first: fix access to {node_of(f.report, m.name) or m.name} — "
+              f"{m.name}'s data is unknown ({m.why}); no restore is advised on unknowns."
+              for m in unknown]
     if blocked and not unknown:
         steps.append(f"Not recommended yet: {blocked[0]}.")
     if not f.strategies and not unknown and not f.quorum.held:

@@ -11,6 +11,7 @@ from blackstart.checks.model import (
     LogLine,
     MemberState,
     MetricsInfo,
+    NodeAccess,
     ProcessInfo,
     Report,
     Severity,
@@ -459,3 +460,35 @@ def test_untrusted_host_key_is_one_finding_not_an_echo_per_file() -> None:
 def test_healthy_cluster_recommends_no_restore() -> None:
     findings, _ = diagnose(healthy(), NOW)
     assert not by_code(findings, "restore-source")
+
+
+def test_members_down_and_unreadable_give_start_and_fix_access_never_a_restore() -> None:
+    """Issue 12, the kubeadm-root case: every member down; master02/03 cannot be read.
+    Down is not lost, unknown is not corrupt: no member-db-corrupt, no restore advised."""
+    r = seed()
+    r.certificates = [cert(n) for n in NAMES]
+    r.wal = [wal("etcd1"),
+             wal("etcd2", "unreadable", detail="no access to node etcd2 (ssh: timeout)"),
+             wal("etcd3", "unreadable", detail="no access to node etcd3 (ssh: timeout)")]
+    r.member_dbs = [db("etcd1", 5200),
+                    SnapshotInfo(f"{_dd('etcd2')}/member/snap/db", "etcd2", "member-db",
+                                 error="no access", member="etcd2", fact="unknown"),
+                    SnapshotInfo(f"{_dd('etcd3')}/member/snap/db", "etcd3", "member-db",
+                                 error="no access", member="etcd3", fact="unknown")]
+    findings, verdict = diagnose(r, NOW)
+    assert "member-db-corrupt" not in codes(findings)
+    top = verdict.recommended_strategy()
+    assert top is not None and top.name == "start" and not top.rewrites_data
+    assert verdict.recommended_source() is None
+    assert all(s.blocked for s in verdict.strategies if s.rewrites_data)
+    steps = " ".join(verdict.next_steps)
+    assert "Start etcd on etcd1, etcd2, etcd3" in steps and "not known" in steps
+    # and with etcd2/etcd3's nodes out of reach, the step is to fix access, not a restore
+    r.access = [NodeAccess(n, f"ssh root@{n}:22", False, "timeout", "timed out")
+                for n in ("etcd2", "etcd3")]
+    findings, verdict = diagnose(r, NOW)
+    assert verdict.recommended is None and verdict.recommended_source() is None
+    steps = " ".join(verdict.next_steps)
+    assert "Start etcd on etcd1" in steps and "fix access to etcd2" in steps
+    assert "restore every member" not in steps.lower()
+    assert by_code(findings, "restore-source") == []

@@ -75,3 +75,36 @@ def _audit_is_the_confirmed_plan(lab: Any, action: str) -> None:
         assert x["argv"] == (s["argv"] if s["op"] == "run" else s["detail"]), (x, s)
         assert x["status"] in ("ok", "skipped"), x
     print(f"audit vs confirmed plan: {len(lines)} of {len(steps)} steps match line by line")
+
+
+def _state_files(lab: Any) -> set[str]:
+    from pathlib import Path
+
+    root = Path(lab.dir) / "state"
+    return {str(p.relative_to(root)) for p in root.rglob("*") if p.is_file()}
+
+
+def test_no_restore_without_a_reason_and_dry_runs_stage_nothing(healthy_lab: Any) -> None:
+    """Issue 11 (d)+(e): on a healthy cluster `restore --best` says no restore is needed
+    (exit 0); a named snapshot is refused while quorum holds unless --force gives a
+    reason; a dry run verifies in place and leaves no copy in the state dir."""
+    lab = healthy_lab
+    best = cli(lab, "restore", "--best", "--dry-run", check=False)
+    assert best.returncode == 0, best.stderr
+    assert "no restore needed" in best.stdout + best.stderr
+    backup = sorted(lab.node("etcd3").backup_dir.glob("*.db"))[-1]
+    named = f"etcd3:{backup}"
+    refused = cli(lab, "restore", "--snapshot", named, "--dry-run", check=False)
+    assert refused.returncode == 2 and "has quorum" in refused.stderr
+    before = _state_files(lab)
+    forced = cli(lab, "restore", "--snapshot", named, "--dry-run", "--json",
+                 "--force", "restore drill", check=False)
+    assert forced.returncode == 0, forced.stderr
+    shown = json.loads(forced.stdout[forced.stdout.index("{"):])
+    assert shown["request"]["source"] == {"node": "etcd3", "path": str(backup),
+                                          "kind": "backup", "member": None}
+    assert shown["request"]["force_reason"] == "restore drill"
+    assert len(shown["digest"]) == 64
+    assert shown["plan"]["info"]["source_node"] == "etcd3"
+    new = _state_files(lab) - before
+    assert not [f for f in new if not f.startswith("audit")], new  # nothing staged

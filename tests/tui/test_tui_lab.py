@@ -175,3 +175,44 @@ async def test_restart_a_stopped_member_runs_the_real_plan_with_progress(
         await pilot.click("#progress-close")
         await _wait_for(pilot, lambda: _health(app).get("etcd2", False), 60)
         assert app.taken and app.taken[-1].action == "restart" and app.taken[-1].outcome == "ok"
+
+
+async def test_seed_outage_recovered_from_the_tui_by_start_and_replace(
+        lab_factory: Callable[..., Any]) -> None:
+    """Issue 12 from the cockpit: the verdict lists the ways out with their loss, `a` plans
+    the recommended one (start etcd1+etcd3, replace etcd2), the operator types the
+    cluster name, and the run ends with 3/3 healthy and every key written before the cut."""
+    import sys
+
+    sys.path.insert(0, str(__import__("pathlib").Path(__file__).parents[1] / "runbook"))
+    from rbhelpers import hashkvs, healthy_count, keys, need_debian_etcdctl, put_keys
+
+    from blackstart.tui.screens.progress import ProgressScreen
+
+    need_debian_etcdctl()
+    lab = lab_factory()
+    put_keys(lab, "/test/before-backup/", 10)
+    lab.break_fault("power-cut")
+    lab.break_fault("expire-cert", member="etcd1")
+    lab.break_fault("corrupt-wal", member="etcd2")
+    app = _app(lab, refresh_interval=3600)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot, timeout=90)
+        v = app.report.verdict
+        assert v.recommended == "replace", [(s.name, s.blocked) for s in v.strategies]
+        banner = str(app.main.query_one("#verdict").render())
+        assert "start etcd1+etcd3, replace etcd2 — loses nothing" in banner
+        await pilot.press("a")
+        await _wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen), 90)
+        await pilot.pause()
+        assert "replace" in app.screen.view.title and app.screen.view.digest
+        app.screen.query_one("#confirm-name").focus()
+        await pilot.press(*"lab")
+        await pilot.pause()
+        await pilot.click("#confirm-ok")
+        await _wait_for(pilot, lambda: isinstance(app.screen, ProgressScreen), 10)
+        progress = app.screen
+        await _wait_for(pilot, lambda: progress.done, 420)
+        assert progress.ok, progress.query_one("#progress-status").render()
+    assert healthy_count(lab) == 3 and len(set(hashkvs(lab).values())) == 1
+    assert len(keys(lab, "/test/before-backup/")) == 10

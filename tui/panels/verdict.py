@@ -28,9 +28,14 @@ class VerdictBanner(Static):
     def show(self, verdict: Verdict, taken_at: float, pending: int) -> None:
         steps = " · ".join(verdict.next_steps[:2]) or "Nothing to do."
         extra = f" ({pending} checks not answered yet)" if pending else ""
+        if verdict.strategies:
+            self._render_lines(verdict.level, verdict.summary + extra, _ways(verdict),
+                               taken_at, "Ways out, least loss first: ")
+            return
         self._render_lines(verdict.level, verdict.summary + extra, steps, taken_at)
 
-    def _render_lines(self, level: Severity, summary: str, step: str, at: float | None) -> None:
+    def _render_lines(self, level: Severity, summary: str, step: str, at: float | None,
+                      label: str = "Next: ") -> None:
         for cls in LEVEL_CLASSES.values():
             self.remove_class(cls)
         self.add_class(LEVEL_CLASSES[level])
@@ -38,7 +43,7 @@ class VerdictBanner(Static):
         text = Text(no_wrap=True, overflow="ellipsis")
         text.append(f" {level.label.upper()} ", style="bold reverse")
         text.append(f"  {summary}\n", style="bold")
-        text.append(" Next: ", style="bold")
+        text.append(f" {label}", style="bold")
         text.append(step)
         text.append("\n")
         text.append(self._meta(at), style="dim")
@@ -48,3 +53,13 @@ class VerdictBanner(Static):
         when = time.strftime("%H:%M:%S UTC", time.gmtime(at)) if at else "—"
         mode = " · READ-ONLY (observer)" if self._read_only else ""
         return f" blackstart · cluster {self._cluster} · updated {when}{mode}"
+
+
+def _ways(verdict: Verdict) -> str:
+    """Every strategy with its loss, side by side; the recommended one starred with its key."""
+    parts = []
+    for st in verdict.strategies:
+        mark = "★ [a] " if st.name == verdict.recommended else ""
+        why = " (not now)" if st.blocked else ""
+        parts.append(f"{mark}{st.title}{why}")
+    return " │ ".join(parts)
