@@ -9,6 +9,7 @@ import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
+from blackstart.checks.probes.processes import component_of
 from blackstart.runbook import cert_signing as certs
 from blackstart.runbook import etcdapi
 from blackstart.runbook.plan import Step, stamp
@@ -224,7 +225,9 @@ def program_pids(pgrep_output: str, name: str) -> list[int]:
     pids = []
     for line in pgrep_output.splitlines():
         parts = line.split()
-        if len(parts) >= 2 and parts[0].isdigit() and os.path.basename(parts[1]) == name:
+        # the same judgement as the processes probe (a binary, or the lab's stand-in)
+        if len(parts) >= 2 and parts[0].isdigit() and (
+                os.path.basename(parts[1]) == name or component_of(parts[1:]) == name):
             pids.append(int(parts[0]))
     return pids
 

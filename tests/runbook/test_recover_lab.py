@@ -108,3 +108,48 @@ def test_no_restore_without_a_reason_and_dry_runs_stage_nothing(healthy_lab: Any
     assert shown["plan"]["info"]["source_node"] == "etcd3"
     new = _state_files(lab) - before
     assert not [f for f in new if not f.startswith("audit")], new  # nothing staged
+
+
+# (faults in order, expected recommended strategy, keys written after the backup kept?)
+SCENARIOS = {
+    "power-cut": ([("power-cut", None, "server")], "start", True),
+    "one-member-stopped": ([("stop-member", "etcd2", "server")], "start", True),
+    "peer-cert-expired": ([("power-cut", None, "server"), ("expire-cert", "etcd3", "peer")],
+                          "start", True),
+    "server-cert-not-yet-valid": ([("power-cut", None, "server"),
+                                   ("not-yet-valid", "etcd1", "server")], "start", True),
+    "torn-wal-tail": ([("power-cut", None, "server"), ("tear-wal", "etcd3", "server")],
+                      "start", True),
+    "wal-corrupt-with-quorum": ([("stop-member", "etcd2", "server"),
+                                 ("corrupt-wal", "etcd2", "server")], "replace", True),
+    "backup-truncated": ([("truncate-snapshot", "etcd1", "server"),
+                          ("power-cut", None, "server")], "start", True),
+    "two-wals-corrupt": ([("power-cut", None, "server"), ("corrupt-wal", "etcd1", "server"),
+                          ("corrupt-wal", "etcd2", "server")], "restore-member-db", None),
+}
+
+
+@pytest.mark.parametrize("name", sorted(SCENARIOS))
+def test_recover_scenario_end_to_end(rb_lab: Any, name: str) -> None:
+    faults, want, keeps_all = SCENARIOS[name]
+    need_debian_etcdctl()
+    lab = rb_lab()
+    put_keys(lab, "/test/before-backup/", 10)
+    cli(lab, "snapshot", "save", "--json")
+    put_keys(lab, "/test/after-backup/", 12)
+    for fault, member, cert in faults:
+        lab.break_fault(fault, member, cert)
+    dry = cli(lab, "recover", "--dry-run", "--json", check=False)
+    assert dry.returncode == 0, dry.stdout[-3000:] + dry.stderr[-3000:]
+    shown = json.loads(dry.stdout[dry.stdout.index("{"):])
+    assert shown["plan"]["info"]["strategy"] == want, shown["plan"]["title"]
+    cli(lab, "recover", "--yes", timeout=600)
+    assert healthy_count(lab) == 3
+    assert len(set(hashkvs(lab).values())) == 1
+    before, after = keys(lab, "/test/before-backup/"), keys(lab, "/test/after-backup/")
+    print(f"\n{name}: {want}; kept {len(before)}+{len(after)} of 10+12 keys "
+          f"(a restore from the backup would keep 10)")
+    assert len(before) == 10
+    if keeps_all:
+        assert len(after) == 12
+    _audit_is_the_confirmed_plan(lab, "recover")
