@@ -210,7 +210,7 @@ async def _wait_stopped(r: Runner, step: Step, member_name: str, timeout: float)
 async def _wait_process(r: Runner, step: Step, name: str, gone: bool) -> Outcome:
     async def check() -> bool:
         res = await r.client(step.node).run(["pgrep", "-a", "-f", name], timeout=10)
-        running = bool(program_pids(res.text(), name))
+        running = bool(program_pids(res.text(), name, step.node))
         return not running if gone else running
 
     if await wait_until(check, step.timeout, interval=0.5):
@@ -219,15 +219,23 @@ async def _wait_process(r: Runner, step: Step, name: str, gone: bool) -> Outcome
                    f"{'running' if gone else 'not running'} after {step.timeout:g}s")
 
 
-def program_pids(pgrep_output: str, name: str) -> list[int]:
+def _names_node(argv: list[str], node: str) -> bool:
+    return any(a == f"--node={node}" or (a == "--node" and i + 1 < len(argv)
+                                         and argv[i + 1] == node) for i, a in enumerate(argv))
+
+
+def program_pids(pgrep_output: str, name: str, node: str | None = None) -> list[int]:
     """Pids whose program (argv[0]'s basename) is `name`, from `pgrep -a -f`: the comm
     name is cut at 15 characters (kube-controller-manager), argv[0] is not."""
     pids = []
     for line in pgrep_output.splitlines():
         parts = line.split()
-        # the same judgement as the processes probe (a binary, or the lab's stand-in)
+        # the same judgement as the processes probe (a binary, or the lab's stand-in for
+        # this very node: a stand-in names its node)
         if len(parts) >= 2 and parts[0].isdigit() and (
-                os.path.basename(parts[1]) == name or component_of(parts[1:]) == name):
+                os.path.basename(parts[1]) == name
+                or (node is not None and component_of(parts[1:]) == name
+                    and _names_node(parts[1:], node))):
             pids.append(int(parts[0]))
     return pids
 
