@@ -135,9 +135,15 @@ def test_seed_outage(lab_factory: Callable[..., Any]) -> None:
     assert {w["member"]: w["state"] for w in doc["wal"]}["etcd2"] == "corrupt"
     top = [s for s in doc["restore_sources"] if s["recommended"]]
     assert len(top) == 1 and top[0]["valid"]
-    (src,) = _by_code(doc, "restore-source")
-    assert src["subject"] == top[0]["path"]
+    # issue 12: the loss-free way is recommended; restores are listed with their loss only
+    assert _by_code(doc, "restore-source") == []
+    assert doc["verdict"]["recommended"] == "replace"
+    ways = {s["name"]: s for s in doc["verdict"]["strategies"]}
+    assert ways["replace"]["loss_revisions"] == 0 and "restore-backup" in ways
+    assert [r["action"] for r in ways["replace"]["requests"]] == [
+        "renew-cert", "start", "replace-member"]
     steps = doc["verdict"]["next_steps"]
     assert steps[-1].startswith("Verify")
     assert any("Renew" in s and "server.crt" in s for s in steps)
-    assert any(top[0]["path"] in s for s in steps)
+    assert any(s.startswith("Start etcd on etcd1, etcd3") for s in steps)
+    assert not any(top[0]["path"] in s for s in steps)
