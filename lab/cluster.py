@@ -315,7 +315,7 @@ class Lab:
             if procs.process_of(n.pidfile("etcd")) is None:
                 procs.wait_gone([n.logger_pidfile()], 2.0)  # its last words reach the log
                 return "exited"
-            if _port_open(n.ip, 2379):
+            if _port_open(n.ip, 2379) and etcd_answers(n.ip):
                 return "serving"
             time.sleep(0.1)
         return "starting"
@@ -375,6 +375,21 @@ class Lab:
                     **opts: str) -> str:
         """Inject one fault for real; returns a sentence saying what was done."""
         return faults.inject(self, fault, member, cert, opts)
+
+
+def etcd_answers(ip: str, timeout: float = 0.5) -> bool:
+    """Does etcd answer HTTP on its metrics port (any status: a member without quorum says
+    503)? Its ports accept TCP from the moment they are bound, before etcd has read its
+    WAL; an HTTP answer comes only once it got past that (a corrupt WAL is fatal before)."""
+    import urllib.error
+
+    try:
+        with urllib.request.urlopen(f"http://{ip}:2381/health", timeout=timeout):  # noqa: S310
+            return True
+    except urllib.error.HTTPError:
+        return True
+    except (OSError, ValueError):
+        return False
 
 
 def _port_open(ip: str, port: int) -> bool:

@@ -37,7 +37,7 @@ from blackstart.lab import (
     pki,
     procs,
 )
-from blackstart.lab.cluster import Lab, _port_open, health
+from blackstart.lab.cluster import Lab, _port_open, etcd_answers, health
 from blackstart.lab.errors import LabError
 from blackstart.lab.layout import SERVICES, NodeLayout
 from blackstart.lab.manifest import MemberSpec
@@ -393,7 +393,7 @@ class KubeadmLab(Lab):
                 seen = seen or cur["id"]
                 if cur["state"] == "Exited" or cur["id"] != seen:
                     return "exited"
-                if _port_open(n.ip, 2379):
+                if _port_open(n.ip, 2379) and etcd_answers(n.ip):
                     return "serving"
             time.sleep(0.1)
         return "starting"
