@@ -18,8 +18,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-# Word characters: ASCII letters, digits, `_`, and every byte of a non-ASCII character.
-_WORD_BYTES = bytes(c if c >= 128 or chr(c).isalnum() or c == 0x5F else 0x20
+# Word characters: ASCII letters, `_`, and every byte of a non-ASCII character. Digits
+# split words like punctuation does: no anchor needs one, and the times, ids, ports and
+# sizes of a log line then make no words at all (a third fewer to look up).
+_WORD_BYTES = bytes(c if c >= 128 or chr(c).isalpha() or c == 0x5F else 0x20
                     for c in range(256))
 
 # Words too frequent in etcd/kube logs to pick an entry out of all lines.
@@ -31,7 +33,7 @@ COMMON = frozenset(
 
 
 def words(text: str) -> set[bytes]:
-    """The whole words of `text`, as UTF-8 bytes."""
+    """The whole words of `text` (runs of letters, `_` and non-ASCII), as UTF-8 bytes."""
     return set(text.encode("utf-8", "replace").translate(_WORD_BYTES).split())
 
 
@@ -49,14 +51,14 @@ class WordIndex:
 
     def candidates(self, text: str) -> tuple[int, ...]:
         """Indices of the entries that may match `text`, in table order."""
-        hits = self.anchors.intersection(
-            text.encode("utf-8", "replace").translate(_WORD_BYTES).split())
+        words = text.encode("utf-8", "replace").translate(_WORD_BYTES).split()
         subs: tuple[int, ...] = ()
         for lit, i in self.substrings:  # a handful: plain loop, no allocation
             if lit in text:
                 subs = (*subs, i)
-        if not hits:  # the common case: a line no entry can match
+        if self.anchors.isdisjoint(words):  # the common case: no entry can match
             return subs
+        hits = self.anchors.intersection(words)
         if len(hits) == 1 and not subs:
             return self.by_word[next(iter(hits))]
         return tuple(sorted({i for w in hits for i in self.by_word[w]}.union(subs)))

@@ -332,7 +332,7 @@ _PEER: tuple[Signature, ...] = (
         "lost the TCP streaming connection", "prober detected unhealthy status",
         "failed to reach the peer", _all("became inactive", ("peer", "the connection with ")),
         _all("is unhealthy", "the connection to peer "),
-        _all("could not connect", "health check for peer "),
+        _all("health check for peer ", "could not connect"),
         _all(" on stream", ("failed to dial ", "failed to read ", "failed to write ")),
         _all(_TIMEOUTS, "2380")), ETCD, W,
          "A peer does not answer on 2380 (down, network, firewall, or peer TLS).",

@@ -46,4 +46,4 @@ def test_index_candidates_in_table_order_with_substring_fallback():
     assert idx.candidates("[-]etcd failed: reason withheld") == (1,)
     assert idx.candidates("nothing here") == ()
     assert idx.candidates("xrefusedx") == ()  # an anchor counts as a whole word only
-    assert wordindex.words("a-b c_d é") == {b"a", b"b", b"c_d", "é".encode()}
+    assert wordindex.words("a-b c_d é x509") == {b"a", b"b", b"c_d", "é".encode(), b"x"}
