@@ -10,7 +10,6 @@ from hypothesis import strategies as st
 from blackstart.checks.formats.loglines import (
     classify,
     join_cri,
-    literal_union,
     parse_cri_line,
     parse_journald_json,
     parse_klog,
@@ -85,10 +84,3 @@ def test_tail_lines_never_raises_and_is_bounded(data, n, max_line, offset):
 def test_tail_lines_matches_naive_split(items, n):
     data = ("\n".join(items) + "\n").encode()
     assert tail_lines(data, n, max_line=10_000) == items[-n:]
-
-
-@settings(max_examples=300, deadline=None)
-@given(st.lists(st.text(alphabet="abc. *(", min_size=1, max_size=5), max_size=8),
-       st.text(alphabet="abc. *(x", max_size=40))
-def test_literal_union_is_any_substring(words, text):
-    assert (literal_union(words).search(text) is not None) == any(w in text for w in words)
