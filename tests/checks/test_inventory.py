@@ -97,18 +97,19 @@ def test_toml_maps_onto_the_model(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(("change", "needle"), [
-    (lambda t: t.replace('name = "prod"\n', ""), "[cluster]: missing 'name'"),
-    (lambda t: t.replace("[cluster]", "[clusterx]"), "missing the [cluster] table"),
+    (lambda t: t.replace('name = "prod"\n', ""), "cluster.name: missing"),
+    (lambda t: t.replace("[cluster]", "[clusterx]"), "cluster: missing"),
     (lambda t: t.replace('client_url = "https://127.0.0.52:2379"\n', ""),
-     "[[members]] #2: missing 'client_url'"),
+     "members[1].client_url: missing"),
     (lambda t: t.replace('client_url = "https://127.0.0.52:2379"',
                          'client_url = "127.0.0.52"'), "is not an http(s)://host:port URL"),
     (lambda t: t.replace('node = "cp2"\nclient_url', 'node = "cp9"\nclient_url'),
-     "member 'cp2' names node 'cp9'"),
-    (lambda t: t.replace('kind = "journald"', 'kind = "syslog"'), "kind 'syslog'"),
-    (lambda t: t.replace("keep = 5", 'keep = "five"'), "'keep' must be an integer"),
+     "members[1].node: 'cp9' is not the name of any [[nodes]]"),
+    (lambda t: t.replace('kind = "journald"', 'kind = "syslog"'),
+     "logs[0].kind: 'syslog' is not one of"),
+    (lambda t: t.replace("keep = 5", 'keep = "five"'), "retention.keep: must be an integer"),
     (lambda t: t.replace('backup_dirs = ["/backup/etcd"]', 'backup_dirs = "/backup"'),
-     "'backup_dirs' must be a list of strings"),
+     "nodes[0].backup_dirs: must be a list"),
     (lambda t: t + "\n[[members]]\nname = \n", "not valid TOML"),
 ])
 def test_bad_toml_names_file_and_problem(tmp_path: Path, change, needle: str) -> None:
@@ -398,7 +399,7 @@ def test_discovery_from_a_running_etcd_process(etcd_bins: dict[str, str],
     """On "/" with no manifest or unit, a running etcd's own flags are the model."""
     import subprocess
 
-    from blackstart.checks.discovery import inventory
+    from blackstart.checks.discovery.running_processes import from_processes
 
     url = "http://127.0.8.50:42479"
     proc = subprocess.Popen(
@@ -409,7 +410,7 @@ def test_discovery_from_a_running_etcd_process(etcd_bins: dict[str, str],
          "--initial-cluster", "solo=http://127.0.8.50:42480"],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        found = inventory._from_processes([proc.pid])
+        found = from_processes([proc.pid])
     finally:
         proc.kill()
         proc.wait(10)
@@ -417,4 +418,4 @@ def test_discovery_from_a_running_etcd_process(etcd_bins: dict[str, str],
     assert (found.cfg.name, found.cfg.client_url) == ("solo", url)
     assert found.cfg.data_dir == str(tmp_path / "solo")
     assert found.source.startswith(f"process {proc.pid} ")
-    assert inventory._from_processes([proc.pid]) is None  # gone
+    assert from_processes([proc.pid]) is None  # gone
