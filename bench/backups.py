@@ -143,7 +143,7 @@ def etcd_bins() -> tuple[str, str, str]:
 
 def make_snapshot(work: Path, host: str, size_mb: int) -> Path:
     """A real etcd filled to about size_mb (1 MB values), then `etcdctl snapshot save`."""
-    import etcd3
+    from blackstart.checks.etcd_client import etcd_client
 
     etcd, _, etcdctl = etcd_bins()
     data, cport, pport = work / "fill", free_port(host), free_port(host)
@@ -156,7 +156,7 @@ def make_snapshot(work: Path, host: str, size_mb: int) -> Path:
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         for _ in range(100):
-            c = etcd3.client(host=host, port=cport, timeout=30)
+            c = etcd_client(host, cport, timeout=30)
             try:
                 c.status()
                 break
