@@ -19,6 +19,7 @@ from blackstart.runbook.journal import JournalError, journal_dir, load_journal
 from blackstart.runbook.observations import read_observations
 
 BAD_LEVELS = ("warning", "critical")
+RANK = {"ok": 0, "info": 1, "warning": 2, "critical": 3}
 
 
 @dataclass
@@ -127,15 +128,21 @@ def build(cluster: str, observations: list[dict[str, Any]], journals: list[dict[
           audit: list[dict[str, Any]]) -> PostMortem:
     obs = sorted(observations, key=lambda o: o["time"])
     first = next((o for o in obs if o["level"] in BAD_LEVELS), None)
-    recovered = None
-    if first is not None:
-        later_ok = [o for o in obs if o["time"] > first["time"] and o["level"] not in BAD_LEVELS]
-        last_bad = max(o["time"] for o in obs if o["level"] in BAD_LEVELS)
-        recovered = next((o["time"] for o in later_ok if o["time"] > last_bad), None)
-    pm = PostMortem(cluster, first, recovered, obs[-1] if obs else None)
+    pm = PostMortem(cluster, first, _recovered_at(obs), obs[-1] if obs else None)
     pm.actions = [_action(j, audit, obs) for j in sorted(journals, key=lambda j: j["started"])]
     pm.timeline = _timeline(obs, pm.actions, audit)
     return pm
+
+
+def _recovered_at(obs: list[dict[str, Any]]) -> float | None:
+    """When the state last left its worst level for good: a cluster whose backups still
+    warn (one failure domain, say) has recovered from a lost quorum all the same."""
+    ranks = [RANK.get(o["level"], 0) for o in obs]
+    worst = max(ranks, default=0)
+    if worst < RANK["warning"]:
+        return None
+    last_worst = max(i for i, r in enumerate(ranks) if r == worst)
+    return obs[last_worst + 1]["time"] if last_worst + 1 < len(obs) else None
 
 
 def _timeline(obs: list[dict[str, Any]], actions: list[ActionRecord],

@@ -74,6 +74,15 @@ def test_build_measures_loss_and_lists_what_was_moved() -> None:
     assert json.loads(postmortem.to_json(pm))["actions"][0]["revisions_lost"] == 80
 
 
+def test_recovered_from_critical_while_backups_still_warn() -> None:
+    obs = [observations.observation(r) for r in (
+        _report(1, Severity.WARNING, ["backups-one-domain"], 3, 10),
+        _report(2, Severity.CRITICAL, ["quorum-lost"], 0, None),
+        _report(3, Severity.WARNING, ["backups-one-domain"], 3, 12))]
+    pm = postmortem.build("lab", obs, [], [])
+    assert pm.first_seen is not None and pm.first_seen["time"] == 1 and pm.recovered_at == 3
+
+
 def test_never_recovered_and_no_records() -> None:
     obs = [observations.observation(_report(5, Severity.CRITICAL, ["quorum-lost"], 0, None))]
     pm = postmortem.build("lab", obs, [], [])
