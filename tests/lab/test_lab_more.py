@@ -10,7 +10,7 @@ from pathlib import Path
 import psutil
 import pytest
 from click.testing import CliRunner
-from conftest import claim_net, missing
+from labnet import claim_net, missing
 from test_lab_up import debian_etcdctl
 
 from blackstart.checks.discovery.inventory import load_inventory
