@@ -162,3 +162,35 @@ async def test_finding_requests_are_planned_as_they_come(tmp_path: Path) -> None
     with pytest.raises(PlanRefused, match="no member named 'e9'"):
         await aplan_for(StartMembers(("e9",)), cl, None, operator="t")
 
+
+
+def _two_step_plan(tmp_path: Path) -> Plan:
+    a, b = tmp_path / "a", tmp_path / "b"
+    return Plan("p-digest", "restart", "t", "t", "t", False, [
+        Step("01-touch", "n1", "touch a", "run", argv=("touch", str(a))),
+        Step("02-touch", "n1", "touch b", "run", argv=("touch", str(b)))])
+
+
+async def test_only_the_confirmed_plan_runs(tmp_path: Path) -> None:
+    """Issue 11: the digest confirmed is checked before anything runs, and each step is
+    checked against the journal's fingerprints before it runs."""
+    cl = _cluster(tmp_path)
+    plan = _two_step_plan(tmp_path)
+    confirmed = plan.digest()
+    plan.steps[1] = dataclasses.replace(plan.steps[1], argv=("touch", str(tmp_path / "evil")))
+    res = await execute(plan, cl, operator="t", confirmed=confirmed)
+    assert res.refused and "changed since it was confirmed" in (res.error or "")
+    assert not (tmp_path / "a").exists() and not (tmp_path / "evil").exists()
+
+    plan = _two_step_plan(tmp_path)
+    seen: list[str] = []
+
+    def swap(e: StepEvent) -> None:  # the plan object changes under the executor
+        if e.step.id == "01-touch" and e.status == "ok":
+            plan.steps[1] = dataclasses.replace(plan.steps[1], argv=("rm", "-rf", "/nope"))
+        seen.append(f"{e.step.id}:{e.status}")
+
+    res = await execute(plan, cl, operator="t", on_event=swap, confirmed=plan.digest())
+    assert not res.ok and "differs from the confirmed plan" in (res.error or "")
+    assert (tmp_path / "a").exists() and "02-touch:running" not in seen
+    assert [a["step"] for a in read_audit(cl.state_dir)] == ["01-touch"]

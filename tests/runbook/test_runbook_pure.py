@@ -301,3 +301,18 @@ async def test_restore_refuses_members_on_nodes_it_cannot_reach(tmp_path: Path) 
     with pytest.raises(PlanRefused, match="no access to node.*n2, n3"):
         await plan_restore(cl, None, source=SourceRef("", str(tmp_path / "x.db")))
     assert not (tmp_path / "state" / "restore").exists()  # refused before anything
+
+
+def test_a_member_db_belongs_to_the_member_on_its_node() -> None:
+    """Issue 11 (c): on kubeadm every node uses /var/lib/etcd; the path alone named
+    members[0]. The owner is the member on the db's own node."""
+    from blackstart.checks.model import Cluster, Node
+    from blackstart.runbook.restore import member_owning
+
+    ms = tuple(Member(f"etcd{i}", f"master0{i}", f"https://127.0.77.{i}:2379",
+                      f"https://127.0.77.{i}:2380", "/var/lib/etcd") for i in (1, 2, 3))
+    cl = Cluster("prod", tuple(Node(f"master0{i}") for i in (1, 2, 3)), ms)
+    db = "/var/lib/etcd/member/snap/db"
+    assert [member_owning(cl, f"master0{i}", db).name for i in (1, 2, 3)] == [  # type: ignore[union-attr]
+        "etcd1", "etcd2", "etcd3"]
+    assert member_owning(cl, "master09", db) is None

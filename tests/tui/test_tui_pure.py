@@ -144,3 +144,26 @@ async def test_restore_from_a_snapshots_row_names_the_rows_node() -> None:
         await pilot.pause()
         got = request_for("restore", app.main, report)
         assert got == Restore(SourceRef("etcd3", "/backup/etcd/x.db", "backup"))
+
+
+async def test_x_on_a_members_row_acts_on_that_member_only() -> None:
+    from blackstart.checks.requests import RestartService, StartMembers
+    from blackstart.tui.app import build_app
+    from blackstart.tui.panels.members import MembersPanel
+    from blackstart.tui.targets import request_for
+
+    cluster = demo_data.lab_cluster()
+    app = build_app(cluster, probes={}, clock=demo_data.clock)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await pilot.pause()
+        panel = app.main.query_one(MembersPanel)
+        panel.show([MemberState("etcd1", "https://127.0.77.1:2379", healthy=True),
+                    MemberState("etcd2", "https://127.0.77.2:2379", error_class="refused")], 3)
+        table = panel.query_one("DataTable")
+        table.focus()
+        await pilot.pause()
+        assert request_for("restart", app.main, app.report) == RestartService(
+            cluster.member("etcd1").node, "etcd")
+        table.move_cursor(row=1)
+        await pilot.pause()
+        assert request_for("restart", app.main, app.report) == StartMembers(("etcd2",))
