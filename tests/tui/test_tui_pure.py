@@ -136,6 +136,9 @@ async def test_restore_from_a_snapshots_row_names_the_rows_node() -> None:
             SnapshotInfo("/backup/etcd/x.db", "etcd3", valid=True, revision=12)]
         panel = app.main.query_one(SnapshotsPanel)
         panel.show(report, 1.0)
+        # issue 11 (e): no restore recommended by the verdict, no star
+        status = str(panel.query_one(".panel-status").render())
+        assert panel._best is None and "no restore is recommended" in status, status
         app.main.show_panel("snapshots")
         table = panel.query_one("DataTable")
         table.focus()
