@@ -53,8 +53,11 @@ def args() -> argparse.Namespace:
 
 
 def start_moto(host: str) -> tuple[Any, str]:
+    import logging
+
     from moto.server import ThreadedMotoServer
 
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # one line per request otherwise
     server = ThreadedMotoServer(ip_address=host, port=0, verbose=False)
     server.start()
     return server, f"http://{host}:{server.get_host_and_port()[1]}"
