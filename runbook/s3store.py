@@ -76,6 +76,12 @@ def transfer_config(part: int = PART) -> TransferConfig:
                           max_concurrency=CONCURRENCY, use_threads=True)
 
 
+def writer(loc: BackupLocation) -> Any:
+    """The client for writes: a retried CompleteMultipartUpload after a read timeout finds
+    the upload already gone, so a response may take minutes rather than be retried."""
+    return s3read.s3_client(loc, timeout=10.0, retries=3, read_timeout=600.0)
+
+
 def key_of(loc: BackupLocation, name: str) -> str:
     return loc.prefix + name
 
@@ -96,7 +102,7 @@ def upload(loc: BackupLocation, path: str, name: str, extra_meta: dict[str, str]
            client: Any | None = None, part: int = PART) -> str:
     """Upload `path` as prefix+name; returns one line saying what was stored. Raises
     S3Error with the reason (the local file is only ever read)."""
-    client = client or s3read.s3_client(loc, timeout=10.0, retries=3)
+    client = client or writer(loc)
     key = key_of(loc, name)
     h = hash_file(path, part)
     meta = {s3read.META_SHA: h.sha256, s3read.META_CHECKSUM: h.checksum,
@@ -139,7 +145,7 @@ def prune(loc: BackupLocation, key: str, dst: str | None, now: float,
           client: Any | None = None) -> str:
     """Move `key` to `dst` (copy, then delete the original) or, with dst None, delete it.
     An object under lock is left alone and said so: the lock is the operator's policy."""
-    client = client or s3read.s3_client(loc, timeout=10.0, retries=3)
+    client = client or writer(loc)
     locked = lock_state(client, loc, key, now)
     if locked:
         return f"kept s3://{loc.bucket}/{key}: {locked} (retention respected)"
@@ -157,7 +163,7 @@ def prune(loc: BackupLocation, key: str, dst: str | None, now: float,
 
 def download(loc: BackupLocation, key: str, dst: str, client: Any | None = None) -> str:
     """Download to dst (written as dst.part, then renamed); returns the whole sha256 hex."""
-    client = client or s3read.s3_client(loc, timeout=10.0, retries=3)
+    client = client or writer(loc)
     part = dst + ".part"
     try:
         client.download_file(loc.bucket, key, part, Config=transfer_config())

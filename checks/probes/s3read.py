@@ -47,16 +47,18 @@ class S3Object:
     etag: str
 
 
-def s3_client(loc: BackupLocation, timeout: float = 5.0, retries: int = 2) -> Any:
+def s3_client(loc: BackupLocation, timeout: float = 5.0, retries: int = 2,
+              read_timeout: float = 30.0) -> Any:
     """A boto3 S3 client for `loc`: its endpoint, region and profile; path-style keys for
-    S3-compatible stores (they rarely have wildcard DNS)."""
+    S3-compatible stores (they rarely have wildcard DNS). `read_timeout` bounds one
+    response: writers give more (completing a big multipart upload takes a while)."""
     try:
         session = boto3.session.Session(profile_name=loc.profile, region_name=loc.region)
     except botocore.exceptions.ProfileNotFound as exc:
         raise S3Error(f"backup location {loc.name}: AWS profile {loc.profile!r} not found "
                       "in ~/.aws/config or ~/.aws/credentials") from exc
     cfg = botocore.config.Config(
-        connect_timeout=timeout, read_timeout=max(timeout, 30.0),
+        connect_timeout=timeout, read_timeout=max(timeout, read_timeout),
         retries={"max_attempts": retries, "mode": "standard"},
         s3={"addressing_style": "path" if loc.endpoint else "auto"},
         request_checksum_calculation="when_required",
