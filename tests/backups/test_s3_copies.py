@@ -52,7 +52,7 @@ def _setup(tmp_path: Path, s3: S3Server, snapshot_file: Path, *, local: bool = T
 def test_uploaded_copy_is_verified_against_the_local_one(
         tmp_path: Path, s3: S3Server, snapshot_file: Path) -> None:
     cluster, snap = _setup(tmp_path, s3, snapshot_file)
-    report = _report(cluster)
+    report = _report(cluster, deadline=30)  # room for the local verify on a loaded box
     st = _loc(report, "s3")
     assert st.error is None and [c.name for c in st.copies] == [snap.name]
     c = st.copies[0]
