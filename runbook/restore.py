@@ -103,6 +103,10 @@ async def plan_restore(cluster: Cluster, report: Report | None = None, *,
     if force_reason:
         plan.warnings.insert(0, f"forced while the cluster has quorum: {force_reason}")
         plan.info["force_reason"] = force_reason
+    better = report.verdict.recommended_strategy() if report is not None else None
+    if better is not None and not better.rewrites_data:
+        plan.warnings.insert(0, f"a way that rewrites no data dir is recommended instead: "
+                                f"{better.title} (`blackstart recover`)")
     return plan
 
 

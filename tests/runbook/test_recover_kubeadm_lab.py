@@ -103,3 +103,30 @@ def test_restore_takes_the_file_from_the_node_it_lives_on(
     assert f"copy master02:{db}" in out.stdout and "--skip-hash-check" in out.stdout
     assert healthy_count(lab) == 3 and len(set(hashkvs(lab).values())) == 1
     assert len(keys(lab, "/test/c/")) == 7 and len(keys(lab, "/test/a/")) == 10
+
+
+@pytest.mark.parametrize("fault", ["unreachable", "change-host-key"])
+def test_no_restore_is_recommended_while_a_member_is_unknown(
+        kubeadm_lab_factory: Callable[..., Any], fault: str) -> None:
+    """Quorum lost (master02's WAL corrupt, master03's etcd down) and master03 cannot be
+    read (sshd stopped, or its host key changed): master03's data is unknown, so no
+    restore is recommended; the next step is to fix access. `recover` refuses, nothing
+    changed; a restore stays possible by explicit choice only."""
+    lab = kubeadm_lab_factory()
+    lab.break_fault("power-cut")
+    lab.break_fault("corrupt-wal", "master02")
+    with contextlib.suppress(LabError):
+        lab.up(timeout=20)
+    lab.stop("master03", "etcd")
+    lab.break_fault(fault, "master03")
+    r = lab.node_run("master01", ["blackstart", "check", "--json"], timeout=240)
+    doc = json.loads(r.stdout)
+    v = doc["verdict"]
+    assert v["recommended"] is None, [(s["name"], s["blocked"]) for s in v["strategies"]]
+    assert not [f for f in doc["findings"] if f["code"] == "restore-source"]
+    assert not [f for f in doc["findings"] if f["code"] == "member-db-corrupt"
+                and f["subject"] == "master03"]
+    assert any("fix access to master03" in s for s in v["next_steps"]), v["next_steps"]
+    out = lab.node_run("master01", ["blackstart", "recover", "--yes"], timeout=300)
+    assert out.returncode == 2 and "no strategy is recommended yet" in out.stderr, out.stderr
+    print(f"\n{fault}: no recommendation; next: {v['next_steps'][:2]}")
