@@ -644,8 +644,14 @@ def _quorum_plan(f: _Facts) -> list[str]:
     blocked = [f"{s.title}: {s.blocked}" for s in f.strategies if s.blocked]
     unknown = [m for m in f.members.values() if m.status == "unknown"]
     intact = [m.name for m in f.members.values() if m.status == "intact"]
-    steps = [f"Start etcd on {', '.join(intact)}: nothing shows its data is lost."] \
-        if intact else []
+    down = {m.name for m in f.report.members if m.error_class == "refused"}
+    start = [n for n in intact if n in down]
+    waiting = [n for n in intact if n not in down]
+    steps = [f"Start etcd on {', '.join(start)}: nothing shows its data is lost."] \
+        if start else []
+    if waiting:
+        steps.append(f"Keep etcd running on {', '.join(waiting)} (its data is intact; it "
+                     "waits for a quorum).")
     steps += [f"Get the facts first: fix access to {node_of(f.report, m.name) or m.name} — "
               f"{m.name}'s data is unknown ({m.why}); no restore is advised on unknowns."
               for m in unknown]
