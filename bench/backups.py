@@ -49,6 +49,7 @@ def args() -> argparse.Namespace:
     p.add_argument("--objects", type=int, default=1000)
     p.add_argument("--rounds", type=int, default=3)
     p.add_argument("--skip-drill", action="store_true")
+    p.add_argument("--only-drill", action="store_true")
     return p.parse_args()
 
 
@@ -216,6 +217,10 @@ def bench_drill(work: Path, net: str, size_mb: int, rounds: int) -> tuple[float,
     return statistics.median(drills), statistics.median(alone), (d / snap.name).stat().st_size
 
 
+class _Skip(Exception):
+    """--only-drill: the S3 parts are skipped."""
+
+
 def main() -> None:
     a = args()
     host = f"{a.net}.1"
@@ -225,6 +230,8 @@ def main() -> None:
     os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "bench")
     server, endpoint = start_moto(host)
     try:
+        if a.only_drill:
+            raise _Skip
         cold, warm, bare = bench_inventory(endpoint, work, a.net, a.objects)
         print(f"inventory of {a.objects} objects: cold {cold:.2f} s (a HEAD each), "
               f"warm {warm:.2f} s (cached by ETag), a bare list_objects_v2 of them "
@@ -235,6 +242,8 @@ def main() -> None:
               f"boto3 upload_file {theirs:.2f} s ({a.size_mb / theirs:.0f} MB/s): "
               f"{ratio:.0%} of boto3's throughput; target ≥ 80 %: "
               f"{'PASS' if ratio >= 0.8 else 'FAIL'}")
+    except _Skip:
+        pass
     finally:
         server.stop()
     if not a.skip_drill:

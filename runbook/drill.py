@@ -19,6 +19,7 @@ import shutil
 import socket
 import subprocess
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -192,20 +193,23 @@ def drill_one(cluster: Cluster, loc: BackupLocation, *, host: str = "127.0.0.1",
         name, _, handle = newest_copy(cluster, loc)
         ws.mkdir(parents=True, mode=0o700)
         snap = _fetch(loc, handle, ws)
-        db = _summary(snap)
-        rev, keys = db.revision, db.buckets.get("key", 0)
         data = ws / "data"
-        _restore(argv0, snap, data, f"http://{host}:{free_port(host)}",
-                 raw=not has_trailer(os.path.getsize(snap)))
+        # the walk of the snapshot and etcdutl's restore of it read the same file: at once
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="drill-walk") as pool:
+            walk = pool.submit(_summary, snap)
+            _restore(argv0, snap, data, f"http://{host}:{free_port(host)}",
+                     raw=not has_trailer(os.path.getsize(snap)))
+            db = walk.result()
+        rev, keys = db.revision, db.buckets.get("key", 0)
+        # what etcd will serve, read before it runs (a running etcd may write to it)
+        with open(data / "member" / "snap" / "db", "rb") as fh:
+            restored_keys = read_db(fh).buckets.get("key", 0)
         proc, client = _start(server, data, host, ws)
         try:
             got_rev, h1, h2 = _status(client)
         finally:
             _stop(proc)
-        with open(data / "member" / "snap" / "db", "rb") as fh:
-            restored = read_db(fh)
-        detail = _judge(rev, keys, got_rev, h1, h2,
-                        restored_keys=restored.buckets.get("key", 0))
+        detail = _judge(rev, keys, got_rev, h1, h2, restored_keys=restored_keys)
         ok = True
     except (DrillFailed, s3read.S3Error, OSError, subprocess.SubprocessError) as exc:
         detail = str(exc)
