@@ -42,7 +42,7 @@ from blackstart.tui.panels.members import MembersPanel
 from blackstart.tui.panels.snapshots import SnapshotsPanel
 from blackstart.tui.panels.verdict import VerdictBanner
 from blackstart.tui.plans import Planner, PlanView, propose
-from blackstart.tui.probing import Probe, in_daemon_thread, run_probe
+from blackstart.tui.probing import Probe, SavedStore, in_daemon_thread, run_probe
 from blackstart.tui.screens.confirm import ConfirmScreen
 from blackstart.tui.screens.help import HelpScreen
 from blackstart.tui.screens.main import MainScreen
@@ -76,6 +76,7 @@ class BlackstartApp(App[None]):
         clock: Callable[[], float] = time.time, diagnose: Diagnose | None = None,
         refresh_interval: float = REFRESH_INTERVAL, theme_name: str | None = None,
         operator: str | None = None, planner: Planner | None = None,
+        store: SavedStore | None = None,
     ) -> None:
         super().__init__()
         self.cluster, self.probes = cluster, dict(probes)
@@ -93,6 +94,7 @@ class BlackstartApp(App[None]):
         self.taken: list[TakenAction] = []
         self._dirty = False
         self._cache: dict[str, Any] = {}
+        self._store = store  # verification results across runs (the state dir's cache)
         self._progress: ProgressScreen | None = None
         self.last_export: str | None = None
         self.painted_at: float | None = None
@@ -162,7 +164,8 @@ class BlackstartApp(App[None]):
             self._arm(name, FROZEN_RETRY)
             return
         self.running[name] = time.monotonic()
-        work = partial(run_probe, self.probes[name], self.cluster, self.clock, self._cache)
+        work = partial(run_probe, self.probes[name], self.cluster, self.clock, self._cache,
+                       store=self._store)
         # Its own thread and event loop per probe run; a daemon thread, so quitting never
         # waits for a call stuck on a blackholed member.
         self.run_worker(in_daemon_thread(work), name=name, group=f"probe-{name}",
@@ -382,7 +385,7 @@ def build_app(
     cluster: Cluster, *, read_only: bool = False, clock: Callable[[], float] = time.time,
     probes: Mapping[str, Probe] | None = None, diagnose: Diagnose | None = None,
     refresh_interval: float = REFRESH_INTERVAL, theme: str | None = None,
-    planner: Planner | None = None,
+    planner: Planner | None = None, store: SavedStore | None = None,
 ) -> BlackstartApp:
     """The factory: tests pass recorded probes and a fixed clock; the CLI passes the engine's."""
     if probes is None:
@@ -391,4 +394,4 @@ def build_app(
         probes = PROBES
     return BlackstartApp(cluster, probes=probes, read_only=read_only, clock=clock,
                          diagnose=diagnose, refresh_interval=refresh_interval, theme_name=theme,
-                         planner=planner)
+                         planner=planner, store=store)

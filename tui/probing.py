@@ -12,12 +12,12 @@ import asyncio
 import threading
 from collections.abc import Awaitable, Callable
 from concurrent.futures import Future, ThreadPoolExecutor
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from blackstart.checks.errors import BlackstartError
 from blackstart.checks.loops import run_on_own_loop
 from blackstart.checks.model import Cluster
-from blackstart.checks.probes.context import ProbeContext
+from blackstart.checks.probes.context import ProbeContext, VerifyStore
 
 Probe = Callable[[ProbeContext], Awaitable[list[Any]]]
 
@@ -66,19 +66,32 @@ async def in_daemon_thread(fn: Callable[[], T]) -> T:
     return await asyncio.get_running_loop().run_in_executor(DAEMONS, fn)
 
 
+class SavedStore(VerifyStore, Protocol):
+    """A VerifyStore that can also write itself (runbook.verify_cache.VerifyCache)."""
+
+    def save(self) -> bool: ...
+
+
 def run_probe(
     probe: Probe, cluster: Cluster, clock: Callable[[], float],
-    cache: dict[str, Any], timeout: float = PROBE_TIMEOUT,
+    cache: dict[str, Any], timeout: float = PROBE_TIMEOUT, *, store: SavedStore | None = None,
 ) -> list[Any]:
-    """On a loop of its own whose calls run on daemon threads (see DaemonThreadExecutor)."""
-    return run_on_own_loop(_run(probe, cluster, clock, cache, timeout), DaemonThreadExecutor())
+    """On a loop of its own whose calls run on daemon threads (see DaemonThreadExecutor);
+    the cross-run verification cache is written back after each run (in this worker
+    thread, never the UI's)."""
+    try:
+        return run_on_own_loop(_run(probe, cluster, clock, cache, timeout, store=store),
+                               DaemonThreadExecutor())
+    finally:
+        if store is not None:
+            store.save()
 
 
 async def _run(
     probe: Probe, cluster: Cluster, clock: Callable[[], float],
-    cache: dict[str, Any], timeout: float,
+    cache: dict[str, Any], timeout: float, *, store: VerifyStore | None = None,
 ) -> list[Any]:
-    ctx = ProbeContext(cluster=cluster, clock=clock, cache=cache)
+    ctx = ProbeContext(cluster=cluster, clock=clock, cache=cache, store=store)
     try:
         return list(await asyncio.wait_for(probe(ctx), timeout))
     except TimeoutError as exc:

@@ -66,11 +66,10 @@ def exit_code(level: Severity) -> int:
                    "textfile collector; see docs/alerts.md).")
 def check(as_json: bool, deadline: float, textfile: str | None, **inv: Any) -> None:
     """Check the cluster once: verdict, findings, next steps (read-only)."""
-    from blackstart.checks.probes.engine import run_checks_sync
     from blackstart.checks.reasoning.report_text import render
 
     cluster = cluster_from_options(**inv)
-    report = run_checks_sync(cluster, deadline=deadline)
+    report = run_with_cache(cluster, deadline, read_only=bool(inv.get("read_only")))
     if not inv.get("read_only"):
         _observe(cluster, report)
         _remember_backups(cluster, report)
@@ -94,6 +93,21 @@ def _remember_backups(cluster: Cluster, report: Any) -> None:
     except OSError as exc:
         click.echo(f"note: could not cache the backup listings in {cluster.state_dir}: "
                    f"{exc}", err=True)
+
+
+def run_with_cache(cluster: Cluster, deadline: float, *, read_only: bool) -> Any:
+    """All probes, with the verification cache of the state dir (read, and written back
+    unless read-only); the parsing workers are stopped before the report is printed."""
+    from blackstart.checks.probes import workers
+    from blackstart.checks.probes.engine import run_checks_sync
+    from blackstart.runbook.verify_cache import VerifyCache
+
+    store = VerifyCache(cluster.state_dir, read_only=read_only)
+    try:
+        return run_checks_sync(cluster, deadline=deadline, store=store)
+    finally:
+        workers.shutdown()
+        store.save()
 
 
 def _observe(cluster: Cluster, report: Any) -> None:

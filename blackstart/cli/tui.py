@@ -39,9 +39,15 @@ def tui_cmd(read_only: bool = False, theme: str | None = None, **kw: Any) -> Non
 
 
 def _run(cluster: Any, read_only: bool, theme: str | None) -> None:
+    from blackstart.checks.probes import workers
+    from blackstart.runbook.verify_cache import VerifyCache
     from blackstart.tui.app import build_app
 
-    build_app(cluster, read_only=read_only, theme=theme).run()
+    store = VerifyCache(cluster.state_dir, read_only=read_only)
+    try:
+        build_app(cluster, read_only=read_only, theme=theme, store=store).run()
+    finally:
+        workers.shutdown()
 
 
 def open_tui(config: str, read_only: bool = False, theme: str | None = None) -> None:

@@ -14,10 +14,19 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from blackstart.checks.model import Cluster
 from blackstart.checks.nodes import NodeReader, connect
+
+
+class VerifyStore(Protocol):
+    """Verification results that survive runs (runbook.verify_cache writes them; probes
+    only read and put in memory). Keys carry what identifies the bytes verified."""
+
+    def get(self, key: str) -> dict[str, Any] | None: ...
+
+    def put(self, key: str, value: dict[str, Any]) -> None: ...
 
 
 @dataclass
@@ -27,6 +36,7 @@ class ProbeContext:
     clock: Callable[[], float] = time.time  # injectable for deterministic tests
     deadline: float = 5.0  # per call, per member/node
     cache: dict[str, Any] = field(default_factory=dict)  # e.g. snapshot verify results
+    store: VerifyStore | None = None  # the cache across runs, when the caller has one
 
     def client(self, node: str) -> NodeReader:
         if node not in self.clients:

@@ -1,9 +1,11 @@
 """Probe every member's data dir: its WAL (torn tail vs corruption) and its bbolt db.
 
-Read-only: it lists directories and reads files, nothing else. Local nodes are read
-directly in a thread; SSH nodes through `NodeReader` reads (random access for the db,
-whole segments for the WAL). Results are cached in `ctx.cache` by what was read (path,
-size, mtime), so a TUI refresh does not re-read unchanged files.
+Read-only: it lists directories and reads files, nothing else. Local nodes are read in
+the worker processes (checks.probes.workers: the pure-Python decode must not hold the
+GIL the other probes and the TUI need); SSH nodes through `NodeReader` ranged reads.
+Results are cached in `ctx.cache` by what was read (path, size, mtime), and a clean WAL
+scan leaves a checkpoint (in `ctx.cache` and `ctx.store`) so the next scan decodes only
+what was appended to the active segment since.
 """
 
 from __future__ import annotations
@@ -12,25 +14,28 @@ import asyncio
 import os
 import stat as stat_mod
 from dataclasses import replace
+from typing import Any
 
 from blackstart.checks.formats.regular import file_kind
 from blackstart.checks.formats.snapshot_file import SnapshotVerdict, verify_snapshot_file
 from blackstart.checks.formats.wal import (
+    Segment,
+    SegmentId,
+    WalCheckpoint,
     WalScan,
     member_dirs,
     newest_snap_index,
     parse_segment_name,
     scan_local_dir,
-    scan_wal,
-    select_segments,
+    scan_local_incremental,
+    scan_segments,
     snap_db_problem,
 )
 from blackstart.checks.model import Member, SnapshotInfo, WalState
-from blackstart.checks.nodes import NodeError, NodeReader
+from blackstart.checks.nodes import DirEntry, NodeError, NodeReader
 from blackstart.checks.probes.context import ProbeContext
-from blackstart.checks.probes.snapshots import no_access_reason, verify_cached
-
-SEGMENT_TIMEOUT = 120.0  # one 64 MB segment over SSH
+from blackstart.checks.probes.snapshots import RemoteReader, no_access_reason, verify_cached
+from blackstart.checks.probes.workers import run_in_worker
 
 
 def db_path(member: Member) -> str:
@@ -151,8 +156,8 @@ async def _scan_member(ctx: ProbeContext, client: NodeReader,
                        m: Member) -> tuple[WalScan, int | None]:
     snap_names = await _names(client, snap_path(m), ctx.deadline)
     snap_index = newest_snap_index(snap_names)
-    scan = await _scan_wal(ctx, client, wal_path(m), snap_index)
-    db = await member_db_info(ctx, client, db_path(m))
+    scan, db = await asyncio.gather(_scan_wal(ctx, client, wal_path(m), snap_index),
+                                    member_db_info(ctx, client, db_path(m)))
     ci = db.consistent_index
     st = await client.stat(db_path(m), timeout=ctx.deadline)
     problem = db_type_problem(st.mode if st else None) or snap_db_problem(
@@ -178,15 +183,74 @@ async def _scan_wal(ctx: ProbeContext, client: NodeReader, wal_dir: str,
     cached = ctx.cache.get(key)
     if isinstance(cached, WalScan):
         return cached
-    chosen = select_segments([e.name for e in segs], snap_index)
-    if isinstance(chosen, str):
-        scan = scan_wal([(e.name, b"") for e in segs], snap_index)
+    if client.node.is_local:
+        scan = await _scan_local(ctx, client.name, wal_dir)
     else:
-        data = [(n, await client.read_file(f"{wal_dir}/{n}", timeout=SEGMENT_TIMEOUT))
-                for n in chosen]
-        scan = await asyncio.to_thread(scan_wal, data, snap_index)
+        scan = await _scan_remote(client, wal_dir, segs, snap_index)
     ctx.cache[key] = scan
     return scan
+
+
+async def _scan_local(ctx: ProbeContext, node: str, wal_dir: str) -> WalScan:
+    """In a worker process (the decode holds no GIL of ours), resuming from the last
+    clean scan's checkpoint: only bytes appended to the active segment are decoded."""
+    cp_key = f"walcp|{node}|{wal_dir}"
+    since, ids = _checkpoint(ctx, cp_key)
+    try:
+        scan, cp, new_ids = await run_in_worker(scan_local_incremental, wal_dir, since, ids)
+    except Exception:  # noqa: BLE001 - a worker that died: scan here instead
+        scan, cp, new_ids = await asyncio.to_thread(scan_local_incremental, wal_dir, since, ids)
+    if cp is not None:
+        ctx.cache[cp_key] = (cp, new_ids)
+        if ctx.store is not None:
+            ctx.store.put(cp_key, checkpoint_to_json(cp, new_ids))
+    return scan
+
+
+def _checkpoint(ctx: ProbeContext, key: str) -> tuple[WalCheckpoint | None, list[SegmentId]]:
+    mem = ctx.cache.get(key)
+    if isinstance(mem, tuple):
+        return mem[0], mem[1]
+    stored = ctx.store.get(key) if ctx.store is not None else None
+    return checkpoint_from_json(stored) if stored else (None, [])
+
+
+def checkpoint_to_json(cp: WalCheckpoint, ids: list[SegmentId]) -> dict[str, Any]:
+    return {"files": list(cp.files), "offset": cp.offset, "crc": cp.crc, "tail": cp.tail,
+            "scan": cp.scan.to_json(), "ids": [list(i) for i in ids]}
+
+
+def checkpoint_from_json(d: dict[str, Any]) -> tuple[WalCheckpoint | None, list[SegmentId]]:
+    try:
+        raw = dict(d["scan"])
+        raw["snapshots"] = [(int(a), int(b)) for a, b in raw.get("snapshots", [])]
+        ids = [(str(n), int(sz), float(mt), int(ino)) for n, sz, mt, ino in d["ids"]]
+        cp = WalCheckpoint(tuple(d["files"]), int(d["offset"]), int(d["crc"]), str(d["tail"]),
+                           WalScan(**raw))
+    except (KeyError, TypeError, ValueError):
+        return None, []
+    return cp, ids
+
+
+async def _scan_remote(client: NodeReader, wal_dir: str, segs: list[DirEntry],
+                       snap_index: int | None) -> WalScan:
+    """Over the node client, in 1 MB ranged reads (never a whole segment at once)."""
+    loop = asyncio.get_running_loop()
+    sources: list[Segment] = [
+        RemoteSegment(e.name, e.size, RemoteReader(client, f"{wal_dir}/{e.name}", loop))
+        for e in segs]
+    return await asyncio.to_thread(scan_segments, sources, snap_index)
+
+
+class RemoteSegment:
+    def __init__(self, name: str, size: int, reader: RemoteReader) -> None:
+        self.name, self.size, self.reader = name, size, reader
+
+    def read_at(self, offset: int, n: int) -> bytes:
+        try:
+            return self.reader.read_at(offset, n)
+        except NodeError as exc:
+            raise OSError(5, str(exc), self.name) from exc
 
 
 def _wal_state(base: WalState, scan: WalScan, ci: int | None) -> WalState:

@@ -19,7 +19,7 @@ from typing import Any, TypeVar
 from blackstart.checks.errors import BlackstartError
 from blackstart.checks.loops import run_on_own_loop
 from blackstart.checks.model import Cluster, Finding, Report, Severity, Verdict
-from blackstart.checks.probes.context import ProbeContext
+from blackstart.checks.probes.context import ProbeContext, VerifyStore
 from blackstart.checks.reasoning.diagnosis import diagnose, probe_failed
 from blackstart.checks.reasoning.sources import rank_sources
 
@@ -134,9 +134,10 @@ async def run_checks(
     deadline: float = 5.0,
     on_result: OnResult | None = None,
     probes: list[str] | None = None,
+    store: VerifyStore | None = None,
 ) -> Report:
     """Every probe at once; `on_result(name, results)` as each finishes; then diagnose."""
-    ctx = ProbeContext(cluster=cluster, clock=clock, deadline=deadline)
+    ctx = ProbeContext(cluster=cluster, clock=clock, deadline=deadline, store=store)
     names = list(PROBES) if probes is None else probes
 
     async def one(name: str) -> ProbeRun:

@@ -11,25 +11,28 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import os
+import stat as stat_mod
 import time
 from collections import OrderedDict
 from collections.abc import Coroutine
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
+from dataclasses import asdict, fields
 from typing import Any, TypeVar
 
+from blackstart.checks.formats.regular import file_kind, open_regular
 from blackstart.checks.formats.snapshot_file import (
     SnapshotVerdict,
     verify_snapshot,
     verify_snapshot_file,
 )
 from blackstart.checks.model import Node, SnapshotInfo
-from blackstart.checks.nodes import NodeError, NodeReader
+from blackstart.checks.nodes import DirEntry, NodeError, NodeReader
 from blackstart.checks.probes.context import ProbeContext
+from blackstart.checks.probes.workers import cores, submit_off_loop, wait_done
 
 T = TypeVar("T")
-POLL = 0.05
-# Verifications of local files outlive a probe run (see verify_cached); two at a time.
-_POOL = ThreadPoolExecutor(max_workers=2, thread_name_prefix="blackstart-verify")
+EDGE = 64 << 10  # the head and tail digested into the cross-run cache key
 BLOCK = 1 << 20
 CACHE_BLOCKS = 16  # 16 MB of remote pages at most
 READ_TIMEOUT = 30.0
@@ -122,43 +125,100 @@ def budget_end(ctx: ProbeContext) -> float:
     return time.monotonic() + ctx.deadline * 1.5
 
 
+def _info(client: NodeReader, v: SnapshotVerdict, *, size: int, mtime: float,
+          kind: str) -> SnapshotInfo:
+    return SnapshotInfo(v.path, client.name, kind=kind, valid=v.valid, revision=v.revision,
+                        total_keys=v.total_keys, size=size, mtime=mtime, sha256_ok=v.sha256_ok,
+                        consistent_index=v.consistent_index,
+                        error=f"{client.name}: {v.error}" if v.error else None)
+
+
 async def verify_cached(ctx: ProbeContext, client: NodeReader, path: str, size: int,
                         mtime: float, *, kind: str, until: float | None = None) -> SnapshotInfo:
     """Verify once per (node, path, size, mtime); later calls return the cached result.
 
-    Local files are verified in a process-wide pool and the future is kept in the cache:
-    when it is not done by `until`, a `pending` result is returned and the work goes on,
-    so a later probe run (the next refresh) picks the verdict up instead of starting over.
+    Across runs (`ctx.store`) the key also holds the inode and a digest of the first and
+    last 64 KB, so a file rewritten in place with the same size and mtime is verified
+    again. Local files are verified in the worker processes (checks.probes.workers) and
+    the future is kept in `ctx.cache`: when it is not done by `until`, a `pending` result
+    is returned and the work goes on, so a later run picks the verdict up.
     """
     key = f"snapshot|{client.name}|{path}|{size}|{mtime}"
     cached = ctx.cache.get(key)
     if isinstance(cached, SnapshotInfo):
         return cached
     until = budget_end(ctx) if until is None else until
+    store_key = ctx.cache.get(f"{key}|store")
+    if not isinstance(cached, Future):
+        store_key = await _store_key(ctx, client, key, path, size)
+        stored = ctx.store.get(store_key) if ctx.store and store_key else None
+        if stored is not None and (info := _from_store(stored)) is not None:
+            ctx.cache[key] = info
+            return info
+        ctx.cache[f"{key}|store"] = store_key
     if client.node.is_local:
-        fut = cached if isinstance(cached, Future) else _POOL.submit(verify_snapshot_file, path)
+        fut = cached if isinstance(cached, Future) else await submit_off_loop(
+            verify_snapshot_file, path)
         ctx.cache[key] = fut
         v = await _wait(fut, until, path, size)
     else:
         v = await _remote(client, path, size, until)
     if v is None:
         return _pending(client.name, path, size, mtime, kind)
-    info = SnapshotInfo(path, client.name, kind=kind, valid=v.valid, revision=v.revision,
-                        total_keys=v.total_keys, size=size, mtime=mtime, sha256_ok=v.sha256_ok,
-                        consistent_index=v.consistent_index,
-                        error=f"{client.name}: {v.error}" if v.error else None)
+    info = _info(client, v, size=size, mtime=mtime, kind=kind)
     ctx.cache[key] = info
+    if ctx.store is not None and isinstance(store_key, str):
+        ctx.store.put(store_key, asdict(info))
     return info
+
+
+def _from_store(d: dict[str, Any]) -> SnapshotInfo | None:
+    try:
+        return SnapshotInfo(**{k: v for k, v in d.items() if k in _INFO_FIELDS})
+    except TypeError:
+        return None
+
+
+_INFO_FIELDS = {f.name for f in fields(SnapshotInfo)} - {"pending"}
+
+
+async def _store_key(ctx: ProbeContext, client: NodeReader, key: str, path: str,
+                     size: int) -> str | None:
+    """The cross-run key: the run key + inode + sha256 of the first and last 64 KB."""
+    if ctx.store is None:
+        return None
+    try:
+        if client.node.is_local:
+            ident = await asyncio.to_thread(local_identity, path, size)
+        else:
+            ident = await _remote_identity(client, path, size, ctx.deadline)
+    except (OSError, NodeError):
+        return None
+    return f"{key}|{ident}"
+
+
+def local_identity(path: str, size: int) -> str:
+    fd = open_regular(path)
+    try:
+        ino = os.fstat(fd).st_ino
+        head = os.pread(fd, EDGE, 0)
+        tail = os.pread(fd, EDGE, max(0, size - EDGE))
+    finally:
+        os.close(fd)
+    return f"{ino}|{hashlib.sha256(head + tail).hexdigest()[:32]}"
+
+
+async def _remote_identity(client: NodeReader, path: str, size: int, timeout: float) -> str:
+    head = await client.read_file(path, max_bytes=EDGE, offset=0, timeout=timeout)
+    tail = await client.read_file(path, max_bytes=EDGE, offset=max(0, size - EDGE),
+                                  timeout=timeout)
+    return f"0|{hashlib.sha256(head + tail).hexdigest()[:32]}"  # no inode over SFTP
 
 
 async def _wait(fut: Future[SnapshotVerdict], until: float, path: str,
                 size: int) -> SnapshotVerdict | None:
-    # Polled rather than wrapped: a wrapped future would call back into this run's event
-    # loop, which may be closed by the time a long verification ends.
-    while not fut.done():
-        if time.monotonic() >= until:
-            return None
-        await asyncio.sleep(POLL)
+    if not await wait_done(fut, until):
+        return None
     try:
         return fut.result()
     except Exception as exc:  # noqa: BLE001 - becomes the verdict's reason
@@ -168,10 +228,23 @@ async def _wait(fut: Future[SnapshotVerdict], until: float, path: str,
 async def _remote(client: NodeReader, path: str, size: int,
                   until: float) -> SnapshotVerdict | None:
     try:
-        return await asyncio.wait_for(verify_on_node(client, path, size),
-                                      max(0.1, until - time.monotonic()))
+        async with _remote_slots():
+            return await asyncio.wait_for(verify_on_node(client, path, size),
+                                          max(0.1, until - time.monotonic()))
     except TimeoutError:
         return None
+
+
+_SLOTS: dict[int, asyncio.Semaphore] = {}
+
+
+def _remote_slots() -> asyncio.Semaphore:
+    """Remote walks at once, per event loop: as many as cores (each holds a thread)."""
+    loop = id(asyncio.get_running_loop())
+    if loop not in _SLOTS:
+        _SLOTS.clear()  # the previous run's loop is gone
+        _SLOTS[loop] = asyncio.Semaphore(cores())
+    return _SLOTS[loop]
 
 
 def _pending(node: str, path: str, size: int, mtime: float, kind: str) -> SnapshotInfo:
@@ -193,26 +266,31 @@ async def _node_snapshots(ctx: ProbeContext, node: Node, until: float) -> list[S
     if reason:
         return [SnapshotInfo(d, node.name, error=reason) for d in node.backup_dirs]
     client = ctx.client(node.name)
-    out: list[SnapshotInfo] = []
-    for d in node.backup_dirs:
-        out += await _dir_snapshots(ctx, client, d, until)
-    return out
+    per_dir = await asyncio.gather(*(_dir_snapshots(ctx, client, d, until)
+                                     for d in node.backup_dirs))
+    return [info for infos in per_dir for info in infos]
 
 
 async def _dir_snapshots(ctx: ProbeContext, client: NodeReader, d: str,
                          until: float) -> list[SnapshotInfo]:
+    """Every file of the dir at once: the worker pool bounds the work to the cores."""
     try:
         entries = await client.list_dir(d, timeout=ctx.deadline)
     except NodeError as exc:
         return [SnapshotInfo(d, client.name, error=str(exc))]
     files = [e for e in entries if not e.is_dir and not e.name.endswith(SKIP_SUFFIXES)]
     files.sort(key=lambda e: e.mtime, reverse=True)
-    out = []
-    for e in files:
-        try:
-            out.append(await verify_cached(ctx, client, e.path, e.size, e.mtime, kind="backup",
-                                           until=until))
-        except NodeError as exc:
-            out.append(SnapshotInfo(e.path, client.name, size=e.size, mtime=e.mtime,
-                                    error=str(exc)))
-    return out
+    return list(await asyncio.gather(*(_entry(ctx, client, e, until) for e in files)))
+
+
+async def _entry(ctx: ProbeContext, client: NodeReader, e: DirEntry,
+                 until: float) -> SnapshotInfo:
+    if e.mode and not stat_mod.S_ISREG(e.mode):  # a FIFO would block whoever opens it
+        return SnapshotInfo(e.path, client.name, size=e.size, mtime=e.mtime,
+                            error=f"{client.name}: {e.path}: not a regular file "
+                                  f"({file_kind(e.mode)}); refused without opening it")
+    try:
+        return await verify_cached(ctx, client, e.path, e.size, e.mtime, kind="backup",
+                                   until=until)
+    except NodeError as exc:
+        return SnapshotInfo(e.path, client.name, size=e.size, mtime=e.mtime, error=str(exc))

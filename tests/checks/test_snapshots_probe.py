@@ -131,24 +131,20 @@ async def test_slow_verification_is_pending_then_picked_up(s: Sample, world) -> 
     """A verification that does not finish within the probe's budget gives a `pending`
     result; it goes on in the background and the next run returns its verdict (the work
     is not started over)."""
-    import threading
+    import time
 
-    import blackstart.checks.probes.snapshots as snaps
+    from blackstart.checks.probes import workers
 
     ctx, _, _ = world
     ctx.deadline = 0.2
-    gate = threading.Event()
-    blockers = [snaps._POOL.submit(gate.wait, 30) for _ in range(2)]  # both workers busy
-    try:
-        first = {i.path: i for i in await probe_snapshots(ctx) if i.node == "n1"}
-        assert all(i.pending and not i.valid for i in first.values())
-        assert all("still running" in (i.error or "") for i in first.values())
-        running = {k: v for k, v in ctx.cache.items() if isinstance(v, Future)}
-        assert len(running) == 2  # the two n1 files, queued behind the blockers
-    finally:
-        gate.set()
+    blockers = [workers.submit(time.sleep, 3) for _ in range(workers.cores())]  # all busy
+    first = {i.path: i for i in await probe_snapshots(ctx) if i.node == "n1"}
+    assert all(i.pending and not i.valid for i in first.values())
+    assert all("still running" in (i.error or "") for i in first.values())
+    running = {k: v for k, v in ctx.cache.items() if isinstance(v, Future)}
+    assert len(running) == 2  # the two n1 files, queued behind the blockers
     for b in blockers:
-        b.result(5)
+        b.result(10)
     ctx.deadline = 10
     second = {i.path: i for i in await probe_snapshots(ctx) if i.node == "n1"}
     assert not any(i.pending for i in second.values())

@@ -1,0 +1,98 @@
+"""CPU-heavy parsing (WAL decode, bbolt walk) in worker processes, awaited without polling.
+
+The parsers are pure Python: run in a thread they hold the GIL, and every other probe
+(and the TUI's repaint) waits on them. A process pool bounded by the cores runs them
+instead; the pool is shared process-wide and outlives one probe run, so a verification
+that missed its probe's budget goes on and a later run picks its verdict up.
+
+`wait_done` wakes on the future's own completion callback (no sleep loop). The callback
+tolerates a loop that was closed meanwhile: probe runs each have their own loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+
+_LOCK = threading.Lock()
+_STATE: dict[str, ProcessPoolExecutor] = {}  # "pool" -> the shared pool, once started
+
+
+def cores() -> int:
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
+
+
+def pool() -> ProcessPoolExecutor:
+    with _LOCK:
+        if "pool" not in _STATE:
+            _STATE["pool"] = ProcessPoolExecutor(max_workers=cores())
+        return _STATE["pool"]
+
+
+def submit(fn: Callable[..., T], *args: Any) -> Future[T]:
+    """Run fn(*args) in a worker process; a pool broken by a killed worker is replaced."""
+    try:
+        return pool().submit(fn, *args)
+    except (BrokenProcessPool, RuntimeError):
+        with _LOCK:
+            _STATE.pop("pool", None)
+        return pool().submit(fn, *args)
+
+
+async def submit_off_loop(fn: Callable[..., T], *args: Any) -> Future[T]:
+    """`submit` from a thread: starting the workers (a fork each) never stalls the loop."""
+    return await asyncio.to_thread(submit, fn, *args)
+
+
+async def wait_done(fut: Future[Any], until: float | None = None) -> bool:
+    """Wait until `fut` is done or the monotonic clock reaches `until`; True when done."""
+    if fut.done():
+        return True
+    loop = asyncio.get_running_loop()
+    event = asyncio.Event()
+
+    def wake(_: Future[Any]) -> None:
+        try:
+            loop.call_soon_threadsafe(event.set)
+        except RuntimeError:
+            pass  # that probe run's loop is gone; a later run reads the result
+
+    fut.add_done_callback(wake)
+    timeout = None if until is None else max(0.0, until - time.monotonic())
+    try:
+        await asyncio.wait_for(event.wait(), timeout)
+    except TimeoutError:
+        return fut.done()
+    return True
+
+
+async def run_in_worker(fn: Callable[..., T], *args: Any) -> T:
+    """fn(*args) in a worker process, awaited; its exception is re-raised here."""
+    fut = await submit_off_loop(fn, *args)
+    await wait_done(fut)
+    return fut.result()
+
+
+def shutdown() -> None:
+    """Stop the workers now (the CLI at exit): pending verifications are abandoned, as a
+    thread would be; nothing they do writes."""
+    with _LOCK:
+        p = _STATE.pop("pool", None)
+    if p is None:
+        return
+    procs = list(getattr(p, "_processes", {}).values())
+    p.shutdown(wait=False, cancel_futures=True)
+    for proc in procs:
+        if proc.is_alive():
+            proc.terminate()
