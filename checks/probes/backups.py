@@ -15,9 +15,8 @@ import asyncio
 import json
 import os
 import re
-import time
 from concurrent.futures import Future, ThreadPoolExecutor
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from blackstart.checks.formats.backup_copies import (
     LocalRef,
@@ -37,16 +36,29 @@ from blackstart.checks.model import (
     SnapshotInfo,
 )
 from blackstart.checks.nodes import NodeError
-from blackstart.checks.probes import s3read
 from blackstart.checks.probes.context import ProbeContext
 from blackstart.checks.probes.snapshots import budget_end, no_access_reason, verify_cached
+from blackstart.checks.probes.workers import wait_done
+
+if TYPE_CHECKING:
+    from blackstart.checks.probes import s3read
+else:
+    class _LazyS3:
+        """boto3 costs 1-2 s to import, on the loop every probe shares: only an inventory
+        with an S3 location pays it, when its listing starts."""
+
+        def __getattr__(self, name: str) -> Any:
+            import importlib
+
+            return getattr(importlib.import_module("blackstart.checks.probes.s3read"), name)
+
+    s3read = _LazyS3()
 
 SNAPSHOT_SUFFIXES = (".db", ".snap", ".snapshot")
 KIT_MAX = 64 << 20
 # HEADs and full verifications outlive a probe run (their futures sit in ctx.cache).
 _POOL = ThreadPoolExecutor(max_workers=16, thread_name_prefix="blackstart-s3")
 _VERIFY_POOL = ThreadPoolExecutor(max_workers=1, thread_name_prefix="blackstart-s3-verify")
-POLL = 0.05
 
 
 def is_snapshot_name(name: str) -> bool:
@@ -303,8 +315,9 @@ def apply_full_verify(c: BackupCopy, fut: Future[Any]) -> None:
 
 
 async def _wait_all(futs: list[Future[Any]], until: float) -> None:
-    while not all(f.done() for f in futs) and time.monotonic() < until:
-        await asyncio.sleep(POLL)
+    for f in futs:  # woken by each future's completion, not a poll
+        if not await wait_done(f, until):
+            return
 
 
 # --------------------------------------------------------------------------- drills
