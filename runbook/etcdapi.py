@@ -3,8 +3,10 @@ from a thread). Each opens its own client with its own timeout, apart from any p
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, BinaryIO
@@ -55,7 +57,13 @@ def member_health(cluster: Cluster, member: Member, timeout: float = 3.0) -> Mem
 
 
 def cluster_health(cluster: Cluster, timeout: float = 3.0) -> list[MemberHealth]:
-    return [member_health(cluster, m, timeout) for m in cluster.members]
+    """Every member at once (one thread each): a dead member costs its timeout once, not
+    once per member after it."""
+    if len(cluster.members) <= 1:
+        return [member_health(cluster, m, timeout) for m in cluster.members]
+    with ThreadPoolExecutor(max_workers=len(cluster.members),
+                            thread_name_prefix="etcd-health") as pool:
+        return list(pool.map(lambda m: member_health(cluster, m, timeout), cluster.members))
 
 
 def quorum_problems(health: list[MemberHealth]) -> list[str]:
@@ -71,16 +79,52 @@ def quorum_problems(health: list[MemberHealth]) -> list[str]:
     return problems
 
 
-def wait_healthy(cluster: Cluster, timeout: float, interval: float = 1.0) -> list[str]:
-    """Poll until quorum_problems is empty or the time is up; returns the last problems."""
+POLL_TIMEOUT = 0.5  # per health call while waiting: a member not up yet must not stall it
+POLL_GAP = 0.05  # between one member's calls; each member is polled on its own
+
+
+def wait_healthy(cluster: Cluster, timeout: float, interval: float = POLL_GAP) -> list[str]:
+    """Until quorum_problems is empty or the time is up; returns the last problems.
+
+    Each member is polled on its own thread with a short timeout and its latest answer
+    kept, so the wait ends one member round trip (plus `interval`) after the cluster
+    became healthy, however slow a member that is still starting answers."""
     deadline = time.monotonic() + timeout
+    latest: dict[str, MemberHealth] = {}
+    changed = threading.Condition()
+    stop = threading.Event()
+
+    def poll(m: Member) -> None:
+        while not stop.is_set() and time.monotonic() < deadline:
+            h = member_health(cluster, m, min(POLL_TIMEOUT, max(0.05, deadline - time.monotonic())))
+            with changed:
+                latest[m.name] = h
+                changed.notify_all()
+            stop.wait(interval)
+
+    threads = [threading.Thread(target=poll, args=(m,), daemon=True, name=f"wait-{m.name}")
+               for m in cluster.members]
+    for t in threads:
+        t.start()
+    try:
+        return _until_healthy(cluster, latest, changed, deadline)
+    finally:
+        stop.set()
+
+
+def _until_healthy(cluster: Cluster, latest: dict[str, MemberHealth],
+                   changed: threading.Condition, deadline: float) -> list[str]:
     problems = ["not checked"]
-    while time.monotonic() < deadline:
-        problems = quorum_problems(cluster_health(cluster))
-        if not problems:
-            return []
-        time.sleep(interval)
-    return problems
+    with changed:
+        while True:
+            if len(latest) == len(cluster.members):
+                problems = quorum_problems([latest[m.name] for m in cluster.members])
+                if not problems:
+                    return []
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return problems
+            changed.wait(left)
 
 
 def hashkv(cluster: Cluster, member: Member, revision: int = 0, timeout: float = 10.0

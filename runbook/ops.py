@@ -170,7 +170,7 @@ async def op_wait(r: Runner, step: Step, previous: str | None) -> Outcome:
     if kind == "stopped":
         return await _wait_stopped(r, step, str(step.args["member"]), step.timeout)
     if kind == "healthy":
-        problems = await asyncio.to_thread(etcdapi.wait_healthy, r.cluster, step.timeout, 0.25)
+        problems = await asyncio.to_thread(etcdapi.wait_healthy, r.cluster, step.timeout)
         if problems:
             return Outcome("failed", r.say("\n".join(problems)),
                            error=f"no healthy quorum within {step.timeout:g}s: "

@@ -42,6 +42,7 @@ from blackstart.tui.panels.members import MembersPanel
 from blackstart.tui.panels.snapshots import SnapshotsPanel
 from blackstart.tui.panels.verdict import VerdictBanner
 from blackstart.tui.plans import Planner, PlanView, propose
+from blackstart.tui.probe_host import ProbeHost
 from blackstart.tui.probing import Probe, SavedStore, in_daemon_thread, run_probe
 from blackstart.tui.screens.confirm import ConfirmScreen
 from blackstart.tui.screens.help import HelpScreen
@@ -76,7 +77,7 @@ class BlackstartApp(App[None]):
         clock: Callable[[], float] = time.time, diagnose: Diagnose | None = None,
         refresh_interval: float = REFRESH_INTERVAL, theme_name: str | None = None,
         operator: str | None = None, planner: Planner | None = None,
-        store: SavedStore | None = None,
+        store: SavedStore | None = None, host: ProbeHost | None = None,
     ) -> None:
         super().__init__()
         self.cluster, self.probes = cluster, dict(probes)
@@ -95,6 +96,7 @@ class BlackstartApp(App[None]):
         self._dirty = False
         self._cache: dict[str, Any] = {}
         self._store = store  # verification results across runs (the state dir's cache)
+        self._host = host  # the real probes' child processes (off the UI's GIL)
         self._progress: ProgressScreen | None = None
         self.last_export: str | None = None
         self.painted_at: float | None = None
@@ -164,8 +166,12 @@ class BlackstartApp(App[None]):
             self._arm(name, FROZEN_RETRY)
             return
         self.running[name] = time.monotonic()
-        work = partial(run_probe, self.probes[name], self.cluster, self.clock, self._cache,
-                       store=self._store)
+        work: Callable[[], list[Any]]
+        if self._host is not None and name in self._host.names:
+            work = partial(self._host.run, name, self.cluster, self.clock)
+        else:
+            work = partial(run_probe, self.probes[name], self.cluster, self.clock, self._cache,
+                           store=self._store)
         # Its own thread and event loop per probe run; a daemon thread, so quitting never
         # waits for a call stuck on a blackholed member.
         self.run_worker(in_daemon_thread(work), name=name, group=f"probe-{name}",
@@ -386,12 +392,17 @@ def build_app(
     probes: Mapping[str, Probe] | None = None, diagnose: Diagnose | None = None,
     refresh_interval: float = REFRESH_INTERVAL, theme: str | None = None,
     planner: Planner | None = None, store: SavedStore | None = None,
+    isolate: bool = True,
 ) -> BlackstartApp:
-    """The factory: tests pass recorded probes and a fixed clock; the CLI passes the engine's."""
+    """The factory: tests pass recorded probes and a fixed clock; the CLI passes the engine's,
+    which then run in child processes (`isolate`, see tui.probe_host)."""
+    host = None
     if probes is None:
         from blackstart.checks.probes.engine import PROBES
 
         probes = PROBES
+        if isolate:
+            host = ProbeHost(list(PROBES), cluster.state_dir, read_only)
     return BlackstartApp(cluster, probes=probes, read_only=read_only, clock=clock,
                          diagnose=diagnose, refresh_interval=refresh_interval, theme_name=theme,
-                         planner=planner, store=store)
+                         planner=planner, store=store, host=host)
