@@ -32,7 +32,7 @@ def _connects(ip: str, port: int) -> bool:
 
 def test_clock_off_and_changed_host_key_seen_from_master01(kubeadm_lab_factory: Factory) -> None:
     if not os.path.exists(FAKETIME_LIB):
-        from conftest import missing
+        from labnet import missing
 
         missing(f"libfaketime ({FAKETIME_LIB})")
     lab = kubeadm_lab_factory()

@@ -23,7 +23,7 @@ def debian_etcdctl(lab: Lab, *args: str, member: str | None = None, timeout: flo
     """Debian's etcdctl 3.4, ETCDCTL_API=3, with the lab's healthcheck-client cert;
     all members' endpoints, or only `member`'s."""
     if not os.path.exists(DEBIAN_ETCDCTL):
-        from conftest import missing
+        from labnet import missing
 
         missing(DEBIAN_ETCDCTL)
     env = dict(os.environ) | lab.etcdctl_env(member)
