@@ -28,7 +28,7 @@ from blackstart.checks.model import Cluster, LogSource, Node  # noqa: E402
 from blackstart.checks.probes.context import ProbeContext  # noqa: E402
 from blackstart.checks.probes.logs import probe_logs  # noqa: E402
 
-CACHE = Path("/tmp/blackstart-bench")  # noqa: S108 - the documented cache location
+CACHE = Path(os.environ.get("BENCH_DIR") or Path.home() / ".cache" / "blackstart-bench")
 TARGET_SECONDS = 0.2
 TARGET_MB = 50.0
 
@@ -141,7 +141,13 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--size", type=int, default=1 << 30)
     ap.add_argument("--lines", type=int, default=10_000)
+    ap.add_argument("--dir", type=Path, default=None, help="data dir (default $BENCH_DIR or "
+                                                          "~/.cache/blackstart-bench)")
+    ap.add_argument("--net", default=None, help="unused: this bench starts no server")
     args = ap.parse_args()
+    if args.dir is not None:
+        global CACHE  # noqa: PLW0603 - the one knob a bench run sets
+        CACHE = args.dir
     path = ensure_log(args.size)
     secs, cpu, peak_mb, got, hits = measure(path, args.lines)
     ok_t, ok_m = secs <= TARGET_SECONDS, peak_mb < TARGET_MB

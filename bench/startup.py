@@ -7,6 +7,7 @@ panel populated. Healthy and in the seed outage. In-process with App.run_test (h
 from __future__ import annotations
 
 import asyncio
+import os
 import sys
 import tempfile
 import time
@@ -23,7 +24,7 @@ from blackstart.tui.app import BlackstartApp, build_app  # noqa: E402
 
 FIRST_PAINT_TARGET = 1.0
 VERDICT_TARGET = 5.0
-NET = "127.0.77"
+NET = os.environ.get("BENCH_NET") or sys.exit("set BENCH_NET (e.g. 127.0.71): the lab net")
 LIMIT = 60.0
 
 
@@ -68,7 +69,8 @@ def report(label: str, t: Timing) -> bool:
 
 
 def main() -> int:
-    with tempfile.TemporaryDirectory(prefix="bench-startup-") as d:
+    with tempfile.TemporaryDirectory(dir=os.environ.get("BENCH_DIR"),
+                                     prefix="bench-startup-") as d:
         lab = Lab(Path(d) / "lab", net=NET)
         lab.up()
         try:

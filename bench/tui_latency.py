@@ -8,7 +8,7 @@ lab inventory headless under Textual's Pilot, and sends keys straight to the dri
 *without* waiting for idle (Pilot.press would wait): '?' then escape, each of which must
 repaint. Latency = key sent -> the next frame the app composes (App._display). Then it
 keeps polling for --minutes and reports RSS (VmRSS) at the start and end and the top
-tracemalloc growth. Without --config it starts a flat lab on --net in DIR/lab-tui.
+tracemalloc growth. Without --config it uses (or starts) check_probes.py's lab in DIR/lab-check.
 Target: p90 <= 50 ms; RSS flat within +-5 MB.
 """
 
@@ -36,7 +36,7 @@ def rss_mb() -> float:
 def lab_config(a: Any) -> Path:
     if a.config:
         return Path(a.config)
-    d = a.dir / "lab-tui"
+    d = a.dir / "lab-check"  # check_probes.py's lab: busy WAL, 100 snapshots
     subprocess.run([*blackstart(), "lab", "up", "--dir", str(d), "--shape", "flat", "--net",
                     a.net], check=True, capture_output=True, timeout=300)
     return d / "blackstart.toml"

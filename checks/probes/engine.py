@@ -13,7 +13,7 @@ import importlib
 import time
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, TypeVar
 
 from blackstart.checks.errors import BlackstartError
@@ -140,8 +140,11 @@ async def run_checks(
     ctx = ProbeContext(cluster=cluster, clock=clock, deadline=deadline, store=store)
     names = list(PROBES) if probes is None else probes
 
+    loop = asyncio.get_running_loop()
+    outer = ThreadPoolExecutor(max_workers=max(1, len(names)), thread_name_prefix="probe-loop")
+
     async def one(name: str) -> ProbeRun:
-        run = await run_probe(name, ctx)
+        run = await loop.run_in_executor(outer, on_own_loop, name, ctx)
         if on_result is not None:
             on_result(name, run.results)
         return run
@@ -149,8 +152,26 @@ async def run_checks(
     try:
         runs = await asyncio.gather(*(one(n) for n in names))
     finally:
+        outer.shutdown(wait=False)
         await _close(ctx)
     return assemble_report(cluster, list(runs), clock())
+
+
+def on_own_loop(name: str, ctx: ProbeContext) -> ProbeRun:
+    """One probe on an event loop of its own (in the calling thread), with node clients of
+    its own (a connection belongs to the loop that made it): a probe that blocks its loop,
+    with an import, a parse or a blocking client call, delays only itself. The caches are
+    shared."""
+    own = replace(ctx, clients={})
+
+    async def run() -> ProbeRun:
+        try:
+            return await run_probe(name, own)
+        finally:
+            await _close(own)
+
+    return run_on_own_loop(run(), ThreadPoolExecutor(max_workers=8,
+                                                      thread_name_prefix=f"probe-{name}"))
 
 
 async def _close(ctx: ProbeContext) -> None:

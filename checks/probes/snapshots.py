@@ -157,8 +157,11 @@ async def verify_cached(ctx: ProbeContext, client: NodeReader, path: str, size: 
             return info
         ctx.cache[f"{key}|store"] = store_key
     if client.node.is_local:
-        fut = cached if isinstance(cached, Future) else await submit_off_loop(
-            verify_snapshot_file, path)
+        if isinstance(cached, Future):
+            fut = cached
+        else:
+            fut = await submit_off_loop(verify_snapshot_file, path)
+            _store_when_done(ctx, fut, client, store_key, (size, mtime, kind))
         ctx.cache[key] = fut
         v = await _wait(fut, until, path, size)
     else:
@@ -170,6 +173,23 @@ async def verify_cached(ctx: ProbeContext, client: NodeReader, path: str, size: 
     if ctx.store is not None and isinstance(store_key, str):
         ctx.store.put(store_key, asdict(info))
     return info
+
+
+def _store_when_done(ctx: ProbeContext, fut: Future[SnapshotVerdict], client: NodeReader,
+                     store_key: object, what: tuple[int, float, str]) -> None:
+    """A verification that ends after its probe gave up (pending) still reaches the store:
+    the next CLI run then finds it, instead of starting it over."""
+    store = ctx.store
+    if store is None or not isinstance(store_key, str):
+        return
+    size, mtime, kind = what
+
+    def done(f: Future[SnapshotVerdict]) -> None:
+        if not f.cancelled() and f.exception() is None:
+            info = _info(client, f.result(), size=size, mtime=mtime, kind=kind)
+            store.put(store_key, asdict(info))
+
+    fut.add_done_callback(done)
 
 
 def _from_store(d: dict[str, Any]) -> SnapshotInfo | None:
