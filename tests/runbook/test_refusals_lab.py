@@ -22,6 +22,9 @@ def _untouched(lab: Any) -> None:
         assert lab.running(n.name, "etcd") and lab.running(n.name, "kube-apiserver")
 
 
+FORCE = ("--force", "test: preflight refusals")  # the lab is healthy: a reason is needed
+
+
 def _good_snapshot(lab: Any) -> str:
     return str(sorted(lab.node("etcd1").backup_dir.glob("etcd-snapshot-*.db"))[-1])
 
@@ -32,12 +35,14 @@ def test_refusals_before_any_change(rb_lab: Any, tmp_path: Path) -> None:
     said = lab.break_fault("truncate-snapshot", "etcd2")
     bad = re.search(r"(\S+\.db) cut from", said).group(1)  # type: ignore[union-attr]
 
-    r = cli(lab, "restore", "--snapshot", bad, "--yes", check=False)
+    r = cli(lab, "restore", "--snapshot", bad, *FORCE, "--yes",
+            check=False)
     assert r.returncode == 2 and "refused, nothing was changed" in r.stderr
     assert bad in r.stderr and "failed verification" in r.stderr
     _untouched(lab)
 
-    r = cli(lab, "restore", "--snapshot", good, "--yes", check=False,
+    r = cli(lab, "restore", "--snapshot", good, *FORCE, "--yes",
+            check=False,
             hooks=("--free-bytes", "1000"))
     assert r.returncode == 2 and "bytes free" in r.stderr and "etcd1" in r.stderr
     _untouched(lab)
@@ -45,7 +50,8 @@ def test_refusals_before_any_change(rb_lab: Any, tmp_path: Path) -> None:
     lock = Path(lab.dir) / "state" / "lock"
     lock.write_text(json.dumps({"user": "alice", "host": "bastion-2", "pid": 4242,
                                 "time": 0, "plan": "20260101T000000Z-restore-abc"}))
-    r = cli(lab, "restore", "--snapshot", good, "--yes", check=False)
+    r = cli(lab, "restore", "--snapshot", good, *FORCE, "--yes",
+            check=False)
     assert r.returncode == 2 and "'alice'" in r.stderr and "bastion-2" in r.stderr
     lock.unlink()
     _untouched(lab)
@@ -55,7 +61,9 @@ def test_refusals_before_any_change(rb_lab: Any, tmp_path: Path) -> None:
     assert [a["action"] for a in refused] == ["restore"] * 3
     assert "failed verification" in refused[0]["error"] and "alice" in refused[2]["error"]
 
-    r = cli(lab, "restore", "--snapshot", good, "--dry-run")
+    r = cli(lab, "restore", "--snapshot", good, "--dry-run", check=False)
+    assert r.returncode == 2 and "has quorum" in r.stderr  # no reason given: refused
+    r = cli(lab, "restore", "--snapshot", good, *FORCE, "--dry-run")
     assert "dry run: nothing was changed" in r.stdout and "snapshot restore" in r.stdout
     _untouched(lab)
 
@@ -69,6 +77,7 @@ def test_an_etcd_that_does_not_stop_stops_the_plan(rb_lab: Any, tmp_path: Path) 
     broken = tmp_path / "blackstart.toml"
     broken.write_text(text)
     r = cli(lab, "restore", "--snapshot", _good_snapshot(lab), "--yes", "--stop-timeout", "3",
+            "--force", "test: an etcd that does not stop",
             config=str(broken), check=False)
     assert r.returncode == 1
     assert "did not stop" in r.stderr and "no data dir was touched" in r.stderr
@@ -82,14 +91,18 @@ def test_an_etcd_that_does_not_stop_stops_the_plan(rb_lab: Any, tmp_path: Path) 
     assert not (Path(lab.dir) / "state" / "lock").exists()
 
 
-def test_member_db_is_copied_out_verified_and_typed_confirmation(rb_lab: Any) -> None:
+def test_member_db_verified_in_place_copied_from_its_node_typed_confirmation(rb_lab: Any
+                                                                          ) -> None:
     lab = rb_lab()
     db = Path(lab.node("etcd3").spec.data_dir) / "member" / "snap" / "db"
-    r = cli(lab, "restore", "--snapshot", str(db), "--dry-run")
-    staged = re.search(r"snapshot restore (\S+/state/restore/\S+/member-db) ", r.stdout)
-    assert staged, r.stdout[-3000:]  # never read in place: the copy is what is restored
-    assert Path(staged.group(1)).is_file() and "--skip-hash-check" in r.stdout
-    assert "etcd etcd3 is running" in r.stdout
+    r = cli(lab, "restore", "--snapshot", f"etcd3:{db}", "--force", "test: member db",
+            "--dry-run")
+    # issue 11 (c)+(d): verified in place, read-only; each node's copy is made by the plan
+    # from etcd3 (the member's own node) and checked against the sha256; nothing staged
+    assert f"copy etcd3:{db}" in r.stdout, r.stdout[-3000:]
+    assert "--skip-hash-check" in r.stdout and "etcd etcd3 is running" in r.stdout
+    assert not (Path(lab.dir) / "state" / "restore").exists()
+    assert not list((Path(lab.dir) / "state").glob("tmp/*"))
     _untouched(lab)
     assert _typed(lab, "prod\n").count("refused") == 1
     out = _typed(lab, "lab\n")
