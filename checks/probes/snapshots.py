@@ -29,7 +29,7 @@ from blackstart.checks.formats.snapshot_file import (
 from blackstart.checks.model import Node, SnapshotInfo
 from blackstart.checks.nodes import DirEntry, NodeError, NodeReader
 from blackstart.checks.probes.context import ProbeContext
-from blackstart.checks.probes.workers import cores, submit_off_loop, wait_done
+from blackstart.checks.probes.workers import BACKUPS, MEMBERS, cores, submit_off_loop, wait_done
 
 T = TypeVar("T")
 EDGE = 64 << 10  # the head and tail digested into the cross-run cache key
@@ -160,7 +160,8 @@ async def verify_cached(ctx: ProbeContext, client: NodeReader, path: str, size: 
         if isinstance(cached, Future):
             fut = cached
         else:
-            fut = await submit_off_loop(verify_snapshot_file, path)
+            lane = BACKUPS if kind == "backup" else MEMBERS
+            fut = await submit_off_loop(verify_snapshot_file, path, lane=lane)
             _store_when_done(ctx, fut, client, store_key, (size, mtime, kind))
         ctx.cache[key] = fut
         v = await _wait(fut, until, path, size)

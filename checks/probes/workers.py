@@ -23,7 +23,10 @@ from typing import Any, TypeVar
 T = TypeVar("T")
 
 _LOCK = threading.Lock()
-_STATE: dict[str, ProcessPoolExecutor] = {}  # "pool" -> the shared pool, once started
+_STATE: dict[str, ProcessPoolExecutor] = {}  # lane -> its pool, once started
+# Two lanes, each bounded by the cores: the members' WAL and db (what the verdict needs
+# first) never queue behind a hundred backup files.
+MEMBERS, BACKUPS = "members", "backups"
 
 
 def cores() -> int:
@@ -33,26 +36,26 @@ def cores() -> int:
         return os.cpu_count() or 1
 
 
-def pool() -> ProcessPoolExecutor:
+def pool(lane: str = MEMBERS) -> ProcessPoolExecutor:
     with _LOCK:
-        if "pool" not in _STATE:
-            _STATE["pool"] = ProcessPoolExecutor(max_workers=cores())
-        return _STATE["pool"]
+        if lane not in _STATE:
+            _STATE[lane] = ProcessPoolExecutor(max_workers=cores())
+        return _STATE[lane]
 
 
-def submit(fn: Callable[..., T], *args: Any) -> Future[T]:
+def submit(fn: Callable[..., T], *args: Any, lane: str = MEMBERS) -> Future[T]:
     """Run fn(*args) in a worker process; a pool broken by a killed worker is replaced."""
     try:
-        return pool().submit(fn, *args)
+        return pool(lane).submit(fn, *args)
     except (BrokenProcessPool, RuntimeError):
         with _LOCK:
-            _STATE.pop("pool", None)
-        return pool().submit(fn, *args)
+            _STATE.pop(lane, None)
+        return pool(lane).submit(fn, *args)
 
 
-async def submit_off_loop(fn: Callable[..., T], *args: Any) -> Future[T]:
+async def submit_off_loop(fn: Callable[..., T], *args: Any, lane: str = MEMBERS) -> Future[T]:
     """`submit` from a thread: starting the workers (a fork each) never stalls the loop."""
-    return await asyncio.to_thread(submit, fn, *args)
+    return await asyncio.to_thread(lambda: submit(fn, *args, lane=lane))
 
 
 async def wait_done(fut: Future[Any], until: float | None = None) -> bool:
@@ -88,11 +91,11 @@ def shutdown() -> None:
     """Stop the workers now (the CLI at exit): pending verifications are abandoned, as a
     thread would be; nothing they do writes."""
     with _LOCK:
-        p = _STATE.pop("pool", None)
-    if p is None:
-        return
-    procs = list(getattr(p, "_processes", {}).values())
-    p.shutdown(wait=False, cancel_futures=True)
-    for proc in procs:
-        if proc.is_alive():
-            proc.terminate()
+        pools = list(_STATE.values())
+        _STATE.clear()
+    for p in pools:
+        procs = list(getattr(p, "_processes", {}).values())
+        p.shutdown(wait=False, cancel_futures=True)
+        for proc in procs:
+            if proc.is_alive():
+                proc.terminate()

@@ -137,7 +137,8 @@ async def test_slow_verification_is_pending_then_picked_up(s: Sample, world) -> 
 
     ctx, _, _ = world
     ctx.deadline = 0.2
-    blockers = [workers.submit(time.sleep, 3) for _ in range(workers.cores())]  # all busy
+    blockers = [workers.submit(time.sleep, 3, lane=workers.BACKUPS)  # all busy
+                for _ in range(workers.cores())]
     first = {i.path: i for i in await probe_snapshots(ctx) if i.node == "n1"}
     assert all(i.pending and not i.valid for i in first.values())
     assert all("still running" in (i.error or "") for i in first.values())
