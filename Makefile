@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 DEMO_DIR ?= $(HOME)/.local/state/blackstart/demo
 
-.PHONY: demo test lint typecheck screenshots bench clean-lab
+.PHONY: demo test lint typecheck screenshots record bench clean-lab
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -34,7 +34,13 @@ typecheck: $(VENV)/.test
 	$(BIN)/mypy
 
 screenshots: $(VENV)/.test
-	$(BIN)/python -m blackstart.tui.screenshots screenshots
+	$(BIN)/python tests/tui/screenshots.py screenshots
+
+# Re-record tests/data/recorded/ from a real lab (then `make screenshots` and
+# `pytest tests/tui/test_tui_snapshots.py --snapshot-update`, and look at the pictures).
+RECORD_NET ?= 127.0.0
+record: $(VENV)/.test
+	$(BIN)/python tests/data/recorded/record.py --net $(RECORD_NET)
 
 # Every bench takes its lab net and data dir from here (BENCH_NET, BENCH_DIR); the data
 # each builds is kept in BENCH_DIR for the next run. All of them: under 15 minutes once

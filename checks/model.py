@@ -483,6 +483,34 @@ class Verdict:
         return None
 
 
+@dataclass(frozen=True)
+class Quorum:
+    """Members healthy versus the majority the configured members need."""
+
+    healthy: list[str] = field(default_factory=list)  # names of the healthy members
+    total: int = 0  # configured members (the inventory's), not just the ones that answered
+    needed: int = 0
+    probed: bool = False  # False: the members probe gave nothing, so health is unknown
+
+    @classmethod
+    def of(cls, members: list[MemberState], expected: list[str]) -> Quorum:
+        total = len(expected or [m.name for m in members])
+        return cls([m.name for m in members if m.healthy], total,
+                   majority(total) if total else 0, bool(members))
+
+    @property
+    def known(self) -> bool:
+        return self.total > 0 and self.probed
+
+    @property
+    def held(self) -> bool:
+        return self.known and len(self.healthy) >= self.needed
+
+    def text(self) -> str:
+        return (f"{len(self.healthy)}/{self.total} members healthy, "
+                f"quorum needs {self.needed}")
+
+
 @dataclass
 class Report:
     cluster: str
@@ -506,6 +534,12 @@ class Report:
     probe_errors: dict[str, str] = field(default_factory=dict)  # probe name -> why it failed
     expected_members: list[str] = field(default_factory=list)  # inventory's member names
     nodes_without_access: list[str] = field(default_factory=list)
+    # Conclusions, computed once by checks.reasoning.report.assemble_report (with the
+    # findings and the verdict) so that no view works them out again:
+    quorum: Quorum = field(default_factory=Quorum)
+    # the source the verdict recommends restoring from (its recommended strategy's Restore);
+    # None when no restore is recommended
+    best_source: SourceRef | None = None
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = _jsonable(asdict(self))

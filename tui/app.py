@@ -22,6 +22,8 @@ from textual.worker import Worker, WorkerState
 
 from blackstart.checks.errors import operator_message
 from blackstart.checks.model import Cluster, Report, Severity, Verdict
+from blackstart.checks.probes.registry import BY_NAME, cadence_of, panel_of
+from blackstart.checks.reasoning.report import assemble_report
 from blackstart.checks.requests import describe
 from blackstart.runbook.audit import operator_name
 from blackstart.runbook.incident import write_incident_report
@@ -48,21 +50,10 @@ from blackstart.tui.screens.confirm import ConfirmScreen
 from blackstart.tui.screens.help import HelpScreen
 from blackstart.tui.screens.main import MainScreen
 from blackstart.tui.screens.progress import ProgressScreen
-from blackstart.tui.state import (
-    Diagnose,
-    build_report,
-    default_diagnose,
-    diagnose_safely,
-    panel_for_probe,
-)
 from blackstart.tui.targets import request_for
 from blackstart.tui.theme import DEFAULT_THEME, THEMES
 
-REFRESH_INTERVAL = 5.0
-# Probes that read whole files (WAL segments, member databases, backups) run less often:
-# on a master node already in trouble, blackstart must not be the thing burning a core.
-# `r` still runs every probe at once.
-SLOW_PROBES = {"datadirs": 6.0, "member_dbs": 6.0, "snapshots": 6.0}
+REFRESH_INTERVAL = 5.0  # slow probes poll a multiple of it (registry.ProbeSpec.cadence)
 FROZEN_RETRY = 0.5
 SLOW_AFTER = 2.0  # a probe this late gets a "waiting Ns" line in its panel
 
@@ -74,15 +65,17 @@ class BlackstartApp(App[None]):
 
     def __init__(  # noqa: PLR0913 - the factory's knobs, all keyword-only
         self, cluster: Cluster, *, probes: Mapping[str, Probe], read_only: bool = False,
-        clock: Callable[[], float] = time.time, diagnose: Diagnose | None = None,
+        clock: Callable[[], float] = time.time,
         refresh_interval: float = REFRESH_INTERVAL, theme_name: str | None = None,
         operator: str | None = None, planner: Planner | None = None,
         store: SavedStore | None = None, host: ProbeHost | None = None,
     ) -> None:
         super().__init__()
+        unknown = sorted(set(probes) - set(BY_NAME))
+        if unknown:  # the report files results by the registry's names
+            raise ValueError(f"no probe named {', '.join(map(repr, unknown))} in the registry")
         self.cluster, self.probes = cluster, dict(probes)
         self.read_only, self.clock = read_only, clock
-        self.diagnose = diagnose or default_diagnose()
         self.refresh_interval = refresh_interval
         self.operator = operator or operator_name()
         self._theme_name = theme_name or DEFAULT_THEME
@@ -118,7 +111,7 @@ class BlackstartApp(App[None]):
         now = time.monotonic()
         for name, started in self.running.items():
             if now - started >= SLOW_AFTER:
-                panel = self.main.query_one(f"#{panel_for_probe(name)}", Panel)
+                panel = self.main.query_one(f"#{panel_of(name)}", Panel)
                 panel.set_status(f"{name}: waiting {now - started:.0f}s for an answer "
                                  "(a member or node may be down or blackholed)…")
 
@@ -202,7 +195,7 @@ class BlackstartApp(App[None]):
                                             time.monotonic() - started))
         elif state == WorkerState.ERROR:
             self.post_message(ProbeFailed(name, operator_message(worker.error)))
-        self._arm(name, self.refresh_interval * SLOW_PROBES.get(name, 1.0))
+        self._arm(name, self.refresh_interval * cadence_of(name))
 
     def _arm(self, name: str, delay: float) -> None:
         self._poll_timers[name] = self.set_timer(delay, partial(self.start_probe, name))
@@ -225,8 +218,7 @@ class BlackstartApp(App[None]):
             return
         self._dirty = False
         now = self.clock()
-        report = build_report(self.cluster, self.results, now, self.errors)
-        report = diagnose_safely(self.diagnose, report, now)
+        report = assemble_report(self.cluster, self.results, now, self.errors)
         self.report = report
         with self.batch_update():
             self._fill_panels(report, now)
@@ -234,9 +226,9 @@ class BlackstartApp(App[None]):
 
     def _fill_panels(self, report: Report, now: float) -> None:
         m = self.main
-        fed = {panel_for_probe(n) for n in self.results}
+        fed = {panel_of(n) for n in self.results}
         if "members" in fed or report.members:
-            m.query_one(MembersPanel).show(report.members, len(self.cluster.members))
+            m.query_one(MembersPanel).show(report.members, report.quorum)
         if "certificates" in fed or report.certificates:
             m.query_one(CertificatesPanel).show(report.certificates)
         if "logs" in fed or report.logs:
@@ -245,7 +237,7 @@ class BlackstartApp(App[None]):
             m.query_one(SnapshotsPanel).show(report, now)
         m.query_one(FindingsPanel).show(report.findings)
         for name, error in self.errors.items():
-            panel = m.query_one(f"#{panel_for_probe(name)}")
+            panel = m.query_one(f"#{panel_of(name)}")
             panel.set_status(f"{name} probe failed: {error}", error=True)  # type: ignore[attr-defined]
         never = len(set(self.probes) - set(self.results) - set(self.errors))
         m.query_one(VerdictBanner).show(report.verdict, report.taken_at, never)
@@ -328,7 +320,7 @@ class BlackstartApp(App[None]):
                         timeout=15)
 
     def _confirmed(self, view: PlanView, ok: bool | None) -> None:
-        if not ok or not view.runnable:
+        if not ok:
             return
         self._progress = ProgressScreen(view)
         self.push_screen(self._progress, partial(self._plan_closed, view))
@@ -377,7 +369,6 @@ def _execute(view: PlanView, cluster: Cluster, operator: str,
         coro = rollback(load_journal(Path(journal)), cluster, operator=operator, on_event=on_event)
     else:
         j = load_journal(Path(journal)) if journal else None
-        assert view.plan is not None  # only runnable plans reach the executor
         coro = execute(view.plan, cluster, operator=operator, on_event=on_event, journal=j,
                        confirmed=None if j else view.digest)
     return run_on_own_loop(coro)
@@ -389,7 +380,7 @@ def _ignore(_: object) -> None:
 
 def build_app(
     cluster: Cluster, *, read_only: bool = False, clock: Callable[[], float] = time.time,
-    probes: Mapping[str, Probe] | None = None, diagnose: Diagnose | None = None,
+    probes: Mapping[str, Probe] | None = None,
     refresh_interval: float = REFRESH_INTERVAL, theme: str | None = None,
     planner: Planner | None = None, store: SavedStore | None = None,
     isolate: bool = True,
@@ -404,5 +395,5 @@ def build_app(
         if isolate:
             host = ProbeHost(list(PROBES), cluster.state_dir, read_only)
     return BlackstartApp(cluster, probes=probes, read_only=read_only, clock=clock,
-                         diagnose=diagnose, refresh_interval=refresh_interval, theme_name=theme,
+                         refresh_interval=refresh_interval, theme_name=theme,
                          planner=planner, store=store, host=host)

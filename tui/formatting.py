@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 
-from blackstart.checks.model import majority
+from blackstart.checks.model import Quorum
 
 DAY = 86400.0
 
@@ -49,10 +49,10 @@ def short_path(path: str, keep: int = 2) -> str:
     return "…/" + "/".join(parts[-keep:])
 
 
-def quorum_line(healthy: int, total: int) -> str:
-    need = majority(total)
-    state = "quorum OK" if healthy >= need else "NO QUORUM"
-    return f"{healthy}/{total} healthy, quorum needs {need} — {state}"
+def quorum_line(q: Quorum) -> str:
+    """The report's quorum in the Members panel's words (computed by checks, not here)."""
+    state = "quorum OK" if q.held else "NO QUORUM"
+    return f"{len(q.healthy)}/{q.total} healthy, quorum needs {q.needed} — {state}"
 
 
 def log_classes(signature: str | None, severity_label: str) -> set[str]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, Protocol, TypeVar
 
@@ -18,8 +18,9 @@ from blackstart.checks.errors import BlackstartError
 from blackstart.checks.loops import run_on_own_loop
 from blackstart.checks.model import Cluster
 from blackstart.checks.probes.context import ProbeContext, VerifyStore
+from blackstart.checks.probes.registry import ProbeFn
 
-Probe = Callable[[ProbeContext], Awaitable[list[Any]]]
+Probe = ProbeFn  # what checks.probes.registry holds: async (ctx) -> [result, ...]
 
 PROBE_TIMEOUT = 20.0  # a whole probe run; each probe also bounds its own calls
 

@@ -84,6 +84,6 @@ def _default(key: str, report: Report, kinds: tuple[type[Any], ...]) -> Request 
         if f.action is not None and isinstance(f.action, kinds):
             return f.action
     if key == "restore":
-        ref = report.verdict.recommended_source()
+        ref = report.best_source
         return Restore(ref if ref is not None else BestSource())
     return None

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -20,6 +19,10 @@ FAULTS = ("power-cut", "stop-member", "expire-cert", "not-yet-valid", "corrupt-w
 SERVICE_NAMES = ("etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler",
                  "sshd", "kubelet", "node")
 DEMO_DIR = Path("~/.local/state/blackstart/demo")
+# The seed's outage, in the order `blackstart demo` breaks a fresh lab (the screenshots'
+# recorder, tests/data/recorded/record.py, breaks its lab the same way).
+SEED_OUTAGE: tuple[tuple[str, str | None], ...] = (
+    ("power-cut", None), ("expire-cert", "etcd1"), ("corrupt-wal", "etcd2"))
 
 dir_option = click.option("--dir", "dir_", required=True, type=click.Path(path_type=Path),
                           help="The lab's directory (DIR/blackstart.toml is its inventory).")
@@ -229,8 +232,7 @@ def demo_cmd(dir_: Path, net: str) -> None:
     _guard(the_lab.up)  # an existing lab comes back as far as it goes
     if fresh or _all_healthy(the_lab):
         # a new lab, or one the operator already recovered: the seed's outage (again)
-        for fault, member in (("power-cut", None), ("expire-cert", "etcd1"),
-                              ("corrupt-wal", "etcd2")):
+        for fault, member in SEED_OUTAGE:
             click.echo(_guard(the_lab.break_fault, fault, member, "server"))
     else:
         click.echo("the demo lab is still broken from before: showing it as it is")
@@ -244,18 +246,6 @@ def _all_healthy(the_lab: Any) -> bool:
 
 
 def _open(the_lab: Any) -> None:
-    try:
-        from blackstart.cli.tui import open_tui
-    except ImportError:
-        print_status(the_lab.status())
-        _print_check(the_lab.inventory_path)
-        return
+    from blackstart.cli.tui import open_tui
+
     open_tui(config=str(the_lab.inventory_path))
-
-
-def _print_check(config: Path) -> None:
-    if cli.commands.get("check") is None:
-        click.echo(f"(no TUI or check yet) inventory: {config}")
-        return
-    argv = [sys.executable, "-m", "blackstart", "check", "--config", str(config)]
-    subprocess.run(argv, check=False, timeout=120)

@@ -1,76 +1,33 @@
 """Run every probe concurrently, each bounded in time, and assemble one diagnosed Report.
 
-Probe modules are imported when a probe runs, not when this module loads: a probe whose
-module is missing or broken becomes a "probe unavailable" finding instead of taking the
-whole check down. `PROBES` and `checks.reasoning.diagnosis.diagnose` are usable on their own (the
-TUI runs probes from its own workers); `run_checks` is the one-shot path for the CLI.
+The probes are the ones of checks.probes.registry (imported when they first run, so a
+broken probe module becomes that probe's error, not a crash). The TUI runs the same probes
+from its own workers and assembles with the same checks.reasoning.report.assemble_report;
+`run_checks` is the one-shot path for the CLI.
 """
 
 from __future__ import annotations
 
 import asyncio
-import importlib
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from typing import Any, TypeVar
 
-from blackstart.checks.errors import BlackstartError
 from blackstart.checks.loops import run_on_own_loop
-from blackstart.checks.model import Cluster, Finding, Report, Severity, Verdict
+from blackstart.checks.model import Cluster, Finding, Report
 from blackstart.checks.probes.context import ProbeContext, VerifyStore
-from blackstart.checks.reasoning.diagnosis import diagnose, probe_failed
-from blackstart.checks.reasoning.sources import rank_sources
+from blackstart.checks.probes.registry import SPECS, ProbeFn
+from blackstart.checks.reasoning.diagnosis import probe_failed
+from blackstart.checks.reasoning.report import assemble_report
 
 T = TypeVar("T")
 
-ProbeFn = Callable[[ProbeContext], Awaitable[list[Any]]]
 OnResult = Callable[[str, list[Any]], None]
 
-# probe name -> (module, function). Order is the order results are shown.
-_SPECS: dict[str, tuple[str, str]] = {
-    "members": ("blackstart.checks.probes.members", "probe_members"),
-    "access": ("blackstart.checks.probes.access", "probe_access"),
-    "certificates": ("blackstart.checks.probes.certificates", "probe_certs"),
-    "snapshots": ("blackstart.checks.probes.snapshots", "probe_snapshots"),
-    "datadirs": ("blackstart.checks.probes.datadirs", "probe_datadirs"),
-    "member_dbs": ("blackstart.checks.probes.datadirs", "probe_member_dbs"),
-    "logs": ("blackstart.checks.probes.logs", "probe_logs"),
-    "processes": ("blackstart.checks.probes.processes", "probe_processes"),
-    "clocks": ("blackstart.checks.probes.clocks", "probe_clocks"),
-    "metrics": ("blackstart.checks.probes.metrics", "probe_metrics"),
-    "backups": ("blackstart.checks.probes.backups", "probe_backups"),
-    "drills": ("blackstart.checks.probes.backups", "probe_drills"),
-}
-
-# probe name -> the Report field its results fill
-_FIELDS: dict[str, str] = {
-    "members": "members", "certificates": "certificates", "snapshots": "snapshots",
-    "datadirs": "wal", "member_dbs": "member_dbs", "logs": "logs",
-    "processes": "processes", "clocks": "clocks", "metrics": "metrics", "access": "access",
-    "backups": "backups", "drills": "drills",
-}
-
-
-class ProbeUnavailable(BlackstartError):
-    """The probe's module is not installed (yet) or does not define the function."""
-
-
-def _lazy(module: str, func: str) -> ProbeFn:
-    async def probe(ctx: ProbeContext) -> list[Any]:
-        try:
-            fn = getattr(importlib.import_module(module), func)
-        except (ImportError, AttributeError) as exc:
-            raise ProbeUnavailable(f"{module}.{func} is unavailable ({exc})") from exc
-        return list(await fn(ctx))
-
-    probe.__name__ = func
-    probe.__qualname__ = func
-    return probe
-
-
-PROBES: dict[str, ProbeFn] = {name: _lazy(*spec) for name, spec in _SPECS.items()}
+# probe name -> its function, from the one registry; a dict so that tests can swap one.
+PROBES: dict[str, ProbeFn] = {spec.name: spec.run for spec in SPECS}
 
 
 @dataclass
@@ -112,19 +69,11 @@ async def run_probe(name: str, ctx: ProbeContext, timeout: float | None = None) 
     return ProbeRun(name, [], err, time.monotonic() - start)
 
 
-def assemble_report(cluster: Cluster, runs: list[ProbeRun], now: float) -> Report:
-    """A Report from probe runs: results into their fields, then sources and diagnosis."""
-    report = Report(cluster=cluster.name, taken_at=now, verdict=Verdict(Severity.OK, ""))
-    for run in runs:
-        setattr(report, _FIELDS[run.name], list(run.results))
-        if run.error is not None:
-            report.probe_errors[run.name] = run.error
-    report.expected_members = [m.name for m in cluster.members]
-    report.nodes_without_access = [n.name for n in cluster.nodes if not n.has_access]
-    report.restore_sources = rank_sources(
-        report.snapshots, report.member_dbs, report.wal, report.members, now)
-    report.findings, report.verdict = diagnose(report, now)
-    return report
+def assemble_runs(cluster: Cluster, runs: list[ProbeRun], now: float) -> Report:
+    """The Report of these probe runs (checks.reasoning.report.assemble_report)."""
+    results = {run.name: run.results for run in runs}
+    errors = {run.name: run.error for run in runs if run.error is not None}
+    return assemble_report(cluster, results, now, errors)
 
 
 async def run_checks(
@@ -154,7 +103,7 @@ async def run_checks(
     finally:
         outer.shutdown(wait=False)
         await _close(ctx)
-    return assemble_report(cluster, list(runs), clock())
+    return assemble_runs(cluster, list(runs), clock())
 
 
 def on_own_loop(name: str, ctx: ProbeContext) -> ProbeRun:

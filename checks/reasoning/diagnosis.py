@@ -16,6 +16,7 @@ from blackstart.checks.model import (
     Finding,
     LogLine,
     MemberState,
+    Quorum,
     Report,
     RestoreSource,
     Severity,
@@ -28,7 +29,6 @@ from blackstart.checks.reasoning.backup_findings import backup_findings
 from blackstart.checks.reasoning.facts import (
     LOST,
     MemberFact,
-    Quorum,
     lost_members,
     member_dbs,
     member_facts,

@@ -11,30 +11,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from blackstart.checks.model import Report, SnapshotInfo, WalState, majority
+from blackstart.checks.model import Quorum, Report, SnapshotInfo, WalState
 from blackstart.checks.reasoning.sources import wal_for_db
 
 HEALTHY, INTACT, LOST, UNKNOWN = "healthy", "intact", "lost", "unknown"
-
-
-@dataclass(frozen=True)
-class Quorum:
-    healthy: list[str]
-    total: int
-    needed: int
-    probed: bool = True  # False: the members probe gave nothing, so health is unknown
-
-    @property
-    def known(self) -> bool:
-        return self.total > 0 and self.probed
-
-    @property
-    def held(self) -> bool:
-        return self.known and len(self.healthy) >= self.needed
-
-    def text(self) -> str:
-        return (f"{len(self.healthy)}/{self.total} members healthy, "
-                f"quorum needs {self.needed}")
 
 
 @dataclass(frozen=True)
@@ -49,10 +29,7 @@ def member_names(report: Report) -> list[str]:
 
 
 def quorum_of(report: Report) -> Quorum:
-    names = member_names(report)
-    total = len(names)
-    healthy = [m.name for m in report.members if m.healthy]
-    return Quorum(healthy, total, majority(total) if total else 0, bool(report.members))
+    return Quorum.of(report.members, report.expected_members)
 
 
 def member_dbs(report: Report) -> list[SnapshotInfo]:

@@ -19,14 +19,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import replace
 
-from blackstart.checks.model import Report, RestoreSource, Strategy
+from blackstart.checks.model import Quorum, Report, RestoreSource, Strategy
 from blackstart.checks.reasoning.facts import (
     HEALTHY,
     INTACT,
     LOST,
     UNKNOWN,
     MemberFact,
-    Quorum,
     db_of,
     member_facts,
     quorum_of,

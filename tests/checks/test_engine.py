@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 
 from blackstart.checks.model import Cluster, Member, MemberState, Node, Severity
-from blackstart.checks.probes import engine
 from blackstart.checks.probes.context import ProbeContext
 from blackstart.checks.probes.engine import PROBES, run_checks, run_checks_sync, run_probe
+from blackstart.checks.probes.registry import lazy
 
 CLUSTER = Cluster(
     name="t",
@@ -73,7 +73,7 @@ async def test_a_hanging_probe_times_out(only: Any) -> None:
 
 
 async def test_a_missing_probe_module_is_unavailable_not_a_crash(only: Any) -> None:
-    only(members=engine._lazy("checks.no_such_probe", "probe_nothing"))
+    only(members=lazy("checks.no_such_probe", "probe_nothing"))
     run = await run_probe("members", ProbeContext(CLUSTER))
     assert run.error is not None
     assert "checks.no_such_probe.probe_nothing is unavailable" in run.error

@@ -1,4 +1,4 @@
-"""Helpers for the TUI tests: the app on recorded data, and waiting for it to settle."""
+"""Helpers for the TUI tests: the app on recorded lab data, and waiting for it to settle."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 from textual.pilot import Pilot
 
-from blackstart.tui import demo_data
-from blackstart.tui.app import BlackstartApp, build_app
+from blackstart.tui.app import BlackstartApp
+from screenshots import recorded_app
 
 
 async def settle(pilot: Pilot[Any], timeout: float = 30.0,
@@ -28,14 +28,6 @@ async def settle(pilot: Pilot[Any], timeout: float = 30.0,
     else:
         raise AssertionError(f"probes did not settle in {timeout}s: running={app.running}")
     await pilot.pause()
-
-
-def recorded_app(outage: bool = True, **kw: Any) -> BlackstartApp:
-    """The app on recorded lab-shaped data with a fixed clock (deterministic)."""
-    kw.setdefault("refresh_interval", 3600.0)
-    kw.setdefault("planner", demo_data.recorded_planner)
-    return build_app(demo_data.lab_cluster(), probes=demo_data.probes(outage),
-                     clock=demo_data.clock, diagnose=demo_data.diagnose_fn(outage), **kw)
 
 
 @pytest.fixture

@@ -9,13 +9,13 @@ from click.testing import CliRunner
 
 from blackstart.cli import cli
 from blackstart.cli import tui as cli_tui
-from blackstart.tui import demo_data
+from screenshots import cluster as recorded_cluster
 
 
 @pytest.fixture
 def opened(monkeypatch: pytest.MonkeyPatch) -> list[tuple[Any, bool, str | None]]:
     calls: list[tuple[Any, bool, str | None]] = []
-    monkeypatch.setattr(cli_tui, "_cluster", lambda **kw: demo_data.lab_cluster())
+    monkeypatch.setattr(cli_tui, "_cluster", lambda **kw: recorded_cluster("seed-outage"))
     monkeypatch.setattr(cli_tui, "_run", lambda c, ro, theme: calls.append((c, ro, theme)))
     return calls
 
@@ -64,7 +64,7 @@ def test_bare_blackstart_config_reaches_the_inventory(monkeypatch: pytest.Monkey
     seen: list[dict[str, Any]] = []
     def cluster(**kw: Any) -> Any:
         seen.append(kw)
-        return demo_data.lab_cluster()
+        return recorded_cluster("seed-outage")
 
     monkeypatch.setattr(cli_tui, "_cluster", cluster)
     monkeypatch.setattr(cli_tui, "_run", lambda c, ro, theme: None)

@@ -99,7 +99,7 @@ async def test_seed_outage_verdict_quorum_and_restore_confirm(
         await pilot.pause()
         assert isinstance(app.focused, Button) and app.focused.id == "cancel"
         assert app.screen.query_one("#confirm-ok", Button).disabled
-        assert app.screen.view.runnable and app.screen.view.destructive
+        assert app.screen.view.plan.steps and app.screen.view.destructive
         await pilot.press("escape")
         await pilot.pause()
         assert app.screen is app.main

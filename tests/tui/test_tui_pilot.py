@@ -7,17 +7,27 @@ import threading
 import time
 from typing import Any
 
-from conftest import recorded_app, settle
+from conftest import settle
 from textual.widgets import Button, DataTable, Input
 
 from blackstart.checks.model import LogLine, Severity
 from blackstart.checks.probes.context import ProbeContext
-from blackstart.tui import demo_data
 from blackstart.tui.app import build_app
 from blackstart.tui.messages import ReportUpdated
 from blackstart.tui.panels.logs import LogsPanel, LogView
 from blackstart.tui.screens.confirm import ConfirmScreen
 from blackstart.tui.screens.help import HelpScreen
+from screenshots import clock as recorded_clock
+from screenshots import cluster, probes, recording
+from screenshots import recorded_app as _recorded_app
+
+
+def recorded_app(outage: bool = True, **kw: Any) -> Any:
+    return _recorded_app("seed-outage" if outage else "healthy", **kw)
+
+
+def _recorded(scenario: str, probe: str) -> list[Any]:
+    return list(recording(scenario).results[probe])
 
 
 def _footer_actions(app: Any) -> set[str]:
@@ -33,8 +43,9 @@ async def test_panels_fill_and_verdict_shows_quorum() -> None:
         assert [k.value for k in table.rows] == ["etcd1", "etcd2", "etcd3"]
         assert "NO QUORUM" in str(app.main.query_one("#quorum-line").render())
         snaps = app.main.query_one("#snapshots-table", DataTable)
-        assert snaps.row_count == 4
-        assert app.main.query_one(LogsPanel).line_count == 6
+        files = _recorded("seed-outage", "snapshots") + _recorded("seed-outage", "member_dbs")
+        assert snaps.row_count == len(files) == 9  # 2 backups per node, 3 member dbs
+        assert app.main.query_one(LogsPanel).line_count == len(_recorded("seed-outage", "logs"))
         for panel in ("members", "snapshots", "certificates", "logs", "findings"):
             assert app.main.query_one(f"#{panel}").region.height > 3, panel  # wide: a grid
         assert not app.main.query_one("#tabs").display
@@ -45,20 +56,21 @@ async def test_first_paint_before_any_probe_and_stuck_probe_delays_only_itself()
 
     async def stuck_members(ctx: ProbeContext) -> list[Any]:
         release.wait(20)  # blocks its thread for real, like grpc to a blackholed member
-        return demo_data.outage_members()
+        return _recorded("seed-outage", "members")
 
-    probes = demo_data.probes(outage=True) | {"members": stuck_members}
-    app = build_app(demo_data.lab_cluster(), probes=probes, clock=demo_data.clock,
-                    diagnose=demo_data.diagnose_fn(True), refresh_interval=3600)
+    stuck = probes("seed-outage") | {"members": stuck_members}
+    app = recorded_app(outage=True, probes=stuck)
     try:
         async with app.run_test(size=(120, 36)) as pilot:
             await pilot.pause()
             assert "Checking members: etcd1, etcd2, etcd3" in str(
                 app.main.query_one("#members .panel-status").render())
-            await settle(pilot, names=set(probes) - {"members"})
+            await settle(pilot, names=set(stuck) - {"members"})
             assert "members" in app.running
-            assert app.main.query_one("#certs-table", DataTable).row_count == 7
-            assert app.main.query_one(LogsPanel).line_count == 6
+            certs = app.main.query_one("#certs-table", DataTable)
+            assert certs.row_count == len(_recorded("seed-outage", "certificates")) == 15
+            logs = app.main.query_one(LogsPanel)
+            assert logs.line_count == len(_recorded("seed-outage", "logs"))
             t0 = time.monotonic()
             await pilot.press("question_mark")  # the UI answers while members is stuck
             await pilot.pause()
@@ -83,7 +95,11 @@ async def test_restore_opens_confirm_with_cancel_focused_and_escape_closes() -> 
         await _wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen))
         screen = app.screen
         assert isinstance(app.focused, Button) and app.focused.id == "cancel"
-        assert "member/snap/db on etcd3" in screen.view.target
+        # no restore is recommended (the verdict starts and replaces members), so `R` asks
+        # the runbook for the best-ranked source: the dialog names that file and node
+        assert app.report.best_source is None
+        top = app.report.restore_sources[0]
+        assert top.recommended and f"{top.path} on {top.node}" in screen.view.target
         await pilot.press("escape")
         await pilot.pause()
         assert app.screen is app.main
@@ -155,7 +171,12 @@ async def test_live_data_frozen_while_a_dialog_is_open() -> None:
 
 
 async def test_log_filter_by_class_and_follow_marker() -> None:
-    app = recorded_app(outage=True)
+    lines = _recorded("power-back", "logs")
+    total = len(lines)
+    refused = sum(1 for ln in lines if ln.signature == "etcd-refused")
+    x509 = sum(1 for ln in lines if "x509" in ln.text.lower())
+    assert 0 < refused < total and 0 < x509 < total  # the recording has both kinds
+    app = _recorded_app("power-back")
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot)
         await pilot.press("slash")
@@ -164,22 +185,20 @@ async def test_log_filter_by_class_and_follow_marker() -> None:
         assert app.focused is logs.query_one("#log-filter")
         await pilot.press(*"etcd-refused")
         await pilot.pause()
-        assert "1/6 lines" in str(logs.query_one(".panel-status").render())
+        assert f"{refused}/{total} lines" in str(logs.query_one(".panel-status").render())
         await pilot.press("escape")
         await pilot.pause()
-        assert "6 lines" in str(logs.query_one(".panel-status").render())
+        assert f"{total} lines" in str(logs.query_one(".panel-status").render())
         await pilot.press("slash", *"X509")  # not a class: a case-insensitive text search
         await pilot.pause()
-        assert "1/6 lines" in str(logs.query_one(".panel-status").render())
-        strips = logs.query_one(LogView).lines  # one line, wrapped over a few strips
+        assert f"{x509}/{total} lines" in str(logs.query_one(".panel-status").render())
+        strips = logs.query_one(LogView).lines  # the hits, wrapped over a few strips
         assert any(seg.text.lower() == "x509" and seg.style and seg.style.reverse
                    for strip in strips for seg in strip), "the search hit is highlighted"
 
 
 async def test_export_writes_markdown_in_the_state_dir(tmp_path: Any) -> None:
-    cluster = demo_data.lab_cluster(str(tmp_path))
-    app = build_app(cluster, probes=demo_data.probes(True), clock=demo_data.clock,
-                    diagnose=demo_data.diagnose_fn(True), refresh_interval=3600)
+    app = recorded_app(outage=True, state_dir=str(tmp_path / "state"))
     async with app.run_test(size=(120, 36)) as pilot:
         await settle(pilot)
         await pilot.press("e")
@@ -212,23 +231,21 @@ async def test_narrow_tabs_show_one_panel_and_hidden_logs_render_when_shown() ->
         assert app.main.query_one("#members").region.height == 0
 
 
-def _failing_planner(action: str, cluster: Any, report: Any, **args: Any) -> Any:
+def _failing_planner(request: Any, cluster: Any, report: Any) -> Any:
     from blackstart.runbook.plan import Plan, Step
     from blackstart.tui.plans import PlanView
 
     plan = Plan("restart-test", "restart", "restart etcd2 (fails on purpose)", cluster.name,
                 "etcd on etcd2", False,
                 [Step("s1", "etcd2", "a command that fails", "run", ("false",))])
-    return PlanView(action, plan.title, plan.target, False, plan.preview_lines(), [], plan)
+    return PlanView.of(request.name, plan)
 
 
 async def test_failed_plan_stops_and_offers_resume_and_rollback(tmp_path: Any) -> None:
     from blackstart.tui.screens.progress import ProgressScreen
 
-    cluster = demo_data.lab_cluster(str(tmp_path))
-    app = build_app(cluster, probes=demo_data.probes(True), clock=demo_data.clock,
-                    diagnose=demo_data.diagnose_fn(True), refresh_interval=3600,
-                    planner=_failing_planner)
+    app = recorded_app(outage=True, state_dir=str(tmp_path / "state"),
+                       planner=_failing_planner)
     async with app.run_test(size=(120, 36)) as pilot:
         await settle(pilot)
         await pilot.press("x")
@@ -247,7 +264,8 @@ async def test_failed_plan_stops_and_offers_resume_and_rollback(tmp_path: Any) -
         assert progress.ok is True  # nothing had changed: the rollback has nothing to undo
         await pilot.click("#progress-close")
         await pilot.pause()
-        assert app.screen is app.main and app.taken[-1].action == "restart"
+        # `x` in the seed outage: the quorum finding's request (start etcd1 and etcd3)
+        assert app.screen is app.main and app.taken[-1].action == "start"
 
 
 async def test_refresh_key_never_starts_a_second_poll_chain() -> None:
@@ -255,10 +273,10 @@ async def test_refresh_key_never_starts_a_second_poll_chain() -> None:
 
     async def counted(ctx: ProbeContext) -> list[Any]:
         runs.append(time.monotonic())
-        return demo_data.healthy_members()
+        return _recorded("healthy", "members")
 
-    app = build_app(demo_data.lab_cluster(), probes={"members": counted},
-                    clock=demo_data.clock, diagnose=demo_data.diagnose_fn(False),
+    app = build_app(cluster("healthy"), probes={"members": counted},
+                    clock=recorded_clock("healthy"),
                     refresh_interval=0.5)
     async with app.run_test(size=(120, 36)) as pilot:
         await settle(pilot)
@@ -279,8 +297,8 @@ async def test_scrolling_up_stops_follow_and_counts_new_lines() -> None:
         return [LogLine("etcd1", "kube-apiserver", f"2026-11-18T01:{i // 60:02}:{i % 60:02}Z",
                         f"line {i}") for i in range(40 * calls[0])]
 
-    app = build_app(demo_data.lab_cluster(), probes={"logs": growing_logs},
-                    clock=demo_data.clock, diagnose=demo_data.diagnose_fn(True),
+    app = build_app(cluster("seed-outage"), probes={"logs": growing_logs},
+                    clock=recorded_clock("seed-outage"),
                     refresh_interval=3600)
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot)
@@ -297,8 +315,7 @@ async def test_scrolling_up_stops_follow_and_counts_new_lines() -> None:
         assert view.scroll_y == 0, "not following: the view stays where the operator put it"
         view.focus()
         await pilot.press("end")
-        await pilot.pause(0.2)
-        assert not marker.display
+        await _wait_for(pilot, lambda: not marker.display, 5)  # back at the end: following
 
 
 async def test_switching_theme_recolours_node_data() -> None:

@@ -1,10 +1,10 @@
-"""Pure helpers of the TUI: formatting, the log filter, the registry, report assembly."""
+"""Pure helpers of the TUI: formatting, the log filter, the key registry, the export."""
 
 from __future__ import annotations
 
-from blackstart.checks.model import LogLine, MemberState, Severity, SnapshotInfo
+from blackstart.checks.model import MemberState, Quorum, Severity, SnapshotInfo
+from blackstart.checks.reasoning.report import assemble_report
 from blackstart.runbook.incident import write_incident_report as write_report
-from blackstart.tui import demo_data
 from blackstart.tui import keymap as actions
 from blackstart.tui.export import TakenAction, render_markdown
 from blackstart.tui.formatting import (
@@ -14,7 +14,7 @@ from blackstart.tui.formatting import (
     line_matches,
     quorum_line,
 )
-from blackstart.tui.state import build_report, fallback_diagnose, panel_for_probe
+from screenshots import cluster, recording
 
 
 def test_human_units() -> None:
@@ -32,9 +32,11 @@ def test_days_left_says_expired_n_days_ago() -> None:
     assert days_left_text(364.6) == "364 days"
 
 
-def test_quorum_line() -> None:
-    assert quorum_line(1, 3) == "1/3 healthy, quorum needs 2 — NO QUORUM"
-    assert quorum_line(2, 3).endswith("quorum OK")
+def test_quorum_line_says_what_the_report_computed() -> None:
+    assert quorum_line(Quorum(["etcd3"], 3, 2, True)) == "1/3 healthy, quorum needs 2 — NO QUORUM"
+    assert quorum_line(Quorum(["etcd1", "etcd3"], 3, 2, True)).endswith("quorum OK")
+    # members not probed yet: not "OK", whatever the arithmetic says
+    assert quorum_line(Quorum([], 0, 0, False)).endswith("NO QUORUM")
 
 
 def test_filter_by_known_class_else_search() -> None:
@@ -53,34 +55,9 @@ def test_registry_drives_bindings_and_dangerous_set() -> None:
                                         "recover"}
 
 
-def test_build_report_sorts_results_by_type() -> None:
-    cluster = demo_data.lab_cluster()
-    db = SnapshotInfo("/x/member/snap/db", "etcd1", kind="member-db", valid=True, revision=5)
-    results = {"a": [MemberState("etcd1", "https://127.0.0.1:2379", healthy=True), db],
-               "b": [LogLine("etcd1", "kube-apiserver", None, "hi")]}
-    report = build_report(cluster, results, 100.0, {"c": "boom"})
-    assert [m.name for m in report.members] == ["etcd1"]
-    assert report.member_dbs == [db] and report.snapshots == []
-    assert len(report.logs) == 1 and report.probe_errors == {"c": "boom"}
-    assert report.expected_members == ["etcd1", "etcd2", "etcd3"]
-
-
-def test_fallback_verdict_is_quorum_arithmetic() -> None:
-    report = build_report(demo_data.lab_cluster(), {"m": demo_data.outage_members()}, 1.0)
-    _, verdict = fallback_diagnose(report, 1.0)
-    assert verdict.level == Severity.CRITICAL and "quorum needs 2" in verdict.summary
-
-
-def test_probe_names_map_to_panels() -> None:
-    assert panel_for_probe("member_dbs") == "snapshots"
-    assert panel_for_probe("members") == "members"
-    assert panel_for_probe("certificates") == "certificates"
-    assert panel_for_probe("clocks") == "findings"
-
-
 def test_export_markdown_and_never_overwrites(tmp_path: object) -> None:
-    report = build_report(demo_data.lab_cluster(), {"m": demo_data.outage_members()}, 1.0)
-    report.findings, report.verdict = demo_data.outage_findings()
+    rec = recording("seed-outage")
+    report = assemble_report(rec.cluster, rec.results, rec.taken_at, rec.errors)
     text = render_markdown(report, [TakenAction(2.0, "restart", "etcd2", "ok")], 3.0)
     assert "**CRITICAL**: Quorum lost" in text and "`cert-expired`" in text
     assert "restart (etcd2): ok" in text
@@ -99,7 +76,7 @@ async def test_keys_pass_the_selected_request_on_untouched() -> None:
     from blackstart.tui.app import build_app
     from blackstart.tui.targets import request_for
 
-    app = build_app(demo_data.lab_cluster(), probes={}, clock=demo_data.clock)
+    app = build_app(cluster("seed-outage"), probes={}, clock=lambda: 1.0)
     async with app.run_test(size=(120, 36)) as pilot:
         await pilot.pause()
         report = app.report
@@ -127,7 +104,7 @@ async def test_restore_from_a_snapshots_row_names_the_rows_node() -> None:
     from blackstart.tui.panels.snapshots import SnapshotsPanel
     from blackstart.tui.targets import request_for
 
-    app = build_app(demo_data.lab_cluster(), probes={}, clock=demo_data.clock)
+    app = build_app(cluster("seed-outage"), probes={}, clock=lambda: 1.0)
     async with app.run_test(size=(120, 36)) as pilot:
         await pilot.pause()
         report = app.report
@@ -155,18 +132,19 @@ async def test_x_on_a_members_row_acts_on_that_member_only() -> None:
     from blackstart.tui.panels.members import MembersPanel
     from blackstart.tui.targets import request_for
 
-    cluster = demo_data.lab_cluster()
-    app = build_app(cluster, probes={}, clock=demo_data.clock)
+    lab = cluster("seed-outage")
+    app = build_app(lab, probes={}, clock=lambda: 1.0)
     async with app.run_test(size=(120, 36)) as pilot:
         await pilot.pause()
         panel = app.main.query_one(MembersPanel)
         panel.show([MemberState("etcd1", "https://127.0.77.1:2379", healthy=True),
-                    MemberState("etcd2", "https://127.0.77.2:2379", error_class="refused")], 3)
+                    MemberState("etcd2", "https://127.0.77.2:2379", error_class="refused")],
+                   Quorum(["etcd1"], 3, 2, True))
         table = panel.query_one("DataTable")
         table.focus()
         await pilot.pause()
         assert request_for("restart", app.main, app.report) == RestartService(
-            cluster.member("etcd1").node, "etcd")
+            lab.member("etcd1").node, "etcd")
         table.move_cursor(row=1)
         await pilot.pause()
         assert request_for("restart", app.main, app.report) == StartMembers(("etcd2",))

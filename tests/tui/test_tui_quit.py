@@ -10,21 +10,21 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 
 SCRIPT = r"""
-import asyncio, threading, time
-from blackstart.tui import demo_data
-from blackstart.tui.app import build_app
+import asyncio, sys, threading, time
+sys.path.insert(0, "tests/tui")
+from screenshots import probes, recorded_app
 
 async def stuck(ctx):
     threading.Event().wait(60)  # a blocking call that never answers
     return []
 
 async def main():
-    probes = demo_data.probes(True) | {"members": stuck}
-    app = build_app(demo_data.lab_cluster(), probes=probes, clock=demo_data.clock,
-                    diagnose=demo_data.diagnose_fn(True))
+    app = recorded_app("seed-outage", probes=probes("seed-outage") | {"members": stuck},
+                       refresh_interval=5.0)
     async with app.run_test(size=(120, 36)) as pilot:
-        while "members" not in app.running:
-            await pilot.pause(0.05)
+        others = set(app.probes) - {"members"}
+        while "members" not in app.running or not others <= set(app.results):
+            await pilot.pause(0.05)  # only the stuck one left: quitting waits for nothing else
         print("QUIT", time.monotonic(), flush=True)
         await pilot.press("q")
 

@@ -1,4 +1,5 @@
-"""SVG snapshots of the cockpit (recorded lab-shaped data, fixed clock, no blink).
+"""SVG snapshots of the cockpit: recorded probe results of a real lab, through the real
+diagnosis, with the recording's clock, no blink.
 
 The same states as `make screenshots`; update with `pytest --snapshot-update` after
 looking at the new pictures."""
@@ -9,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from blackstart.tui.screenshots import STATES, make_app, prepare
+from screenshots import STATES, make_app, prepare
 
 
 @pytest.mark.parametrize("state", STATES, ids=[s.name for s in STATES])

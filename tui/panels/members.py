@@ -6,7 +6,7 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.widgets import DataTable, Static
 
-from blackstart.checks.model import Cluster, MemberState, Severity, majority
+from blackstart.checks.model import Cluster, MemberState, Quorum, Severity
 from blackstart.checks.requests import Request, RestartService, StartMembers
 from blackstart.tui.formatting import human_size, quorum_line
 from blackstart.tui.panels.base import Panel, selected_key, sync_table
@@ -31,15 +31,13 @@ class MembersPanel(Panel):
         yield table
         yield Static("", id="quorum-line", markup=False)
 
-    def show(self, members: list[MemberState], total: int) -> None:
+    def show(self, members: list[MemberState], quorum: Quorum) -> None:
         self._states = {m.name: m for m in members}
         rows = {m.name: self._cells(m) for m in members}
         sync_table(self.query_one(DataTable), rows)
-        healthy = sum(1 for m in members if m.healthy)
-        need = majority(total)
         line = self.query_one("#quorum-line", Static)
-        line.update(Text(quorum_line(healthy, total)))
-        line.set_class(healthy < need, "-error")
+        line.update(Text(quorum_line(quorum)))
+        line.set_class(not quorum.held, "-error")
         self.set_status("")
 
     def _cells(self, m: MemberState) -> list[Text]:

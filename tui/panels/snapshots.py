@@ -62,7 +62,7 @@ class SnapshotsPanel(Panel):
     def show(self, report: Report, now: float) -> None:
         rows = source_rows(report)
         # starred only when the verdict recommends restoring from it
-        best = report.verdict.recommended_source()
+        best = report.best_source
         self._best = best.label() if best else None
         self._rows = {r.key: r for r in rows}
         sync_table(self.query_one(DataTable), {r.key: self._cells(r, now) for r in rows})

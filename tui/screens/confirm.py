@@ -35,21 +35,19 @@ class ConfirmScreen(ModalScreen[bool]):
             for w in v.warnings:
                 if w not in shown:  # the runbook's preview already lists its warnings
                     yield Static(Text(f"⚠ {w}"), classes="confirm-warning")
-            if v.note:
-                yield Static(Text(v.note), id="confirm-note")
-            if v.destructive and v.runnable:
+            if v.destructive:
                 yield Static(Text(f"Type the cluster name ({self.cluster}) to confirm:"))
                 yield Input(placeholder="cluster name", id="confirm-name")
             with Horizontal(id="confirm-buttons"):
                 yield Button("Cancel", id="cancel", variant="primary")
                 yield Button("Confirm", id="confirm-ok", variant="error",
-                             disabled=self._needs_name() or not v.runnable)
+                             disabled=self._needs_name())
 
     def on_mount(self) -> None:
         self.query_one("#cancel", Button).focus()
 
     def _needs_name(self) -> bool:
-        return self.view.destructive and self.view.runnable
+        return self.view.destructive
 
     @on(Input.Changed, "#confirm-name")
     def _name_typed(self, event: Input.Changed) -> None:

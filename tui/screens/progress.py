@@ -55,7 +55,7 @@ class ProgressScreen(ModalScreen[bool]):
     def on_mount(self) -> None:
         self._offer_journal(False)
         table = self.query_one(DataTable)
-        for i, step in enumerate(getattr(self.view.plan, "steps", [])):
+        for i, step in enumerate(self.view.plan.steps):
             table.add_row(Text(MARKS["pending"]), Text(step.node), Text(step.title), key=str(i))
 
     def step_event(self, ev: Any) -> None:
