@@ -65,7 +65,12 @@ def etcd_only(cluster: Cluster) -> Cluster:
 
 def by_plan(cluster: Cluster, snap: Path) -> tuple[float, float]:
     t0 = time.monotonic()
-    plan = plan_for("restore", cluster, snapshot=str(snap), operator="bench")
+    from blackstart.checks.requests import Restore
+    from blackstart.cli.runbook import source_ref
+
+    request = Restore(source_ref(cluster, str(snap), cluster.members[0].node),
+                      force_reason="bench: restore a healthy lab on purpose")
+    plan = plan_for(request, cluster, operator="bench")
     t1 = time.monotonic()
     res = asyncio.run(execute(plan, cluster, operator="bench"))
     if not res.ok:
