@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 DEMO_DIR ?= $(HOME)/.local/state/blackstart/demo
 
-.PHONY: demo test lint typecheck screenshots record bench clean-lab
+.PHONY: demo test lint typecheck screenshots record bench clean-lab fuzz
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -24,7 +24,6 @@ demo: $(VENV)/.lab
 test: $(VENV)/.test
 	$(BIN)/ruff check .
 	$(BIN)/mypy
-	$(BIN)/lint-imports
 	$(BIN)/pytest -q
 
 lint: $(VENV)/.test
@@ -32,6 +31,10 @@ lint: $(VENV)/.test
 
 typecheck: $(VENV)/.test
 	$(BIN)/mypy
+
+# every parser under hypothesis for longer than CI does (5000 inputs per property)
+fuzz: $(VENV)/.test
+	BLACKSTART_FUZZ_EXAMPLES=$${BLACKSTART_FUZZ_EXAMPLES:-5000} $(BIN)/pytest -q -s -p no:cacheprovider tests/fuzz
 
 screenshots: $(VENV)/.test
 	$(BIN)/python tests/tui/screenshots.py screenshots

@@ -53,9 +53,13 @@ def audit_record(
 
 def append(state_dir: str, record: dict[str, Any]) -> None:
     """Append one line and fsync: an audit line that a crash can eat is no audit."""
+    from blackstart.runbook.safe_files import state_subdir
+
+    state_subdir(state_dir)
     path = audit_path(state_dir)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    # O_NOFOLLOW: a symlink planted as audit.jsonl is refused, not appended through
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_NOFOLLOW | os.O_CLOEXEC,
+                 0o600)
     try:
         os.write(fd, (json.dumps(record, sort_keys=True) + "\n").encode())
         os.fsync(fd)

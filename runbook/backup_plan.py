@@ -77,20 +77,21 @@ async def prune_steps(cluster: Cluster, clients: dict[str, NodeReader], ids: Ste
     for b in locs:
         if b.kind == "dir":
             steps += await _dir_prune(clients[b.node or ""], ids, b, new_name,
-                                      delete=delete, now=now)
+                                      delete=delete, now=now, cluster_name=cluster.name)
         else:
             steps += await asyncio.to_thread(_s3_prune, ids, b, new_name, delete, now)
     return steps
 
 
 async def _dir_prune(c: NodeReader, ids: StepIds, b: BackupLocation, new_name: str, *,
-                     delete: bool, now: float) -> list[Step]:
+                     delete: bool, now: float, cluster_name: str = "") -> list[Step]:
     try:
         entries = await c.list_dir(b.path or "")
     except Exception:  # noqa: BLE001 - a missing dir has nothing to prune
         return []
     files = [(e.name, e.mtime) for e in entries
-             if not e.is_dir and retention.is_snapshot_name(e.name)]
+             if not e.is_dir and retention.is_snapshot_name(e.name)
+             and await is_real_snapshot(c, cluster_name, e.path)]
     files.append((new_name, now))
     kits = {e.name for e in entries if is_kit_name(e.name)}
     steps = []
@@ -98,6 +99,23 @@ async def _dir_prune(c: NodeReader, ids: StepIds, b: BackupLocation, new_name: s
         for fname in [victim] + ([kit_name(victim)] if kit_name(victim) in kits else []):
             steps.append(_dir_prune_one(ids, b, fname, delete=delete, now=now))
     return steps
+
+
+async def is_real_snapshot(c: NodeReader, cluster_name: str, path: str) -> bool:
+    """Prune knows what a snapshot is (issue 13): a regular file that verifies as an etcd
+    snapshot, or one with blackstart's own name and the sha256 trailer. A plain-text
+    `notes.db` is neither, and is never pruned or deleted."""
+    from blackstart.checks.formats.snapshot_file import has_trailer
+    from blackstart.checks.probes.snapshots import verify_on_node
+    from blackstart.runbook.safe_files import special_file_problem
+
+    st = await c.stat(path)
+    if st is None or special_file_problem(st.mode) is not None:
+        return False
+    if retention.is_own_name(posixpath.basename(path), cluster_name) and has_trailer(st.size):
+        return True
+    v = await verify_on_node(c, path, st.size)
+    return bool(v.valid)
 
 
 def _dir_prune_one(ids: StepIds, b: BackupLocation, name: str, *, delete: bool, now: float

@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 
 from cryptography import x509
+from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from cryptography.x509.oid import ExtensionOID
@@ -70,6 +71,7 @@ def renew(cert_pem: bytes, ca_cert_pem: bytes, ca_key_pem: bytes, now: float
         ca_key.public_key()), critical=False)
     algo = None if isinstance(ca_key, ed25519.Ed25519PrivateKey) else hashes.SHA256()
     cert = b.sign(ca_key, algo)
+    _issued_by(cert, ca)
     key_pem = key.private_bytes(serialization.Encoding.PEM,
                                 serialization.PrivateFormat.TraditionalOpenSSL
                                 if not isinstance(key, ed25519.Ed25519PrivateKey)
@@ -122,3 +124,24 @@ def _load_key(pem: bytes) -> PrivateKey:
                       | ed25519.Ed25519PrivateKey):
         raise CertError(f"unsupported CA key type {type(key).__name__}")
     return key
+
+
+def _issued_by(cert: x509.Certificate, ca: x509.Certificate) -> None:
+    try:
+        cert.verify_directly_issued_by(ca)
+    except (ValueError, TypeError, InvalidSignature) as exc:
+        raise CertError("the CA key does not match the CA certificate: a cert it signs "
+                        f"does not verify against the CA ({type(exc).__name__})") from exc
+
+
+def check_ca_pair(ca_cert_pem: bytes, ca_key_pem: bytes, sample_pem: bytes, now: float
+                  ) -> None:
+    """Before any file moves: the CA cert parses, the key parses and is the CA's own, and
+    it signs a test cert (shaped like `sample_pem`) that verifies against the CA."""
+    ca = _load_cert(ca_cert_pem)
+    key = _load_key(ca_key_pem)
+    pub = serialization.PublicFormat.SubjectPublicKeyInfo
+    if (key.public_key().public_bytes(serialization.Encoding.DER, pub)
+            != ca.public_key().public_bytes(serialization.Encoding.DER, pub)):
+        raise CertError("the CA key is not the key of the CA certificate (public keys differ)")
+    renew(sample_pem, ca_cert_pem, ca_key_pem, now)

@@ -49,9 +49,10 @@ async def execute(plan: Plan, cluster: Cluster, *, operator: str,
         return PlanResult(False, plan.id, error=exc.reason, refused=True)
     with held:
         j = journal or open_journal(cluster.state_dir, plan, operator)
-        if journal is not None:
-            j.finish("running")
         runner = Runner(plan, cluster, operator, on_event)
+        if journal is not None:
+            note_crashes(runner, j)
+            j.finish("running")
         try:
             return await _run_from(runner, j, hooks)
         finally:
@@ -67,6 +68,22 @@ async def run_step(runner: Runner, step: Step, previous: str | None = None) -> O
         return await handler(runner, step, previous)
     except (NodeError, StepFailed, OSError) as exc:
         return Outcome("failed", error=str(exc))
+    except Exception as exc:  # noqa: BLE001 - a bug must still be a failed step, audited
+        return Outcome("crashed", error=f"crashed: {type(exc).__name__}: {exc}")
+
+
+def note_crashes(runner: Runner, j: Journal) -> None:
+    """A step left `running` means the process died in it: say so in the audit log, once,
+    as a line of its own, before anything else touches the plan."""
+    for sid in j.interrupted_steps():
+        if sid in j.crashes_noted:
+            continue
+        step = next(s for s in j.plan.steps if s.id == sid)
+        runner.audit(step, Outcome("crashed", error="blackstart died while this step ran "
+                                   "(killed or crashed); its effect is judged from the "
+                                   "node's real state"), 0.0, prefix="crash:")
+        j.crashes_noted.append(sid)
+    j.save()
 
 
 async def _run_from(runner: Runner, j: Journal, hooks: Hooks) -> PlanResult:
@@ -85,10 +102,10 @@ async def _run_from(runner: Runner, j: Journal, hooks: Hooks) -> PlanResult:
         t0 = time.monotonic()
         out = await run_step(runner, step, previous)
         runner.audit(step, out, time.monotonic() - t0)
-        j.set(step.id, out.status)
+        j.set(step.id, "failed" if out.status == "crashed" else out.status)
         result.outputs[step.id] = out.output.decode("utf-8", "replace")[-4000:]
         runner.emit(out.status, out.error)
-        if out.status == "failed":
+        if out.status in ("failed", "crashed"):
             j.finish("failed", f"step {step.id} on {step.node}: {out.error}")
             return PlanResult(False, plan.id, step, j.error, str(j.path), outputs=result.outputs)
         hooks.after_step(i, step)
@@ -98,34 +115,49 @@ async def _run_from(runner: Runner, j: Journal, hooks: Hooks) -> PlanResult:
 
 async def rollback(j: Journal, cluster: Cluster, *, operator: str,
                    on_event: Callable[[StepEvent], None] | None = None) -> PlanResult:
-    """Undo the journal's started steps, newest first. Never deletes: whatever occupies a
-    path being restored is moved aside with a timestamp first."""
+    """Undo the journal's started steps, newest first; undos that start a service again
+    come last, after every file is back (a service restarted before its old files are
+    back would load the wrong ones). Never deletes: whatever occupies a path being
+    restored is moved aside with a timestamp first. "rolled back" only when the members
+    the plan touched answer again; else `rollback-degraded` and a failed result."""
     try:
         held = lock.acquire(cluster.state_dir, operator, j.plan.id)
     except lock.LockHeld as exc:
         return PlanResult(False, j.plan.id, error=exc.reason, refused=True)
     with held:
         runner = Runner(j.plan, cluster, operator, on_event)
+        note_crashes(runner, j)
         try:
-            for i in reversed(range(len(j.plan.steps))):
-                step = j.plan.steps[i]
-                status = j.status.get(step.id)
-                if step.id in j.undone or not ops.should_undo(step, status):
-                    continue
-                runner.index, runner.step = i, step
-                runner.emit("running", f"undo: {step.undo}")
-                t0 = time.monotonic()
-                out = await ops.undo_step(runner, step)
-                runner.audit(step, out, time.monotonic() - t0, prefix="undo:")
-                runner.emit(out.status, out.error)
-                if out.status == "failed":
-                    j.finish("rollback-failed", f"undo of {step.id} on {step.node}: {out.error}")
-                    return PlanResult(False, j.plan.id, step, j.error, str(j.path))
-                j.undone.append(step.id)
-                j.save()
-            j.finish("rolled-back")
-            return PlanResult(True, j.plan.id, journal=str(j.path))
+            return await _undo_all(runner, j)
         finally:
             await runner.close()
 
 
+async def _undo_all(runner: Runner, j: Journal) -> PlanResult:
+    order = list(reversed(range(len(j.plan.steps))))
+    starts = [i for i in order if ops.undo_starts(j.plan.steps[i])]
+    for i in [i for i in order if i not in starts] + starts:
+        step = j.plan.steps[i]
+        if step.id in j.undone:
+            continue
+        runner.index, runner.step = i, step
+        decision = await ops.undo_decision(runner, step, j.status.get(step.id))
+        if decision is None:
+            continue
+        runner.emit("running", f"undo: {step.undo} ({decision})")
+        t0 = time.monotonic()
+        out, command = await ops.undo_step(runner, step)
+        runner.audit(step, out, time.monotonic() - t0, prefix="undo:", command=command)
+        runner.emit(out.status, out.error)
+        if out.status == "failed":
+            j.finish("rollback-failed", f"undo of {step.id} on {step.node}: {out.error}")
+            return PlanResult(False, j.plan.id, step, j.error, str(j.path))
+        j.undone.append(step.id)
+        j.save()
+    problems = await ops.after_rollback_problems(runner)
+    if problems:
+        j.finish("rollback-degraded", "every undo ran but the cluster is not healthy: "
+                 + "; ".join(problems))
+        return PlanResult(False, j.plan.id, None, j.error, str(j.path))
+    j.finish("rolled-back")
+    return PlanResult(True, j.plan.id, journal=str(j.path))

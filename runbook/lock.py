@@ -1,23 +1,27 @@
-"""One operator at a time: a lock file in the state dir, created with O_EXCL.
+"""One operator at a time: a kernel lock (`flock`) on `<state_dir>/lock`, held for the
+life of a plan.
 
-It names its holder (user, host, pid, time, plan). A second operator is refused with
-that name. A lock whose holder was on this host and whose pid is gone is stale and is
-taken over (the stale lock is kept beside as `lock.stale-<time>` for the record).
+The lock file is never removed or renamed (a second inode would let two holders in at
+once, the old rename-aside race); only its contents change: while held it names its
+holder (user, host, pid, plan, start time) for the refusal message. A holder that dies,
+SIGKILL included, loses its flock in the kernel at that instant, so a stale lock is
+detected by the lock itself: the next `acquire` simply gets it and says who left it.
+PIDs are never guessed at, so a reused PID cannot block anyone.
 """
 
 from __future__ import annotations
 
+import contextlib
+import errno
+import fcntl
 import json
 import os
 import socket
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import psutil
-
-from blackstart.runbook.plan import stamp
 from blackstart.runbook.preflight import PlanRefused
 
 LOCK_FILE = "lock"
@@ -33,24 +37,31 @@ class LockHeld(PlanRefused):
 
 
 def describe_holder(h: dict[str, Any], path: Path) -> str:
-    when = time.strftime("%Y-%m-%d %H:%M:%SZ", time.gmtime(float(h.get("time", 0))))
+    when = time.strftime("%Y-%m-%d %H:%M:%SZ", time.gmtime(float(h.get("time") or 0)))
     return (f"another operator holds the runbook lock {path}: user {h.get('user')!r} on host "
-            f"{h.get('host')!r} (pid {h.get('pid')}) since {when}, plan {h.get('plan')!r}")
+            f"{h.get('host')!r} (pid {h.get('pid')}) since {when}, plan {h.get('plan')!r}. "
+            "It is released when that process ends; `blackstart unlock --yes` only clears "
+            "a record left by a holder that is gone")
 
 
 @dataclass
 class Lock:
     path: Path
     holder: dict[str, Any]
+    fd: int
+    left_by: dict[str, Any] | None = None  # the record a dead holder left, if any
+    released: bool = field(default=False)
 
     def release(self) -> None:
-        """Remove our own lock file only (checked by pid and plan)."""
-        try:
-            current = json.loads(self.path.read_text())
-        except (OSError, ValueError):
+        if self.released:
             return
-        if current.get("pid") == self.holder["pid"] and current.get("plan") == self.holder["plan"]:
-            self.path.unlink(missing_ok=True)
+        self.released = True
+        with contextlib.suppress(OSError):
+            os.ftruncate(self.fd, 0)
+            os.fsync(self.fd)
+        with contextlib.suppress(OSError):
+            fcntl.flock(self.fd, fcntl.LOCK_UN)
+        os.close(self.fd)
 
     def __enter__(self) -> Lock:
         return self
@@ -63,50 +74,99 @@ def lock_path(state_dir: str) -> Path:
     return Path(state_dir) / LOCK_FILE
 
 
+def parse_holder(text: str) -> dict[str, Any] | None:
+    if not text.strip():
+        return None
+    try:
+        d = json.loads(text)
+    except ValueError:
+        return {"user": "?", "host": "?", "pid": None, "time": 0, "plan": "unreadable lock"}
+    return d if isinstance(d, dict) else {"plan": "unreadable lock"}
+
+
+def _read_fd(fd: int) -> dict[str, Any] | None:
+    os.lseek(fd, 0, os.SEEK_SET)
+    return parse_holder(os.read(fd, 65536).decode("utf-8", "replace"))
+
+
 def read_holder(state_dir: str) -> dict[str, Any] | None:
     try:
-        return dict(json.loads(lock_path(state_dir).read_text()))
-    except FileNotFoundError:
+        return parse_holder(lock_path(state_dir).read_text())
+    except (FileNotFoundError, NotADirectoryError):
         return None
-    except (OSError, ValueError):
+    except OSError:
         return {"user": "?", "host": "?", "pid": None, "time": 0, "plan": "unreadable lock"}
 
 
-def is_stale(holder: dict[str, Any], host: str | None = None) -> bool:
-    """Stale only when we can know: same host and the pid is not running."""
-    if holder.get("host") != (host or socket.gethostname()):
-        return False
-    pid = holder.get("pid")
-    return isinstance(pid, int) and not psutil.pid_exists(pid)
+def _open_existing(path: Path) -> int | None:
+    try:
+        return os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+    except (FileNotFoundError, NotADirectoryError):
+        return None
 
 
-def check_free(state_dir: str, operator: str) -> None:
-    """Raise LockHeld if someone else (alive) holds the lock. Changes nothing."""
-    holder = read_holder(state_dir)
-    if holder is None or is_stale(holder):
-        return
-    if holder.get("pid") == os.getpid():
-        return
-    raise LockHeld(holder, lock_path(state_dir))
+def held_by(state_dir: str) -> dict[str, Any] | None:
+    """The live holder, or None when nobody holds the lock. Changes nothing (read-only
+    safe: the lock file is not created)."""
+    path = lock_path(state_dir)
+    try:
+        fd = _open_existing(path)
+    except OSError as exc:
+        raise PlanRefused(f"cannot read the runbook lock {path}: {exc.strerror}") from exc
+    if fd is None:
+        return None
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except OSError as exc:
+            if exc.errno not in (errno.EWOULDBLOCK, errno.EAGAIN):
+                raise
+            return _read_fd(fd) or {"plan": "?"}
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        return None
+    finally:
+        os.close(fd)
+
+
+def check_free(state_dir: str, operator: str = "") -> None:
+    """Raise LockHeld if a live process holds the lock. Changes nothing."""
+    holder = held_by(state_dir)
+    if holder is not None:
+        raise LockHeld(holder, lock_path(state_dir))
 
 
 def acquire(state_dir: str, operator: str, plan_id: str) -> Lock:
+    from blackstart.runbook.safe_files import state_subdir
+
+    state_subdir(state_dir)
     path = lock_path(state_dir)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError as exc:
+        holder = _read_fd(fd) or {"plan": "?"}
+        os.close(fd)
+        if exc.errno in (errno.EWOULDBLOCK, errno.EAGAIN):
+            raise LockHeld(holder, path) from None
+        raise
+    left = _read_fd(fd)
     holder = {"user": operator, "host": socket.gethostname(), "pid": os.getpid(),
               "time": time.time(), "plan": plan_id}
-    for _ in range(2):  # second round only after moving a stale lock aside
-        try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        except FileExistsError:
-            current = read_holder(state_dir) or {}
-            if not is_stale(current):
-                raise LockHeld(current, path) from None
-            os.replace(path, path.with_name(f"{LOCK_FILE}.stale-{stamp()}-{os.getpid()}"))
-            continue
-        with os.fdopen(fd, "w") as fh:
-            json.dump(holder, fh)
-            fh.flush()
-            os.fsync(fh.fileno())
-        return Lock(path, holder)
-    raise LockHeld(read_holder(state_dir) or {}, path)
+    data = json.dumps(holder).encode()
+    # overwrite in place, then cut the tail: a reader never sees an empty record
+    os.pwrite(fd, data, 0)
+    os.ftruncate(fd, len(data))
+    os.fsync(fd)
+    return Lock(path, holder, fd, left_by=left)
+
+
+def clear_stale(state_dir: str) -> dict[str, Any] | None:
+    """`blackstart unlock`: clear the record a dead holder left. A live holder is never
+    broken (LockHeld); returns the record cleared (None when there was none)."""
+    fd = _open_existing(lock_path(state_dir))
+    if fd is None:
+        return None
+    os.close(fd)
+    lk = acquire(state_dir, "unlock", "unlock")
+    lk.release()
+    return lk.left_by

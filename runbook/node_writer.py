@@ -9,19 +9,14 @@ for the life of a plan; the executor and the restore planner share it.
 
 from __future__ import annotations
 
-import asyncio
-import os
-import shutil
-from pathlib import Path
-
 from blackstart.checks.model import Cluster, Node
 from blackstart.checks.nodes import (
     DEFAULT_TIMEOUT,
     LocalNode,
     NodeReader,
     SSHNode,
-    deadline,
 )
+from blackstart.runbook import safe_files
 
 
 class NodeWriter(NodeReader):
@@ -52,101 +47,49 @@ class NodeWriter(NodeReader):
 
 
 class LocalWriter(LocalNode, NodeWriter):
-    """This machine, writable."""
+    """This machine, writable: every call goes through runbook.safe_files."""
 
     async def write_file(
         self, path: str, data: bytes, mode: int = 0o600, timeout: float = DEFAULT_TIMEOUT
     ) -> None:
-        def _write() -> None:
-            tmp = f"{path}.blackstart-tmp"
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(data)
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.chmod(tmp, mode)
-            os.replace(tmp, path)
-
-        await deadline(asyncio.to_thread(_write), timeout, self, f"write {path}")
+        await safe_files.node_write(self, path, data, mode=mode, timeout=timeout)
 
     async def rename(self, src: str, dst: str, timeout: float = DEFAULT_TIMEOUT) -> None:
-        if os.path.exists(dst):
-            raise self._err(f"refusing to rename {src} over existing {dst}")
-        await deadline(asyncio.to_thread(os.rename, src, dst), timeout, self, f"rename {src}")
+        await safe_files.node_rename(self, src, dst, timeout=timeout)
 
     async def makedirs(
         self, path: str, mode: int = 0o700, timeout: float = DEFAULT_TIMEOUT
     ) -> None:
-        await deadline(
-            asyncio.to_thread(Path(path).mkdir, mode, True, True), timeout, self, f"mkdir {path}"
-        )
+        await safe_files.node_makedirs(self, path, mode=mode, timeout=timeout)
 
     async def put_file(self, local_path: str, path: str, timeout: float = 600.0) -> None:
-        await deadline(asyncio.to_thread(_copy_local, local_path, path), timeout, self,
-                       f"copy {local_path} -> {path}")
+        await safe_files.node_put(self, local_path, path, timeout=timeout)
 
     async def get_file(self, path: str, local_path: str, timeout: float = 600.0) -> None:
-        await deadline(asyncio.to_thread(_copy_local, path, local_path), timeout, self,
-                       f"copy {path} -> {local_path}")
-
-
-def _copy_local(src: str, dst: str) -> None:
-    tmp = f"{dst}.blackstart-tmp"
-    shutil.copyfile(src, tmp)
-    with open(tmp, "rb+") as fh:
-        os.fsync(fh.fileno())
-    os.replace(tmp, dst)
+        await safe_files.node_get(self, path, local_path, timeout=timeout)
 
 
 class SSHWriter(SSHNode, NodeWriter):
-    """A node over SSH, writable (SFTP for files, `mkdir` for dirs)."""
+    """A node over SSH, writable: SFTP with the same promises (runbook.safe_files)."""
 
     async def write_file(
         self, path: str, data: bytes, mode: int = 0o600, timeout: float = DEFAULT_TIMEOUT
     ) -> None:
-        async def _write() -> None:
-            sftp = await self._sftp_client()
-            tmp = f"{path}.blackstart-tmp"
-            async with sftp.open(tmp, "wb") as fh:
-                await fh.write(data)
-            await sftp.chmod(tmp, mode)
-            await sftp.posix_rename(tmp, path)
-
-        await deadline(_write(), timeout, self, f"write {path}")
+        await safe_files.node_write(self, path, data, mode=mode, timeout=timeout)
 
     async def rename(self, src: str, dst: str, timeout: float = DEFAULT_TIMEOUT) -> None:
-        async def _rename() -> None:
-            sftp = await self._sftp_client()
-            if await sftp.exists(dst):
-                raise self._err(f"refusing to rename {src} over existing {dst}")
-            await sftp.rename(src, dst)
-
-        await deadline(_rename(), timeout, self, f"rename {src}")
+        await safe_files.node_rename(self, src, dst, timeout=timeout)
 
     async def makedirs(
         self, path: str, mode: int = 0o700, timeout: float = DEFAULT_TIMEOUT
     ) -> None:
-        res = await self.run(["mkdir", "-p", "-m", f"{mode:o}", path], timeout=timeout)
-        if not res.ok:
-            raise self._err(f"mkdir {path}: {res.stderr.decode('utf-8', 'replace').strip()}")
+        await safe_files.node_makedirs(self, path, mode=mode, timeout=timeout)
 
     async def put_file(self, local_path: str, path: str, timeout: float = 600.0) -> None:
-        async def _put() -> None:
-            sftp = await self._sftp_client()
-            tmp = f"{path}.blackstart-tmp"
-            await sftp.put(local_path, tmp)
-            await sftp.posix_rename(tmp, path)
-
-        await deadline(_put(), timeout, self, f"copy {local_path} -> {path}")
+        await safe_files.node_put(self, local_path, path, timeout=timeout)
 
     async def get_file(self, path: str, local_path: str, timeout: float = 600.0) -> None:
-        async def _get() -> None:
-            sftp = await self._sftp_client()
-            tmp = f"{local_path}.blackstart-tmp"
-            await sftp.get(path, tmp)
-            os.replace(tmp, local_path)
-
-        await deadline(_get(), timeout, self, f"copy {path} -> {local_path}")
+        await safe_files.node_get(self, path, local_path, timeout=timeout)
 
 
 def connect_writer(node: Node) -> NodeWriter:

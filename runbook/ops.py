@@ -8,10 +8,11 @@ import os
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import Any
 
 from blackstart.checks.probes.processes import component_of
 from blackstart.runbook import cert_signing as certs
-from blackstart.runbook import etcdapi
+from blackstart.runbook import etcdapi, safe_files
 from blackstart.runbook.plan import Step, stamp
 from blackstart.runbook.preflight import file_sha256
 from blackstart.runbook.runner import (
@@ -49,7 +50,7 @@ async def _ensure_fresh_dir(r: Runner, step: Step, path: str, previous: str | No
     if previous not in ("running", "failed"):
         raise StepFailed(f"{path} exists; refusing to restore over it")
     aside = f"{path}.partial-{stamp()}"
-    await c.rename(path, aside)
+    await safe_files.node_rename(c, path, aside)
     r.say(f"moved the partial result of the interrupted step aside: {path} -> {aside}")
 
 
@@ -63,13 +64,14 @@ async def op_rename(r: Runner, step: Step, previous: str | None) -> Outcome:
         return Outcome("failed", error=f"{src} does not exist on {step.node}")
     if d is not None:
         return Outcome("failed", error=f"{dst} already exists on {step.node}")
-    await c.makedirs(os.path.dirname(dst), mode=0o700)
-    await c.rename(src, dst)
+    await safe_files.node_makedirs(c, os.path.dirname(dst))
+    await safe_files.node_rename(c, src, dst)
     return Outcome("ok", r.say(f"mv {src} -> {dst}"))
 
 
 async def op_makedirs(r: Runner, step: Step, previous: str | None) -> Outcome:
-    await r.client(step.node).makedirs(str(step.args["path"]), int(step.args.get("mode", 0o700)))
+    await safe_files.node_makedirs(r.client(step.node), str(step.args["path"]),
+                                   mode=int(step.args.get("mode", 0o700)))
     return Outcome("ok")
 
 
@@ -81,14 +83,14 @@ async def op_copy(r: Runner, step: Step, previous: str | None) -> Outcome:
     c = r.client(step.node)
     if await c.stat(dst) is not None and await node_sha256(r, step.node, dst) == want:
         return Outcome("skipped", r.say(f"{dst} already holds the same bytes ({want[:12]}…)"))
-    await c.makedirs(os.path.dirname(dst), mode=0o700)
+    await safe_files.node_makedirs(c, os.path.dirname(dst))
     if src_node:
         tmp = local_tmp(r.cluster, os.path.basename(src))
-        await r.client(src_node).get_file(src, str(tmp), timeout=step.timeout)
-        await c.put_file(str(tmp), dst, timeout=step.timeout)
+        await safe_files.node_get(r.client(src_node), src, str(tmp), timeout=step.timeout)
+        await safe_files.node_put(c, str(tmp), dst, timeout=step.timeout)
         tmp.unlink()  # our own temporary copy in the state dir, not operator data
     else:
-        await c.put_file(src, dst, timeout=step.timeout)
+        await safe_files.node_put(c, src, dst, timeout=step.timeout)
     return await op_check_sha(r, step, previous)
 
 
@@ -128,7 +130,21 @@ async def op_check(r: Runner, step: Step, previous: str | None) -> Outcome:
         return await _check_unchanged(r, step, previous)
     if kind == "verify":
         return await _verify_cluster(r, step)
+    if kind == "ca-pair":
+        return await _check_ca_pair(r, step)
     return Outcome("failed", error=f"unknown check {kind!r}")
+
+
+async def _check_ca_pair(r: Runner, step: Step) -> Outcome:
+    c = r.client(step.node)
+    a = {k: str(v) for k, v in step.args.items()}
+    try:
+        certs.check_ca_pair(await c.read_file(a["ca_cert"]), await c.read_file(a["ca_key"]),
+                            await c.read_file(a["sample"]), time.time())
+    except certs.CertError as exc:
+        return Outcome("failed", error=f"{a['ca_key']} / {a['ca_cert']} on {step.node}: {exc}"
+                                       "; nothing was moved")
+    return Outcome("ok", r.say(f"{a['ca_key']} matches {a['ca_cert']} and signs"))
 
 
 async def _verify_cluster(r: Runner, step: Step) -> Outcome:
@@ -257,24 +273,35 @@ async def op_api(r: Runner, step: Step, previous: str | None) -> Outcome:
     return Outcome("failed", error=f"unknown api call {call!r}")
 
 
+class _SnapshotInvalid(Exception):
+    pass
+
+
 async def _snapshot(r: Runner, step: Step) -> Outcome:
     from blackstart.checks.formats.snapshot_file import verify_snapshot_file
 
     m, dest = r.cluster.member(str(step.args["member"])), Path(str(step.args["dest"]))
-    part = dest.with_name(dest.name + ".part")
-    dest.parent.mkdir(parents=True, exist_ok=True)
+    safe_files.state_subdir(r.cluster.state_dir)
+    safe_files.private_dir(dest.parent, own=True)
 
-    def save() -> None:
-        with open(part, "wb") as fh:
-            etcdapi.save_snapshot(r.cluster, m, fh, timeout=step.timeout)
-            fh.flush()
-            os.fsync(fh.fileno())
+    def save() -> Any:
+        # a fresh unguessable temp beside the final name; on any error (a full disk
+        # included) it is removed, so nothing is left to fill the disk
+        with safe_files.staged(dest, replace=False) as st:
+            etcdapi.save_snapshot(r.cluster, m, st.fh, timeout=step.timeout)
+            st.fh.flush()
+            v = verify_snapshot_file(st.temp)
+            if not v.valid or v.sha256_ok is not True:
+                raise _SnapshotInvalid(f"saved snapshot does not verify: {v.error}")
+        return v
 
-    await asyncio.to_thread(save)
-    v = await asyncio.to_thread(verify_snapshot_file, str(part))
-    if not v.valid or v.sha256_ok is not True:
-        return Outcome("failed", error=f"saved snapshot {part} does not verify: {v.error}")
-    os.replace(part, dest)
+    try:
+        v = await asyncio.to_thread(save)
+    except _SnapshotInvalid as exc:
+        return Outcome("failed", error=f"{dest}: {exc}")
+    except OSError as exc:
+        return Outcome("failed", error=f"cannot write the snapshot {dest}: "
+                                       f"{exc.strerror or exc} (nothing was left behind)")
     info = {"path": str(dest), "revision": v.revision, "total_keys": v.total_keys,
             "sha256": file_sha256(str(dest)), "member": m.name}
     return Outcome("ok", r.say(json.dumps(info)))
@@ -291,10 +318,13 @@ async def op_write(r: Runner, step: Step, previous: str | None) -> Outcome:
     c = r.client(step.node)
     old = await c.read_file(a["from_cert"])
     ca_cert, ca_key = await c.read_file(a["ca_cert"]), await c.read_file(a["ca_key"])
-    cert_pem, key_pem = certs.renew(old, ca_cert, ca_key, time.time())
+    try:
+        cert_pem, key_pem = certs.renew(old, ca_cert, ca_key, time.time())
+    except certs.CertError as exc:
+        return Outcome("failed", error=f"cannot sign {a['cert']} on {step.node}: {exc}")
     # key first: a cert without its key is worse than a key without its cert
-    await c.write_file(a["key"], key_pem, mode=0o600)
-    await c.write_file(a["cert"], cert_pem, mode=0o644)
+    await safe_files.node_write(c, a["key"], key_pem, mode=0o600)
+    await safe_files.node_write(c, a["cert"], cert_pem, mode=0o644)
     return Outcome("ok", r.say(f"wrote {a['cert']} ({certs.describe(cert_pem)}), "
                                f"new key {a['key']} (0600)"))
 
@@ -325,29 +355,77 @@ HANDLERS.update(_backup_handlers())
 # --------------------------------------------------------------------------- undo
 
 
+UNFINISHED_STEP = ("running", "failed", "crashed")
+ROLLBACK_HEALTH_TIMEOUT = 60.0
+
+
+def undo_starts(step: Step) -> bool:
+    """Does this step's undo start a service again (the undo of a stop or a park)?"""
+    if "undo_starts" in step.args:
+        return bool(step.args["undo_starts"])
+    name = step.id.split("-", 1)[-1]
+    return name.startswith(("stop-", "park-"))
+
+
 def should_undo(step: Step, status: str | None) -> bool:
+    """Without looking at the node: a step that finished is undone; a rename is undone
+    whenever it started (it looks before it moves)."""
     if not step.undo_op:
         return False
-    if step.undo_op == "rename-back":  # idempotent: looks before it moves
-        return status in ("ok", "running", "failed")
+    if step.undo_op == "rename-back":
+        return status in ("ok", *UNFINISHED_STEP)
     return status == "ok"
 
 
-async def undo_step(r: Runner, step: Step) -> Outcome:
+async def undo_decision(r: Runner, step: Step, status: str | None) -> str | None:
+    """Why this step is undone (None: it is not). A `run` step cut short (killed while
+    `running`, or failed) is judged from the node's real state, never skipped blindly."""
+    if should_undo(step, status):
+        return "it ran" if status == "ok" else "it started; the undo looks before it moves"
+    if not step.undo_op or status not in UNFINISHED_STEP:
+        return None
+    member = str(step.args.get("member") or "")
+    if not member:
+        # service start/stop commands are idempotent (systemctl, the lab's own): run it
+        return f"the step was cut short ({status}); its undo is safe to repeat"
+    m = r.cluster.member(member)
+    pids = await etcd_running(r, step.node, m.data_dir)
+    up = bool(pids) or await asyncio.to_thread(port_open, m.client_url)
+    if undo_starts(step):
+        return None if up else f"etcd {member} is not running although its stop was cut short"
+    return (f"etcd {member} is running (pids {pids or '?'}) although its start was cut "
+            "short") if up else None
+
+
+async def undo_step(r: Runner, step: Step) -> tuple[Outcome, list[str] | str]:
+    """The undo's outcome and the exact command it ran (for the audit log)."""
+    command: list[str] | str = (list(step.undo_argv) if step.undo_op == "run"
+                                else f"mv {step.args.get('dst')} -> {step.args.get('src')}")
     try:
         if step.undo_op == "rename-back":
-            return await _rename_back(r, step)
+            return await _rename_back(r, step), command
         if step.undo_op == "run":
-            return await _undo_run(r, step)
+            return await _undo_run(r, step), command
         if step.undo_op == "restore-file":
             from blackstart.runbook import member_ops
 
-            return await member_ops.restore_file(r, step)
+            return await member_ops.restore_file(r, step), command
     except (OSError, StepFailed) as exc:
-        return Outcome("failed", error=str(exc))
-    except Exception as exc:  # NodeError and friends: reported, never a traceback
-        return Outcome("failed", error=str(exc))
-    return Outcome("failed", error=f"unknown undo {step.undo_op!r}")
+        return Outcome("failed", error=str(exc)), command
+    except Exception as exc:  # noqa: BLE001 - NodeError and friends: reported, never a traceback
+        return Outcome("failed", error=str(exc)), command
+    return Outcome("failed", error=f"unknown undo {step.undo_op!r}"), command
+
+
+async def after_rollback_problems(r: Runner) -> list[str]:
+    """A plan that stopped or restarted etcd is rolled back only when quorum answers."""
+    touched = r.plan.action in ("restore", "renew-cert") or any(
+        s.undo_op == "run" and s.args.get("member") for s in r.plan.steps)
+    if not touched or not r.cluster.members:
+        return []
+    problems: list[str] = await asyncio.to_thread(etcdapi.wait_healthy, r.cluster,
+                                                  ROLLBACK_HEALTH_TIMEOUT, 0.5)
+    return problems
 
 
 async def _rename_back(r: Runner, step: Step) -> Outcome:
@@ -358,9 +436,9 @@ async def _rename_back(r: Runner, step: Step) -> Outcome:
     lines = []
     if await c.stat(src) is not None:
         aside = f"{src}.rolled-back-{stamp()}"
-        await c.rename(src, aside)
+        await safe_files.node_rename(c, src, aside)
         lines.append(f"moved aside {src} -> {aside}")
-    await c.rename(dst, src)
+    await safe_files.node_rename(c, dst, src)
     lines.append(f"put back {dst} -> {src}")
     return Outcome("ok", r.say("\n".join(lines)))
 

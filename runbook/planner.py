@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from blackstart.checks.loops import run_on_own_loop
 from blackstart.checks.model import Cluster, Report
+from blackstart.checks.nodes import NodeError
 from blackstart.checks.requests import (
     Defrag,
     Disarm,
@@ -36,7 +37,7 @@ from blackstart.runbook.maintenance import (
 )
 from blackstart.runbook.members import plan_replace, plan_start
 from blackstart.runbook.plan import Plan
-from blackstart.runbook.preflight import PlanRefused
+from blackstart.runbook.preflight import PlanRefused, refuse_bad_inventory
 from blackstart.runbook.renew import plan_renew
 from blackstart.runbook.restore import NothingToRestore, plan_restore
 from blackstart.runbook.services import ServiceError
@@ -51,9 +52,14 @@ async def aplan_for(request: Request, cluster: Cluster, report: Report | None = 
     op = operator or operator_name()
     try:
         try:
+            refuse_bad_inventory(cluster)  # before any node is touched
             plan = await _dispatch(request, cluster, report, op, stop_timeout, hooks=hooks)
         except ServiceError as exc:
             raise PlanRefused(str(exc)) from exc
+        except NodeError as exc:  # a node down or its host key changed: named, no traceback
+            raise PlanRefused(f"node {exc.node} cannot be used ({exc.kind}): {exc.message}; "
+                              "every node a plan touches must be reachable with a trusted "
+                              "host key before anything changes") from exc
         except KeyError as exc:  # Cluster.member/node: an unknown name from the operator
             raise PlanRefused(str(exc.args[0]) if exc.args else str(exc)) from exc
     except PlanRefused as exc:

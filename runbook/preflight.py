@@ -9,7 +9,7 @@ import re
 from dataclasses import dataclass
 
 from blackstart.checks.errors import BlackstartError
-from blackstart.checks.model import Node
+from blackstart.checks.model import Cluster, Node
 from blackstart.checks.nodes import NodeReader
 from blackstart.runbook.hooks import NO_HOOKS, Hooks
 
@@ -116,3 +116,61 @@ def bump_amount(source_rev: int | None, newest_seen: int | None) -> int | None:
         return None
     behind = newest_seen - source_rev
     return behind + max(1000, behind // 10)
+
+
+# --------------------------------------------------------------------------- inventory
+
+URL_SCHEMES = ("http", "https", "unix", "unixs")
+
+
+def url_problem(where: str, url: str) -> str | None:
+    """Why `url` cannot be dialled or advertised, or None. Pure."""
+    from urllib.parse import urlsplit
+
+    try:
+        u = urlsplit(url)
+        port = u.port
+    except ValueError as exc:
+        return f"{where} = {url!r}: {exc}"
+    if u.scheme not in URL_SCHEMES:
+        return f"{where} = {url!r}: scheme must be http or https"
+    if not u.hostname:
+        return f"{where} = {url!r}: no host"
+    if port is None and u.scheme in ("http", "https"):
+        return f"{where} = {url!r}: no port"
+    return None
+
+
+def inventory_problems(cluster: Cluster) -> list[str]:
+    """Everything in the inventory a plan would trip over half-way, found up front:
+    member URLs and ports, SSH ports, services and members naming unknown nodes."""
+    out: list[str] = []
+    nodes = {n.name for n in cluster.nodes}
+    for i, m in enumerate(cluster.members):
+        for key in ("client_url", "peer_url"):
+            p = url_problem(f"members[{i}] ({m.name}).{key}", getattr(m, key))
+            if p:
+                out.append(p)
+        if m.node not in nodes:
+            out.append(f"members[{i}] ({m.name}).node = {m.node!r}: no [[nodes]] entry has "
+                       "that name")
+        if not m.data_dir.startswith("/") or posixpath.normpath(m.data_dir) == "/":
+            out.append(f"members[{i}] ({m.name}).data_dir = {m.data_dir!r}: must be an "
+                       "absolute path below /")
+    for n in cluster.nodes:
+        if n.ssh is not None and not 0 < int(n.ssh.port) < 65536:
+            out.append(f"node {n.name}: ssh.port = {n.ssh.port}: must be 1..65535")
+    for i, s in enumerate(cluster.services):
+        if s.node not in nodes:
+            out.append(f"services[{i}] ({s.name}).node = {s.node!r}: no [[nodes]] entry has "
+                       "that name")
+    if not cluster.state_dir.startswith("/"):
+        out.append(f"state_dir = {cluster.state_dir!r}: must be an absolute path")
+    return out
+
+
+def refuse_bad_inventory(cluster: Cluster) -> None:
+    problems = inventory_problems(cluster)
+    if problems:
+        raise PlanRefused("the inventory has problems a plan would hit half-way; fix them "
+                          "first:\n  " + "\n  ".join(problems))

@@ -32,11 +32,15 @@ async def plan_renew(cluster: Cluster, *, member: str | None = None, expired: bo
             "none is expired or not yet valid by its node's clock" if expired
             else "none in the inventory matches"))
     ids, ts, steps, why = StepIds(), stamp(), [], []
+    await _check_ca_pairs(cluster, specs)
+    steps += _ca_check_steps(specs, ids)
     for spec in specs:
         steps += _renew_steps(cluster, spec, ids, ts)
         why.append(f"{spec.role} {spec.path} on {spec.node}")
-    for svc, m in _users(cluster, specs):
+    users = _users(cluster, specs)
+    for svc, m in users:
         steps += services.restart_steps(svc, ids, m)
+
     return Plan(new_plan_id("renew-cert"), "renew-cert", "Renew certificates from the CA",
                 cluster.name, "; ".join(why), True, steps,
                 warnings=["each renewed cert keeps its subject, SANs and EKU; new key; "
@@ -60,11 +64,48 @@ async def _time_invalid(cluster: Cluster, specs: list[CertSpec]) -> list[CertSpe
     return out
 
 
+def ca_key_path(ca: str) -> str:
+    return ca[:-4] + ".key" if ca.endswith(".crt") else ca + ".key"
+
+
+async def _check_ca_pairs(cluster: Cluster, specs: list[CertSpec]) -> None:
+    """Before the plan is even shown: every CA key matches its CA cert and signs a test
+    cert like the one to renew. Nothing is moved for a CA that cannot sign."""
+    import time
+
+    for spec in specs:
+        if not spec.key or not spec.ca:
+            continue  # refused with its own message by _renew_steps
+        async with connect(cluster.node(spec.node)) as c:
+            try:
+                ca_cert, ca_key = await c.read_file(spec.ca), await c.read_file(
+                    ca_key_path(spec.ca))
+                certs.check_ca_pair(ca_cert, ca_key, await c.read_file(spec.path), time.time())
+            except certs.CertError as exc:
+                raise PlanRefused(f"cannot renew {spec.path} on {spec.node} with CA "
+                                  f"{spec.ca} + {ca_key_path(spec.ca)}: {exc}") from exc
+
+
+def _ca_check_steps(specs: list[CertSpec], ids: StepIds) -> list[Step]:
+    seen: set[tuple[str, str]] = set()
+    steps = []
+    for spec in specs:
+        if not spec.ca or (spec.node, spec.ca) in seen:
+            continue
+        seen.add((spec.node, spec.ca))
+        steps.append(Step(ids("check-ca"), spec.node, "check the CA can sign", "check",
+                          detail=f"{ca_key_path(spec.ca)} is the key of {spec.ca} and signs a "
+                                 f"test cert that verifies (before any file moves)",
+                          args={"kind": "ca-pair", "ca_cert": spec.ca,
+                                "ca_key": ca_key_path(spec.ca), "sample": spec.path}))
+    return steps
+
+
 def _renew_steps(cluster: Cluster, spec: CertSpec, ids: StepIds, ts: str) -> list[Step]:
     if not spec.key or not spec.ca:
         raise PlanRefused(f"certificate {spec.path} on {spec.node}: the inventory names no "
                           "key or CA for it")
-    ca_key = spec.ca[:-4] + ".key" if spec.ca.endswith(".crt") else spec.ca + ".key"
+    ca_key = ca_key_path(spec.ca)
     old_cert, old_key = f"{spec.path}.{ts}", f"{spec.key}.{ts}"
     steps = []
     for cur, old in ((spec.path, old_cert), (spec.key, old_key)):

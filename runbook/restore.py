@@ -316,14 +316,27 @@ def _member_nodes(cl: Cluster) -> list[str]:
     return out
 
 
+WAL_PREALLOC = 128 << 20  # etcd preallocates a 64 MB WAL segment and a 64 MB 0.tmp
+MARGIN = 64 << 20
+
+
+def restore_space_needed(snapshot_size: int, members_here: int) -> int:
+    """Bytes a node needs free: per member the restored db, the staged snapshot copy and
+    the WAL etcd preallocates on first start, plus a margin. Pure."""
+    return members_here * (2 * snapshot_size + WAL_PREALLOC) + MARGIN
+
+
 async def _check_disk(p: Planner, node: str, size: int) -> None:
-    for m in (m for m in p.cluster.members if m.node == node):
+    here = [m for m in p.cluster.members if m.node == node]
+    need = restore_space_needed(size, len(here))
+    for m in here:
         parent = posixpath.dirname(m.data_dir.rstrip("/"))
         avail = await free_bytes(p.client(node), parent, p.hooks)
-        if avail < 2 * size:
+        if avail < need:
             raise PlanRefused(
-                f"node {node}: only {avail:,} bytes free at {parent}; restoring member "
-                f"{m.name} needs 2 × the snapshot = {2 * size:,} bytes")
+                f"node {node}: only {avail:,} bytes free at {parent}; restoring "
+                f"{', '.join(x.name for x in here)} needs {need:,} bytes (2 × the snapshot "
+                f"+ 128 MiB of WAL preallocation per member + 64 MiB margin)")
 
 
 def _newest_seen(report: Report | None) -> int | None:

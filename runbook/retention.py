@@ -18,6 +18,13 @@ def is_snapshot_name(name: str) -> bool:
     return name.endswith(SNAPSHOT_SUFFIXES) and not name.endswith(".part")
 
 
+def is_own_name(name: str, cluster: str) -> bool:
+    """`<cluster>-snapshot-<YYYYmmddTHHMMSSZ>[-N].db`, the names snapshot save writes."""
+    import re
+
+    return re.fullmatch(re.escape(cluster) + r"-snapshot-\d{8}T\d{6}Z(-\d+)?\.db", name) is not None
+
+
 def select_prune(files: list[tuple[str, float]], policy: Retention, now: float) -> list[str]:
     """Names to prune, oldest first."""
     newest_first = sorted(files, key=lambda f: f[1], reverse=True)

@@ -20,7 +20,7 @@ from blackstart.checks.errors import BlackstartError
 from blackstart.checks.model import Cluster
 from blackstart.runbook import audit
 from blackstart.runbook.node_writer import NodeWriter, WriterPool
-from blackstart.runbook.plan import Plan, Step, stamp
+from blackstart.runbook.plan import Plan, Step
 
 
 @dataclass
@@ -72,8 +72,12 @@ class Runner:
             self.emit("output", line)
         return data
 
-    def audit(self, step: Step, out: Outcome, duration: float, prefix: str = "") -> None:
-        command: list[str] | str = list(step.argv) if step.op == "run" else step.detail
+    def audit(self, step: Step, out: Outcome, duration: float, prefix: str = "",
+              command: list[str] | str | None = None) -> None:
+        """One audit line; `command` is what really ran when it is not the step's own
+        argv (an undo logs its undo argv, never the forward one)."""
+        if command is None:
+            command = list(step.argv) if step.op == "run" else step.detail
         rec = audit.audit_record(
             operator=self.operator, plan_id=self.plan.id, action=self.plan.action,
             node=step.node, step=prefix + step.id, op=step.op, command=command,
@@ -123,6 +127,6 @@ async def wait_until(check: Callable[[], object], timeout: float, interval: floa
 
 
 def local_tmp(cluster: Cluster, name: str) -> Path:
-    d = Path(cluster.state_dir) / "tmp"
-    d.mkdir(parents=True, exist_ok=True)
-    return d / f"{stamp()}-{os.getpid()}-{name}"
+    from blackstart.runbook.safe_files import state_subdir, temp_name
+
+    return state_subdir(cluster.state_dir, "tmp") / temp_name(name)

@@ -61,17 +61,20 @@ def _stop(svc: Service, ids: StepIds) -> Step:
     if svc.kind == "command":
         _need(svc, svc.stop, "stop")
         return Step(ids(f"stop-{svc.name}"), svc.node, title, "run", argv=svc.stop,
-                    undo=f"start {svc.name} again", undo_op="run", undo_argv=svc.start)
+                    undo=f"start {svc.name} again", undo_op="run", undo_argv=svc.start,
+                    args={"member": svc.member or "", "undo_starts": True})
     if svc.kind == "systemd":
         unit = _unit(svc)
         return Step(ids(f"stop-{svc.name}"), svc.node, title, "run",
                     argv=("systemctl", "stop", unit), undo=f"systemctl start {unit}",
-                    undo_op="run", undo_argv=("systemctl", "start", unit))
+                    undo_op="run", undo_argv=("systemctl", "start", unit),
+                    args={"member": svc.member or "", "undo_starts": True})
     if svc.kind == "static-pod":
         src = _manifest(svc)
         dst = parked_path(src)
         return Step(ids(f"park-{svc.name}"), svc.node, f"{title} (move its manifest out)",
-                    "rename", detail=f"mv {src} -> {dst}", args={"src": src, "dst": dst},
+                    "rename", detail=f"mv {src} -> {dst}",
+                    args={"src": src, "dst": dst, "undo_starts": True},
                     precondition=f"{src} exists, {dst} does not",
                     undo=f"mv {dst} -> {src}", undo_op="rename-back")
     raise ServiceError(f"service {svc.name} on {svc.node}: unknown kind {svc.kind!r}")

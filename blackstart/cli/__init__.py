@@ -70,4 +70,9 @@ _register()
 
 
 def main() -> None:
+    import os
+
+    # blackstart's own files (snapshots, journals, audit, reports) are for root alone:
+    # 0600/0700 even where a file is made without an explicit mode
+    os.umask(0o077)
     cli()

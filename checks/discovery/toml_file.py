@@ -37,16 +37,30 @@ from blackstart.checks.model import (
 )
 
 
+MAX_INVENTORY_BYTES = 16 << 20
+
+
 def load_toml(path: str) -> Cluster:
+    import stat
+
     try:
+        st = os.stat(path)
+        if not stat.S_ISREG(st.st_mode):  # checked before open: a FIFO would block forever
+            raise InventoryError(f"{path}: not a regular file; refusing to read it")
+        if st.st_size > MAX_INVENTORY_BYTES:
+            raise InventoryError(f"{path}: {st.st_size:,} bytes is not an inventory")
         with open(path, "rb") as fh:
-            data = tomllib.load(fh)
+            data = tomllib.loads(fh.read().decode("utf-8"))
     except FileNotFoundError as exc:
         raise InventoryError(f"{path}: no such file") from exc
     except OSError as exc:
         raise InventoryError(f"{path}: cannot read ({exc.strerror or exc})") from exc
+    except UnicodeDecodeError as exc:
+        raise InventoryError(f"{path}: not UTF-8 text ({exc.reason})") from exc
     except tomllib.TOMLDecodeError as exc:
         raise InventoryError(f"{path}: not valid TOML ({exc})") from exc
+    except RecursionError as exc:
+        raise InventoryError(f"{path}: nested too deeply to be an inventory") from exc
     return cluster_from_toml(data, path)
 
 
@@ -78,6 +92,7 @@ def _cluster(doc: InventoryFile, retention: Retention, path: str, **backups: Any
         logs=tuple(_log(x) for x in doc.logs),
         services=tuple(_service(s) for s in doc.services),
         state_dir=doc.cluster.state_dir,
+        read_only=doc.cluster.read_only,
         token=doc.cluster.token,
         retention=retention,
         source=os.path.abspath(path),

@@ -93,6 +93,7 @@ class ClusterTable(Table):
     name: Text
     token: Text = "etcd-cluster"
     state_dir: DataDir = "/var/lib/blackstart"
+    read_only: bool = False  # observer mode: blackstart writes nothing
 
 
 class TlsTable(Table):

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import os
 import shutil
 import subprocess
 import threading
@@ -18,6 +17,7 @@ import pytest
 
 from blackstart.checks.model import Cluster, Member, Node, Service
 from blackstart.checks.requests import Renew, RestartService, StartMembers
+from blackstart.runbook import lock
 from blackstart.runbook.audit import read_audit
 from blackstart.runbook.executor import execute
 from blackstart.runbook.ops import program_pids
@@ -140,21 +140,23 @@ async def test_a_failing_step_stops_the_plan_and_is_audited(tmp_path: Path) -> N
     audit = read_audit(cl.state_dir)
     assert [(a["step"], a["exit_code"], a["status"]) for a in audit] == [
         ("01-ok", 0, "ok"), ("02-bad", 3, "failed")]
-    assert not os.path.exists(os.path.join(cl.state_dir, "lock"))
+    assert lock.held_by(cl.state_dir) is None and lock.read_holder(cl.state_dir) is None
 
 
 async def test_finding_requests_are_planned_as_they_come(tmp_path: Path) -> None:
     from blackstart.checks.model import CertSpec
 
     pki = tmp_path / "pki"
+    _write_pki(pki)
     spec = CertSpec("n1", "etcd-server", str(pki / "server.crt"), str(pki / "server.key"),
                     str(pki / "ca.crt"), "e1")
     svc = Service("n1", "etcd", "command", start=("true",), stop=("true",), member="e1")
     cl = dataclasses.replace(_cluster(tmp_path, svc), certificates=(spec,))
     # exactly what checks.reasoning.diagnosis puts in a finding for an expired server cert
     plan = await aplan_for(Renew("n1", spec.path, member="e1"), cl, None, operator="t")
-    assert [s.op for s in plan.steps] == ["rename", "rename", "write", "run", "wait", "run", "wait"]
-    assert plan.steps[2].args["ca_key"] == str(pki / "ca.key")
+    assert [s.op for s in plan.steps] == ["check", "rename", "rename", "write", "run", "wait",
+                                          "run", "wait"]
+    assert plan.steps[3].args["ca_key"] == str(pki / "ca.key")
     assert plan.request == {"action": "renew-cert", "node": "n1", "path": spec.path,
                             "member": "e1", "expired": False}
     plan = await aplan_for(StartMembers(("e1",)), cl, None, operator="t")
@@ -194,3 +196,15 @@ async def test_only_the_confirmed_plan_runs(tmp_path: Path) -> None:
     assert not res.ok and "differs from the confirmed plan" in (res.error or "")
     assert (tmp_path / "a").exists() and "02-touch:running" not in seen
     assert [a["step"] for a in read_audit(cl.state_dir)] == ["01-touch"]
+
+
+def _write_pki(pki: Path) -> None:
+    from cryptography.x509.oid import ExtendedKeyUsageOID
+
+    from blackstart.lab import pki as labpki
+
+    ca = labpki.make_ca()
+    labpki.write_pair(pki / "ca", ca.cert, ca.key)
+    key = labpki.new_key()
+    cert = labpki.issue(ca, key, labpki._name("e1"), [ExtendedKeyUsageOID.SERVER_AUTH])
+    labpki.write_pair(pki / "server", cert, key)

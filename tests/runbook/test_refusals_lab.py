@@ -4,13 +4,17 @@ An etcd whose stop command does nothing stops the plan before any data dir is to
 
 from __future__ import annotations
 
-import json
 import re
+import socket
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 from rbhelpers import audit_lines, cli, journals
+
+from blackstart.runbook import lock
 
 pytestmark = pytest.mark.lab
 
@@ -47,13 +51,19 @@ def test_refusals_before_any_change(rb_lab: Any, tmp_path: Path) -> None:
     assert r.returncode == 2 and "bytes free" in r.stderr and "etcd1" in r.stderr
     _untouched(lab)
 
-    lock = Path(lab.dir) / "state" / "lock"
-    lock.write_text(json.dumps({"user": "alice", "host": "bastion-2", "pid": 4242,
-                                "time": 0, "plan": "20260101T000000Z-restore-abc"}))
-    r = cli(lab, "restore", "--snapshot", good, *FORCE, "--yes",
-            check=False)
-    assert r.returncode == 2 and "'alice'" in r.stderr and "bastion-2" in r.stderr
-    lock.unlink()
+    # another operator really holds the lock (a live process with the kernel lock)
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import sys, time; from blackstart.runbook import lock\n"
+         "lock.acquire(sys.argv[1], 'alice', '000007-restore-abc'); print('held', "
+         "flush=True); time.sleep(120)", str(Path(lab.dir) / "state")],
+        stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+        r = cli(lab, "restore", "--snapshot", good, *FORCE, "--yes", check=False)
+        assert r.returncode == 2 and "'alice'" in r.stderr and socket.gethostname() in r.stderr
+    finally:
+        holder.kill()
+        holder.wait()
     _untouched(lab)
     assert journals(lab) == [] if (Path(lab.dir) / "state" / "journal").exists() else True
 
@@ -88,7 +98,7 @@ def test_an_etcd_that_does_not_stop_stops_the_plan(rb_lab: Any, tmp_path: Path) 
     cli(lab, "rollback", "--yes", config=str(broken))
     lab.wait_healthy(30)
     assert all(lab.running(n.name, "kube-apiserver") for n in lab.nodes)
-    assert not (Path(lab.dir) / "state" / "lock").exists()
+    assert lock.held_by(str(Path(lab.dir) / "state")) is None
 
 
 def test_member_db_verified_in_place_copied_from_its_node_typed_confirmation(rb_lab: Any

@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
-import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -18,7 +17,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from blackstart.checks.model import Member, Retention, Service
-from blackstart.runbook import audit, journal, lock, preflight, retention, services
+from blackstart.runbook import audit, journal, preflight, retention, services
 from blackstart.runbook import cert_signing as certs
 from blackstart.runbook.plan import Plan, Step, StepIds
 from blackstart.runbook.runner import etcd_pids_using
@@ -133,34 +132,6 @@ def test_operator_name_prefers_sudo_user() -> None:
     assert audit.operator_name({"USER": "bob"}) == "bob"
 
 
-def test_lock_refuses_a_live_holder_and_takes_over_a_stale_one(tmp_path: Path) -> None:
-    sd = str(tmp_path)
-    held = lock.acquire(sd, "alice", "plan-a")
-    # a second holder in another process on this host is refused, naming alice
-    code = ("import sys; from runbook import lock\n"
-            "try:\n    lock.acquire(sys.argv[1], 'bob', 'plan-b')\n"
-            "except lock.LockHeld as e:\n    print(e.reason); sys.exit(7)\n")
-    r = subprocess.run([sys.executable, "-c", code, sd], capture_output=True, text=True,
-                       timeout=30, check=False)
-    assert r.returncode == 7, r.stderr
-    assert "'alice'" in r.stdout and socket.gethostname() in r.stdout and "plan-a" in r.stdout
-    held.release()
-    assert not lock.lock_path(sd).exists()
-    # a dead pid on this host: stale, taken over, the old lock kept beside
-    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
-                          capture_output=True, text=True, check=True).stdout.strip()
-    lock.lock_path(sd).write_text(json.dumps({"user": "carol", "host": socket.gethostname(),
-                                              "pid": int(dead), "time": 0, "plan": "x"}))
-    with lock.acquire(sd, "dave", "plan-d") as mine:
-        assert mine.holder["user"] == "dave"
-    assert list(tmp_path.glob("lock.stale-*"))
-    # another host's lock is never considered stale
-    lock.lock_path(sd).write_text(json.dumps({"user": "erin", "host": "elsewhere",
-                                              "pid": 1, "time": 0, "plan": "y"}))
-    with pytest.raises(lock.LockHeld, match="erin"):
-        lock.check_free(sd, "frank")
-
-
 def _ca() -> tuple[x509.Certificate, rsa.RSAPrivateKey]:
     key = rsa.generate_private_key(65537, 2048)
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "etcd-ca")])
@@ -226,7 +197,8 @@ def test_service_steps_for_each_kind() -> None:
                   manifest="/etc/kubernetes/manifests/kube-scheduler.yaml")
     park, gone, unpark, back = services.restart_steps(pod, ids)
     assert park.args == {"src": "/etc/kubernetes/manifests/kube-scheduler.yaml",
-                         "dst": "/etc/kubernetes/blackstart-parked/kube-scheduler.yaml"}
+                         "dst": "/etc/kubernetes/blackstart-parked/kube-scheduler.yaml",
+                         "undo_starts": True}
     assert unpark.args["src"] == park.args["dst"] and gone.args["kind"] == "process-gone"
     assert back.args["kind"] == "process-back"
     with pytest.raises(services.ServiceError, match="no stop argv"):
