@@ -169,6 +169,8 @@ class Cluster:
     backups: tuple[BackupLocation, ...] = ()  # [[backups]]; see backup_locations()
     backup_policy: BackupPolicy = BackupPolicy()
     source: str = ""  # where this model came from (file path, "flags", "discovery")
+    # observer mode (`--read-only` or `read_only = true`): nothing is written anywhere
+    read_only: bool = False
 
     def node(self, name: str) -> Node:
         for n in self.nodes:

@@ -20,6 +20,9 @@ from blackstart.runbook.journal import Journal, open_journal
 from blackstart.runbook.plan import Plan, Step
 from blackstart.runbook.runner import Outcome, Runner, StepEvent, StepFailed
 
+READ_ONLY_REFUSAL = ("read-only mode (--read-only or read_only = true): blackstart changes "
+                     "nothing and writes nothing")
+
 
 @dataclass
 class PlanResult:
@@ -39,6 +42,8 @@ async def execute(plan: Plan, cluster: Cluster, *, operator: str,
     """Run `plan` (or continue `journal`'s plan from its first pending step). `confirmed`
     is the digest of the plan the operator confirmed: any other plan is refused. `hooks`:
     fault points a test injects (runbook.hooks); production passes none."""
+    if cluster.read_only:
+        return PlanResult(False, plan.id, refused=True, error=READ_ONLY_REFUSAL)
     if confirmed is not None and confirmed != plan.digest():
         return PlanResult(False, plan.id, refused=True,
                           error=f"the plan changed since it was confirmed (digest "
@@ -120,6 +125,8 @@ async def rollback(j: Journal, cluster: Cluster, *, operator: str,
     back would load the wrong ones). Never deletes: whatever occupies a path being
     restored is moved aside with a timestamp first. "rolled back" only when the members
     the plan touched answer again; else `rollback-degraded` and a failed result."""
+    if cluster.read_only:
+        return PlanResult(False, j.plan.id, refused=True, error=READ_ONLY_REFUSAL)
     try:
         held = lock.acquire(cluster.state_dir, operator, j.plan.id)
     except lock.LockHeld as exc:

@@ -42,6 +42,9 @@ from blackstart.runbook.renew import plan_renew
 from blackstart.runbook.restore import NothingToRestore, plan_restore
 from blackstart.runbook.services import ServiceError
 
+READ_ONLY_REFUSAL = ("read-only mode (--read-only or read_only = true): blackstart plans and "
+                     "changes nothing and writes nothing")
+
 __all__ = ["NothingToRestore", "PlanRefused", "aplan_for", "plan_for"]
 
 
@@ -50,6 +53,8 @@ async def aplan_for(request: Request, cluster: Cluster, report: Report | None = 
                     hooks: Hooks = NO_HOOKS) -> Plan:
     """`hooks`: fault points a test injects (runbook.hooks); production passes none."""
     op = operator or operator_name()
+    if cluster.read_only:  # the one gate for plans; no audit line either: nothing is written
+        raise PlanRefused(READ_ONLY_REFUSAL)
     try:
         try:
             refuse_bad_inventory(cluster)  # before any node is touched

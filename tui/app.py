@@ -92,6 +92,7 @@ class BlackstartApp(App[None]):
         self._host = host  # the real probes' child processes (off the UI's GIL)
         self._progress: ProgressScreen | None = None
         self.last_export: str | None = None
+        self.read_only_exports: list[str] = []
         self.painted_at: float | None = None
         self.main = MainScreen(cluster, read_only)
 
@@ -287,6 +288,11 @@ class BlackstartApp(App[None]):
     def action_export(self) -> None:
         now = self.clock()
         text = render_markdown(self.report, self.taken, now)
+        if self.read_only:  # read-only writes nothing: the report goes to stdout on quit
+            self.read_only_exports.append(text)
+            self.notify("Read-only: nothing written; the report is printed when you quit",
+                        timeout=10)
+            return
         self.run_worker(partial(write_incident_report, self.cluster.state_dir, text, now),
                         group="export", thread=True, exit_on_error=False)
 

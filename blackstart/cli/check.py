@@ -7,6 +7,7 @@ Exit codes: 0 ok, 1 warning, 2 critical, 3 no inventory could be built.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 from typing import Any
@@ -29,6 +30,7 @@ def cluster_from_options(
     cacert: str | None = None,
     cert: str | None = None,
     key: str | None = None,
+    read_only: bool = False,
     **_: Any,
 ) -> Cluster:
     """The Cluster for these options; any failure is an InventoryError naming the file."""
@@ -38,10 +40,11 @@ def cluster_from_options(
     where = config or "the inventory"
     env = os.environ
     try:
-        return load_inventory(config=config, root=root, endpoints=endpoints,
-                              cacert=cacert or env.get("ETCDCTL_CACERT"),
-                              cert=cert or env.get("ETCDCTL_CERT"),
-                              key=key or env.get("ETCDCTL_KEY"), env=env)
+        cluster = load_inventory(config=config, root=root, endpoints=endpoints,
+                                 cacert=cacert or env.get("ETCDCTL_CACERT"),
+                                 cert=cert or env.get("ETCDCTL_CERT"),
+                                 key=key or env.get("ETCDCTL_KEY"), env=env)
+        return dataclasses.replace(cluster, read_only=True) if read_only else cluster
     except InventoryError as exc:
         raise InventoryError(_name_file(str(exc), where)) from exc
     except (OSError, ValueError) as exc:
@@ -69,11 +72,13 @@ def check(as_json: bool, deadline: float, textfile: str | None, **inv: Any) -> N
     from blackstart.checks.reasoning.report_text import render
 
     cluster = cluster_from_options(**inv)
-    report = run_with_cache(cluster, deadline, read_only=bool(inv.get("read_only")))
-    if not inv.get("read_only"):
+    report = run_with_cache(cluster, deadline, read_only=cluster.read_only)
+    if not cluster.read_only:
         _observe(cluster, report)
         _remember_backups(cluster, report)
-    if textfile:
+    if textfile and cluster.read_only:
+        click.echo(f"read-only: {textfile}/blackstart.prom not written", err=True)
+    elif textfile:
         from blackstart.runbook.textfile import write_textfile
 
         write_textfile(textfile, report, report.taken_at)

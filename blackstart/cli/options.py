@@ -31,10 +31,19 @@ _OPTIONS = (
 )
 
 
+READ_ONLY = click.option("--read-only", is_flag=True,
+                         help="Observer mode: change nothing, write nothing (also "
+                              "`read_only = true` in the inventory's [cluster]).")
+
+
 def inventory_options(f: F) -> F:
-    """Add --config/-c, --root, --endpoints, --cacert, --cert, --key (ETCDCTL_* too)."""
+    """Add --config/-c, --root, --endpoints, --cacert, --cert, --key (ETCDCTL_* too) and
+    --read-only (unless the command has it already, as the TUI's options bring it)."""
+    names = {getattr(p, "name", None) for p in getattr(f, "__click_params__", [])}
     for option in reversed(_OPTIONS):
         f = option(f)
+    if "read_only" not in names:
+        f = READ_ONLY(f)
     return f
 
 

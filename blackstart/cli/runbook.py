@@ -353,6 +353,14 @@ def defrag_cmd(members: tuple[str, ...], yes: bool, **kw: Any) -> None:
     _run(Defrag(members), cluster_from_options(**kw), yes=yes)
 
 
+def _writable(cluster: Cluster) -> Cluster:
+    from blackstart.runbook.planner import READ_ONLY_REFUSAL
+
+    if cluster.read_only:
+        raise PlanRefused(READ_ONLY_REFUSAL)
+    return cluster
+
+
 def _journal(cluster: Cluster, plan_id: str | None, states: tuple[str, ...]) -> Any:
     from blackstart.runbook.journal import (
         Journal,
@@ -384,7 +392,7 @@ def resume_cmd(plan_id: str | None, yes: bool, **kw: Any) -> None:
     from blackstart.runbook.executor import execute
     from blackstart.runbook.journal import UNFINISHED
 
-    cluster = cluster_from_options(**kw)
+    cluster = _writable(cluster_from_options(**kw))
     j = _journal(cluster, plan_id, ("running", "failed"))
     if j.state not in UNFINISHED:
         raise PlanRefused(f"plan {j.plan.id} is {j.state}: only an interrupted or failed plan "
@@ -424,7 +432,7 @@ def rollback_cmd(plan_id: str | None, typed_name: str | None, yes: bool, **kw: A
     from blackstart.runbook.executor import rollback
     from blackstart.runbook.journal import JournalError, rollback_candidate
 
-    cluster = cluster_from_options(**kw)
+    cluster = _writable(cluster_from_options(**kw))
     if plan_id:
         j = _journal(cluster, plan_id, ())
     else:
@@ -478,7 +486,7 @@ def unlock_cmd(yes: bool, **kw: Any) -> None:
     from blackstart.runbook import lock
     from blackstart.runbook.audit import append, audit_record, operator_name
 
-    cluster = cluster_from_options(**kw)
+    cluster = _writable(cluster_from_options(**kw))
     if not yes:
         raise PlanRefused("unlock clears the runbook lock's record: add --yes")
     left = lock.clear_stale(cluster.state_dir)  # LockHeld is a PlanRefused: exit 2

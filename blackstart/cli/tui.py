@@ -35,7 +35,7 @@ def tui_cmd(read_only: bool = False, theme: str | None = None, **kw: Any) -> Non
         cluster = _cluster(**kw)
     except (OSError, ValueError, KeyError) as exc:
         raise click.ClickException(f"cannot load the inventory: {exc}") from exc
-    _run(cluster, read_only, theme)
+    _run(cluster, read_only or bool(getattr(cluster, "read_only", False)), theme)
 
 
 def _run(cluster: Any, read_only: bool, theme: str | None) -> None:
@@ -45,9 +45,12 @@ def _run(cluster: Any, read_only: bool, theme: str | None) -> None:
 
     store = VerifyCache(cluster.state_dir, read_only=read_only)
     try:
-        build_app(cluster, read_only=read_only, theme=theme, store=store).run()
+        app = build_app(cluster, read_only=read_only, theme=theme, store=store)
+        app.run()
     finally:
         workers.shutdown()
+    for text in app.read_only_exports:  # read-only: the export goes to stdout, not a file
+        click.echo(text, nl=False)
 
 
 def open_tui(config: str, read_only: bool = False, theme: str | None = None) -> None:

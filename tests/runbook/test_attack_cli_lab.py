@@ -22,6 +22,7 @@ def test_a_second_rollback_never_undoes_a_finished_restore(rb_lab: Any) -> None:
     need_debian_etcdctl()
     lab = rb_lab()
     saved = json.loads(cli(lab, "snapshot", "save", "--json").stdout)
+    lab.break_fault("power-cut")
     cli(lab, "restore", "--snapshot", saved["path"], "--yes")
     put_keys(lab, "/test/after-restore/", 5)
     restore = [j for j in journals(lab) if j["plan"]["action"] == "restore"][-1]
@@ -52,7 +53,8 @@ def test_dry_runs_with_a_node_down_or_a_changed_host_key_name_the_node(rb_lab: A
     snap = sorted(lab.node("etcd1").backup_dir.glob("*.db"))[-1]
     lab.break_fault("unreachable", "etcd2")
     lab.break_fault("change-host-key", "etcd3")
-    for args, node in ((["restore", "--snapshot", str(snap), "--dry-run"], "etcd"),
+    for args, node in ((["restore", "--snapshot", str(snap), "--dry-run", "--force",
+                         "test: quorum holds on purpose"], "etcd"),
                        (["certs", "renew", "--member", "etcd2", "--dry-run"], "etcd2"),
                        (["certs", "renew", "--member", "etcd3", "--dry-run"], "etcd3")):
         r = cli(lab, *args, check=False, timeout=120)
@@ -69,10 +71,16 @@ def _limited(max_bytes: int) -> Any:
 
 def test_a_full_state_filesystem_during_snapshot_save_leaves_nothing(rb_lab: Any) -> None:
     lab = rb_lab()
+    c = lab.client()
+    try:  # a snapshot well over the limit below
+        for i in range(64):
+            c.put(f"/test/bulk/{i:03d}", "x" * 4096)
+    finally:
+        c.close()
     argv = [sys.executable, "-m", "blackstart", "snapshot", "save", "-c",
             str(lab.inventory_path)]
     r = subprocess.run(argv, capture_output=True, text=True, timeout=120, check=False,
-                       preexec_fn=_limited(64 << 10), stdin=subprocess.DEVNULL,
+                       preexec_fn=_limited(96 << 10), stdin=subprocess.DEVNULL,
                        env=dict(os.environ))
     assert r.returncode == 1, r.stdout[-2000:] + r.stderr[-2000:]
     assert "Traceback" not in r.stderr and "cannot write the snapshot" in r.stdout + r.stderr

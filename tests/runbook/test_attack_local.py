@@ -249,3 +249,30 @@ def test_ssh_port_out_of_range_is_refused_naming_the_file(tmp_path: Path) -> Non
     r = _cli("check", "-c", str(p))
     assert r.returncode != 0 and "Traceback" not in r.stderr, r.stderr[-3000:]
     assert "70000" in r.stderr and "1..65535" in r.stderr
+
+
+def test_read_only_writes_nothing_from_any_command(tmp_path: Path) -> None:
+    """`--read-only` on every command and `read_only = true` in the inventory: refusals
+    (exit 2) for everything that would change or write, and no state dir appears."""
+    state = tmp_path / "state"
+    inv = tmp_path / "b.toml"
+    inv.write_text(f'[cluster]\nname = "c"\nstate_dir = "{state}"\n'
+                   '[[nodes]]\nname = "n1"\n[[members]]\nname = "e1"\nnode = "n1"\n'
+                   'client_url = "https://127.0.0.1:1"\npeer_url = "https://127.0.0.1:2"\n'
+                   f'data_dir = "{tmp_path}/etcd"\n')
+    flagged = inv.read_text().replace('[cluster]\n', '[cluster]\nread_only = true\n')
+    inv2 = tmp_path / "ro.toml"
+    inv2.write_text(flagged)
+    commands = [["snapshot", "save"], ["defrag", "--yes"], ["alarm", "disarm", "--yes"],
+                ["restart", "etcd", "--yes"], ["certs", "renew", "--member", "e1"],
+                ["rollback", "--yes"], ["resume", "--yes"], ["unlock", "--yes"]]
+    for cfg, extra, todo in ((inv, ["--read-only"], commands), (inv2, [], commands[::3])):
+        for args in todo:
+            r = _cli(*args, "-c", str(cfg), *extra)
+            assert r.returncode == 2, (args, r.stdout, r.stderr)
+            assert "read-only" in r.stderr and "Traceback" not in r.stderr, (args, r.stderr)
+        r = _cli("check", "-c", str(cfg), *extra, "--deadline", "1", "--textfile",
+                 str(tmp_path / "prom"), timeout=120)
+        assert "Traceback" not in r.stderr
+        assert not (tmp_path / "prom").exists()
+    assert not state.exists()
