@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import posixpath
+from unittest import mock
 
 import pytest
 from hypothesis import given, settings
@@ -80,6 +81,10 @@ def assert_in_scope(cl: Cluster, r: Request, plan: Plan) -> None:
             assert not set(str(s.args.get("exclude", "")).split(",")) - members - {""}, s
 
 
+async def _no_ca_check(*_: object) -> None:
+    return None
+
+
 @settings(max_examples=300, deadline=None)
 @given(st.sampled_from([3, 5]).flatmap(lambda n: st.tuples(st.just(n), requests(n))))
 def test_plans_touch_only_what_the_request_names(
@@ -87,7 +92,10 @@ def test_plans_touch_only_what_the_request_names(
     n, r = nr
     state = str(tmp_path_factory.getbasetemp() / "props-state")
     cl = kubeadm_cluster(n, state)
-    plan = asyncio.run(aplan_for(r, cl, None, operator="prop"))
+    # the renew planner checks the CA pair on the node first (issue 13); these generated
+    # nodes have no files, so that one read is skipped here: the plan's scope is the point
+    with mock.patch("blackstart.runbook.renew._check_ca_pairs", _no_ca_check):
+        plan = asyncio.run(aplan_for(r, cl, None, operator="prop"))
     assert_in_scope(cl, r, plan)
     assert plan.digest() == plan.digest() and len(plan.digest()) == 64
     RUNS["n"] += 1
