@@ -36,7 +36,6 @@ from blackstart.checks.model import (
     TLSFiles,
 )
 
-
 MAX_INVENTORY_BYTES = 16 << 20
 
 

@@ -48,11 +48,24 @@ def test_a_second_rollback_never_undoes_a_finished_restore(rb_lab: Any) -> None:
 
 
 @pytest.mark.ssh
-def test_dry_runs_with_a_node_down_or_a_changed_host_key_name_the_node(rb_lab: Any) -> None:
+def test_dry_runs_with_a_node_down_or_a_changed_host_key_name_the_node(rb_lab: Any,
+                                                                      tmp_path: Path) -> None:
     lab = rb_lab(ssh=True)
     snap = sorted(lab.node("etcd1").backup_dir.glob("*.db"))[-1]
-    lab.break_fault("unreachable", "etcd2")
-    lab.break_fault("change-host-key", "etcd3")
+    from blackstart.lab import procs, sshd
+
+    procs.stop([lab.node("etcd2").pidfile("sshd")])  # etcd2's sshd is down
+    # etcd3 now presents a host key known_hosts does not have (a changed host key)
+    kh = sshd.known_hosts(Path(lab.dir))
+    other = tmp_path / "other_key"
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(other)],
+                   check=True, timeout=30)
+    ip3 = lab.node("etcd3").ip
+    kh.write_text("".join(
+        (line.split()[0] + " " + other.with_suffix(".pub").read_text().split()[0] + " "
+         + other.with_suffix(".pub").read_text().split()[1] + "\n")
+        if line.startswith(f"[{ip3}]") else line + "\n"
+        for line in kh.read_text().splitlines()))
     for args, node in ((["restore", "--snapshot", str(snap), "--dry-run", "--force",
                          "test: quorum holds on purpose"], "etcd"),
                        (["certs", "renew", "--member", "etcd2", "--dry-run"], "etcd2"),
