@@ -100,5 +100,7 @@ def test_restore_killed_at_every_step_boundary(rb_lab: Any, mode: str) -> None:
     t0 = time.monotonic()
     for k, step_id in enumerate(steps[:-1], 1):  # after the last step the plan is done
         _one_trial(lab, k, step_id, mode)
+        print(f"kill matrix ({mode}): boundary {k}/{len(steps) - 1} after {step_id}: green "
+              f"({time.monotonic() - t0:.0f}s)", flush=True)
     print(f"\nkill matrix ({mode}): {len(steps) - 1} boundaries of a {len(steps)}-step "
           f"restore, all green, {time.monotonic() - t0:.0f}s")
