@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 DEMO_DIR ?= $(HOME)/.local/state/blackstart/demo
 
-.PHONY: demo test lint typecheck screenshots record bench clean-lab fuzz
+.PHONY: demo test lint typecheck screenshots record bench clean-lab fuzz kill-matrix
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -33,6 +33,10 @@ typecheck: $(VENV)/.test
 	$(BIN)/mypy
 
 # every parser under hypothesis for longer than CI does (5000 inputs per property)
+# SIGKILL of restore --yes at every step boundary, then resume / rollback (long)
+kill-matrix: $(VENV)/.test
+	BLACKSTART_KILL_MATRIX=1 $(BIN)/pytest -q -s -p no:cacheprovider tests/runbook/test_kill_matrix_lab.py
+
 fuzz: $(VENV)/.test
 	BLACKSTART_FUZZ_EXAMPLES=$${BLACKSTART_FUZZ_EXAMPLES:-5000} $(BIN)/pytest -q -s -p no:cacheprovider tests/fuzz
 

@@ -9,6 +9,7 @@ one left), so the matrix costs about one restore per trial. Its runtime is print
 from __future__ import annotations
 
 import json
+import os
 import signal
 import time
 from pathlib import Path
@@ -66,9 +67,10 @@ def _one_trial(lab: Any, k: int, step_id: str, mode: str) -> None:
     put_keys(lab, tag + "after/", 3)
     before = _originals(lab)
     r = cli(lab, "restore", "--snapshot", saved["path"], "--yes", *FORCE,
-            hooks=("--kill-after", step_id), check=False)
+            hooks=("--kill-after", str(k)), check=False, timeout=900)
     assert r.returncode == -signal.SIGKILL, (step_id, r.stdout[-2000:], r.stderr[-2000:])
     j = [j for j in journals(lab) if j["plan"]["action"] == "restore"][-1]
+    step_id = j["plan"]["steps"][k - 1]["id"]  # the k-th step of this very plan
     assert j["state"] == "running" and j["status"][step_id] in ("ok", "skipped")
     pid = j["plan"]["id"]
     if mode == "resume":
@@ -91,12 +93,15 @@ def _one_trial(lab: Any, k: int, step_id: str, mode: str) -> None:
         assert live.is_file(), (n.name, step_id)
 
 
+@pytest.mark.skipif(not os.environ.get("BLACKSTART_KILL_MATRIX"),
+                    reason="the full matrix is about one restore per boundary per mode; "
+                           "set BLACKSTART_KILL_MATRIX=1 (make kill-matrix) to run it")
 @pytest.mark.parametrize("mode", ["resume", "rollback"])
 def test_restore_killed_at_every_step_boundary(rb_lab: Any, mode: str) -> None:
     need_debian_etcdctl()
     lab = rb_lab()
-    first = sorted(lab.node("etcd1").backup_dir.glob("*.db"))[-1]
-    steps = _restore_steps(lab, str(first))
+    first = json.loads(cli(lab, "snapshot", "save", "--json").stdout)["path"]
+    steps = _restore_steps(lab, first)  # a saved snapshot: the shape every trial restores
     t0 = time.monotonic()
     for k, step_id in enumerate(steps[:-1], 1):  # after the last step the plan is done
         _one_trial(lab, k, step_id, mode)
