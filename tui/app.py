@@ -10,25 +10,23 @@ after it finished, so polls never overlap; while a modal is open nothing is re-r
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from functools import partial
 from typing import Any
 
 from textual import on
-from textual.app import App, SystemCommand
-from textual.screen import Screen
 from textual.timer import Timer
 from textual.worker import Worker, WorkerState
 
 from blackstart.checks.errors import operator_message
-from blackstart.checks.model import Cluster, Report, Severity, Verdict
+from blackstart.checks.model import Cluster, LogLine, Report, Severity, Verdict
 from blackstart.checks.probes.registry import BY_NAME, cadence_of, panel_of
 from blackstart.checks.reasoning.report import assemble_report
 from blackstart.checks.requests import describe
 from blackstart.runbook.audit import operator_name
-from blackstart.runbook.incident import write_incident_report
 from blackstart.tui import keymap as registry
-from blackstart.tui.export import TakenAction, render_markdown
+from blackstart.tui.actions import CockpitActions
+from blackstart.tui.details import component_of, step_log_lines
 from blackstart.tui.messages import (
     PlanFinished,
     ProbeFailed,
@@ -47,7 +45,7 @@ from blackstart.tui.plans import Planner, PlanView, propose
 from blackstart.tui.probe_host import ProbeHost
 from blackstart.tui.probing import Probe, SavedStore, in_daemon_thread, run_probe
 from blackstart.tui.screens.confirm import ConfirmScreen
-from blackstart.tui.screens.help import HelpScreen
+from blackstart.tui.screens.logs import LogsScreen
 from blackstart.tui.screens.main import MainScreen
 from blackstart.tui.screens.progress import ProgressScreen
 from blackstart.tui.targets import request_for
@@ -58,7 +56,7 @@ FROZEN_RETRY = 0.5
 SLOW_AFTER = 2.0  # a probe this late gets a "waiting Ns" line in its panel
 
 
-class BlackstartApp(App[None]):
+class BlackstartApp(CockpitActions):
     CSS_PATH = "blackstart.tcss"
     TITLE = "blackstart"
     BINDINGS = registry.bindings()  # type: ignore[assignment]  # list is invariant
@@ -85,7 +83,8 @@ class BlackstartApp(App[None]):
         self.running: dict[str, float] = {}
         self._poll_timers: dict[str, Timer] = {}
         self.report: Report = Report(cluster.name, clock(), Verdict(Severity.INFO, "Checking…"))
-        self.taken: list[TakenAction] = []
+        self._held = []  # toasts held while a dialog is open
+        self._stale: set[str] = set()  # running probes that started before an action ended
         self._dirty = False
         self._cache: dict[str, Any] = {}
         self._store = store  # verification results across runs (the state dir's cache)
@@ -132,6 +131,7 @@ class BlackstartApp(App[None]):
 
     def on_main_screen_resumed(self) -> None:
         self.thaw()
+        self.release_toasts()
 
     def refresh_all(self) -> None:
         for name in self.probes:
@@ -139,16 +139,21 @@ class BlackstartApp(App[None]):
 
     @property
     def frozen(self) -> bool:
-        """Live data is frozen while anything covers the main screen (dialogs, help)."""
+        """Live data is frozen while anything covers the main screen (dialogs, help), but
+        flows under the Logs view (it follows the logs)."""
         stack = self.screen_stack
-        return not stack or stack[-1] is not self.main
+        return not stack or stack[-1] not in (self.main, self._logs_screen())
+
+    def _logs_screen(self) -> LogsScreen | None:
+        top = self.screen_stack[-1] if self.screen_stack else None
+        return top if isinstance(top, LogsScreen) else None
 
     def thaw(self) -> None:
         if self._dirty:
             self._render_report()
 
     # ------------------------------------------------------------------ probes
-    def start_probe(self, name: str) -> None:
+    def start_probe(self, name: str, force: bool = False) -> None:
         pending = self._poll_timers.pop(name, None)
         if pending is not None:
             pending.stop()  # one timer per probe: `r` must not start a second poll chain
@@ -156,7 +161,7 @@ class BlackstartApp(App[None]):
             return  # a timer that fired while the app shuts down
         if name in self.running:
             return  # polls never overlap: the running one re-arms when it finishes
-        if self.frozen:
+        if self.frozen and not force:
             self._arm(name, FROZEN_RETRY)
             return
         self.running[name] = time.monotonic()
@@ -182,7 +187,9 @@ class BlackstartApp(App[None]):
             self.post_message(PlanFinished(worker.result, error))
             return
         if worker.group == "export":
-            self._export_done(worker, state)
+            self.export_done(worker, state)
+        elif worker.group in ("copy", "observe"):
+            self.background_done(worker, state)
         elif worker.group == "propose":
             self._proposed(worker, state)
         elif worker.group.startswith("probe-"):
@@ -196,6 +203,10 @@ class BlackstartApp(App[None]):
                                             time.monotonic() - started))
         elif state == WorkerState.ERROR:
             self.post_message(ProbeFailed(name, operator_message(worker.error)))
+        if name in self._stale:  # it read the cluster before the action ended: again now
+            self._stale.discard(name)
+            self.start_probe(name, force=True)
+            return
         self._arm(name, self.refresh_interval * cadence_of(name))
 
     def _arm(self, name: str, delay: float) -> None:
@@ -205,6 +216,8 @@ class BlackstartApp(App[None]):
         self.results[message.name] = message.results
         self.errors.pop(message.name, None)
         self._render_report()
+        if message.name == "logs":
+            self._show_failed_step_logs()
 
     def on_probe_failed(self, message: ProbeFailed) -> None:
         self.errors[message.name] = message.error
@@ -223,6 +236,11 @@ class BlackstartApp(App[None]):
         self.report = report
         with self.batch_update():
             self._fill_panels(report, now)
+        logs = self._logs_screen()
+        if logs is not None:
+            logs.add_lines(report.logs, report)
+        if set(self.probes) <= set(self.results) | set(self.errors):
+            self.record_report(report)
         self.post_message(ReportUpdated(report, len(self.running)))  # tests wait on it
 
     def _fill_panels(self, report: Report, now: float) -> None:
@@ -245,26 +263,17 @@ class BlackstartApp(App[None]):
 
     # ------------------------------------------------------------------ the action registry
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        """Read-only is enforced here and only here: False both hides and blocks."""
+        """Read-only is enforced here and only here: False both hides and blocks (and the
+        key then reaches its hidden `refuse` binding, which says why)."""
+        if action == "refuse":
+            return self.read_only
         if self.read_only and action in registry.dangerous_names():
             return False
-        return True
-
-    def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
-        yield from super().get_system_commands(screen)
-        for spec in self.visible_actions():
-            yield SystemCommand(f"{spec.description} ({registry.key_label(spec)})", spec.help,
-                                partial(self.run_action, spec.name))
-
-    def visible_actions(self) -> list[registry.ActionSpec]:
-        return [s for s in registry.ACTIONS if self.check_action(s.name, ()) is not False]
+        return not self.blocked_here(action)
 
     def action_refresh(self) -> None:
         self.refresh_all()
         self.notify("Refreshing every probe.", timeout=2)
-
-    def action_help(self) -> None:
-        self.push_screen(HelpScreen(self.visible_actions(), self.read_only))
 
     def action_filter_logs(self) -> None:
         self.main.show_panel("logs")
@@ -285,24 +294,6 @@ class BlackstartApp(App[None]):
     def action_recover(self) -> None:
         self._propose("recover")
 
-    def action_export(self) -> None:
-        now = self.clock()
-        text = render_markdown(self.report, self.taken, now)
-        if self.read_only:  # read-only writes nothing: the report goes to stdout on quit
-            self.read_only_exports.append(text)
-            self.notify("Read-only: nothing written; the report is printed when you quit",
-                        timeout=10)
-            return
-        self.run_worker(partial(write_incident_report, self.cluster.state_dir, text, now),
-                        group="export", thread=True, exit_on_error=False)
-
-    def _export_done(self, worker: Worker[Any], state: WorkerState) -> None:
-        if state == WorkerState.SUCCESS:
-            self.last_export = str(worker.result)
-            self.notify(f"Incident report written: {self.last_export}", timeout=10)
-        elif state == WorkerState.ERROR:
-            self.notify(f"Export failed: {operator_message(worker.error)}", severity="error")
-
     # ------------------------------------------------------------------ plans
     def _propose(self, name: str) -> None:
         """Plan in a thread worker: planning reads nodes and may stage copies."""
@@ -319,6 +310,7 @@ class BlackstartApp(App[None]):
     def _proposed(self, worker: Worker[Any], state: WorkerState) -> None:
         if state == WorkerState.SUCCESS:
             view: PlanView = worker.result  # type: ignore[assignment]
+            self.clear_notifications()  # "Planning…" must not sit on the dialog
             self.push_screen(ConfirmScreen(view, self.cluster.name),
                              partial(self._confirmed, view))
         elif state == WorkerState.ERROR:
@@ -353,13 +345,36 @@ class BlackstartApp(App[None]):
         detail = message.error or getattr(result, "error", None) or ""
         text = "Done: every step succeeded." if ok else f"Stopped: {detail}"
         if self._progress is not None:
-            self._progress.finished(ok, text, getattr(result, "journal", None))
+            self._progress.finished(ok, text, getattr(result, "journal", None),
+                                    self._failed_step_logs())
+        self.refresh_after_change()
+
+    def refresh_after_change(self) -> None:
+        """An action ended: every probe of the registry runs again now, under the dialog
+        too (its results render when the dialog closes); one already running read the
+        cluster before the change, so it runs once more when it finishes."""
+        for name in self.probes:
+            if name in self.running:
+                self._stale.add(name)
+            else:
+                self.start_probe(name, force=True)
+
+    def _failed_step_logs(self) -> list[str]:
+        """The failed step's node and component's log lines, from the newest logs probe."""
+        failed = self._progress.failed if self._progress is not None else None
+        if failed is None:
+            return []
+        logs = [x for x in self.results.get("logs", self.report.logs) if isinstance(x, LogLine)]
+        return step_log_lines(logs, failed.node,
+                              component_of(failed.title, tuple(failed.command.split())))
+
+    def _show_failed_step_logs(self) -> None:
+        p = self._progress
+        if p is not None and p.done and p.ok is False and p.failed is not None:
+            p.show_logs(self._failed_step_logs())
 
     def _plan_closed(self, view: PlanView, ok: bool | None) -> None:
-        self.taken.append(TakenAction(self.clock(), view.action, view.target,
-                                      "ok" if ok else "failed or stopped"))
         self._progress = None
-        self.refresh_all()
 
 
 def _execute(view: PlanView, cluster: Cluster, operator: str,

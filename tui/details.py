@@ -10,7 +10,15 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 
-from blackstart.checks.model import CertInfo, Finding, MemberState, Report, RestoreSource
+from blackstart.checks.model import (
+    CertInfo,
+    Finding,
+    LogLine,
+    MemberState,
+    Report,
+    RestoreSource,
+    Severity,
+)
 
 
 @dataclass(frozen=True)
@@ -32,7 +40,7 @@ def _n(v: object) -> str:
     return "-" if v is None or v == "" else str(v)
 
 
-def member_detail(report: Report, name: str) -> Detail:
+def member_detail(report: Report, name: str, node: str | None = None) -> Detail:
     m = next((x for x in report.members if x.name == name), None)
     if m is None:
         return Detail(f"Member {name}", [("state", "not in the last report")])
@@ -47,6 +55,7 @@ def member_detail(report: Report, name: str) -> Detail:
     lines += [(f"process {p.name}", _process(p.pid, p.running, p.started, p.error))
               for p in report.processes if p.member == name]
     lines += [(f"finding {f.code}", f.seen) for f in report.findings if name in f.subject]
+    lines += recent_log_lines(report, node)
     return Detail(f"Member {name}", lines, copy_text=m.error or f"{m.name} {m.endpoint}")
 
 
@@ -122,3 +131,38 @@ def finding_detail(f: Finding) -> Detail:
              ("seen", f.seen), *[("evidence", e) for e in f.evidence],
              ("next step", _n(f.remedy))]
     return Detail(f"Finding {f.code}", lines, copy_text=f"{f.subject}: {f.seen} {f.remedy}")
+
+
+RECENT_LOG_LINES = 6
+
+
+def _tail(items: list[LogLine], n: int) -> list[LogLine]:
+    return items[-n:] if n > 0 else []  # items[-0:] would be all of them
+
+
+def recent_log_lines(report: Report, node: str | None, n: int = RECENT_LOG_LINES
+                     ) -> list[tuple[str, str]]:
+    """The member's node's last log lines (its etcd log first), labelled with their time."""
+    if node is None:
+        return []
+    mine = [ln for ln in report.logs if ln.node == node]
+    etcd = _tail([ln for ln in mine if ln.source == "etcd"], n)
+    rest = _tail([ln for ln in mine if ln.source != "etcd"], n - len(etcd))
+    return [(f"log {ln.source} {_n(ln.ts)}", ln.text[:500]) for ln in [*etcd, *rest]]
+
+
+def step_log_lines(logs: list[LogLine], node: str, component: str, n: int = 8) -> list[str]:
+    """The log lines a failed step on `node` most likely left: that component's on that
+    node, the classified ones and the newest, in log order."""
+    mine = [ln for ln in logs if ln.node == node and ln.source == component]
+    hot = {id(ln) for ln in _tail([ln for ln in mine if ln.signature
+                                   and ln.severity > Severity.INFO], n // 2)}
+    rest = {id(ln) for ln in _tail([ln for ln in mine if id(ln) not in hot], n - len(hot))}
+    return [f"{_n(ln.ts)} {ln.source}@{ln.node}: {ln.text[:400]}" for ln in mine
+            if id(ln) in hot or id(ln) in rest]
+
+
+def component_of(step_title: str, argv: tuple[str, ...]) -> str:
+    """Which component's log explains a step: kube-apiserver for its manifests, else etcd."""
+    words = " ".join([step_title, *argv]).lower()
+    return "kube-apiserver" if "apiserver" in words else "etcd"

@@ -180,3 +180,26 @@ def main(argv: list[str]) -> int:
 
 if __name__ == "__main__":
     sys.exit(main(sys.argv[1:]))
+
+
+async def mid_restore(app: BlackstartApp) -> None:
+    """The progress screen of the recorded restore plan, 12 steps in, the 12th running
+    for 3.1 s (a fixed clock and the executor's own event type: no lab is touched)."""
+    from blackstart.checks.requests import BestSource
+    from blackstart.runbook.runner import StepEvent
+    from blackstart.tui.screens.progress import ProgressScreen
+
+    view = recorded_planner(Restore(BestSource()), app.cluster, app.report)
+    now = [1000.0]
+    screen = ProgressScreen(view, clock=lambda: now[0])
+    await app.push_screen(screen)
+    steps = view.plan.steps
+    for i in range(min(11, len(steps) - 1)):
+        screen.step_event(StepEvent(view.plan.id, i, steps[i], "running"))
+        now[0] += 0.4 + 0.1 * (i % 4)
+        screen.step_event(StepEvent(view.plan.id, i, steps[i], "ok"))
+        screen.step_event(StepEvent(view.plan.id, i, steps[i], "output", f"{steps[i].title}: ok"))
+    i = min(11, len(steps) - 1)
+    screen.step_event(StepEvent(view.plan.id, i, steps[i], "running"))
+    now[0] += 3.1
+    screen._tick()

@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 from blackstart.checks.model import MemberState, Quorum, Severity, SnapshotInfo
-from blackstart.checks.reasoning.report import assemble_report
 from blackstart.runbook.incident import write_incident_report as write_report
 from blackstart.tui import keymap as actions
-from blackstart.tui.export import TakenAction, render_markdown
 from blackstart.tui.formatting import (
     days_left_text,
     human_age,
@@ -14,7 +12,7 @@ from blackstart.tui.formatting import (
     line_matches,
     quorum_line,
 )
-from screenshots import cluster, recording
+from screenshots import cluster
 
 
 def test_human_units() -> None:
@@ -48,19 +46,17 @@ def test_filter_by_known_class_else_search() -> None:
 
 
 def test_registry_drives_bindings_and_dangerous_set() -> None:
-    keys = {b.key: b.action for b in actions.bindings()}
+    keys = {b.key: b.action for b in actions.bindings() if not b.action.startswith("refuse")}
+    refusals = {b.key: b.action for b in actions.bindings() if b.action.startswith("refuse")}
+    assert refusals["R"] == "refuse('restore')" and "r" not in refusals
     assert keys["R"] == "restore" and keys["r"] == "refresh" and keys["slash"] == "filter_logs"
     assert all(b.description and b.id for b in actions.bindings())
     assert actions.dangerous_names() == {"snapshot", "restore", "restart", "renew",
                                         "recover"}
 
 
-def test_export_markdown_and_never_overwrites(tmp_path: object) -> None:
-    rec = recording("seed-outage")
-    report = assemble_report(rec.cluster, rec.results, rec.taken_at, rec.errors)
-    text = render_markdown(report, [TakenAction(2.0, "restart", "etcd2", "ok")], 3.0)
-    assert "**CRITICAL**: Quorum lost" in text and "`cert-expired`" in text
-    assert "restart (etcd2): ok" in text
+def test_incident_report_never_overwrites(tmp_path: object) -> None:
+    text = "# Post-mortem: cluster lab\n"
     first = write_report(str(tmp_path), text, 3.0)
     second = write_report(str(tmp_path), "other", 3.0)
     assert first != second

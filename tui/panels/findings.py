@@ -48,6 +48,12 @@ class FindingsPanel(Panel):
         else:
             box.scroll_home(animate=False)
 
+    def on_descendant_focus(self) -> None:
+        """Focused with nothing highlighted: the first finding, so Enter and `y` act."""
+        box = self.query_one(OptionList)
+        if box.highlighted is None and box.option_count:
+            box.highlighted = 0
+
     def _prompt(self, f: Finding) -> Text:
         text = Text()
         text.append(f"{f.severity.label.upper():8} ", style=self.sev_style(f.severity))

@@ -26,24 +26,25 @@ class VerdictBanner(Static):
                            None)
 
     def show(self, verdict: Verdict, taken_at: float, pending: int) -> None:
-        steps = " · ".join(verdict.next_steps[:2]) or "Nothing to do."
         extra = f" ({pending} checks not answered yet)" if pending else ""
-        if verdict.strategies:
-            self._render_lines(verdict.level, verdict.summary + extra, _ways(verdict),
-                               taken_at, "Ways out, least loss first: ")
-            return
-        self._render_lines(verdict.level, verdict.summary + extra, steps, taken_at)
+        steps = numbered(verdict.next_steps) or "Nothing to do."
+        ways = _ways(verdict) if verdict.strategies else ""
+        self._render_lines(verdict.level, verdict.summary + extra, steps, taken_at, ways)
 
     def _render_lines(self, level: Severity, summary: str, step: str, at: float | None,
-                      label: str = "Next: ") -> None:
+                      ways: str = "") -> None:
         for cls in LEVEL_CLASSES.values():
             self.remove_class(cls)
         self.add_class(LEVEL_CLASSES[level])
-        # One line each, cut with an ellipsis: the banner must never push the panels away.
-        text = Text(no_wrap=True, overflow="ellipsis")
+        # The summary and the ways out stay one line each; the next steps wrap, every one
+        # shown (the banner grows to at most max-height, see blackstart.tcss).
+        text = Text(overflow="fold")
         text.append(f" {level.label.upper()} ", style="bold reverse")
         text.append(f"  {summary}\n", style="bold")
-        text.append(f" {label}", style="bold")
+        if ways:
+            text.append(" Ways out, least loss first: ", style="bold")
+            text.append(f"{ways}\n")
+        text.append(" Next: ", style="bold")
         text.append(step)
         text.append("\n")
         text.append(self._meta(at), style="dim")
@@ -53,6 +54,13 @@ class VerdictBanner(Static):
         when = time.strftime("%H:%M:%S UTC", time.gmtime(at)) if at else "—"
         mode = " · READ-ONLY (observer)" if self._read_only else ""
         return f" blackstart · cluster {self._cluster} · updated {when}{mode}"
+
+
+def numbered(steps: list[str]) -> str:
+    """'1. Renew … 2. Start …': every step, none cut (one step: as it is)."""
+    if len(steps) <= 1:
+        return "".join(steps)
+    return "  ".join(f"{i}. {s}" for i, s in enumerate(steps, 1))
 
 
 def _ways(verdict: Verdict) -> str:

@@ -5,21 +5,18 @@ from __future__ import annotations
 from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Footer, Static
 
+from blackstart.tui import keymap
 from blackstart.tui.details import Detail
 
 
 class DetailScreen(ModalScreen[str | None]):
     """Dismisses with the text to copy when `y` is pressed, else None."""
 
-    BINDINGS = [
-        Binding("escape,q", "close", "Close", id="detail.close"),
-        Binding("y", "copy", "Copy", id="detail.copy"),
-    ]
+    BINDINGS = keymap.screen_bindings("detail")  # type: ignore[assignment]
 
     def __init__(self, detail: Detail) -> None:
         super().__init__(id="detail")
