@@ -107,6 +107,7 @@ class State:
     read_only: bool = False
     theme: str | None = None
     keys: tuple[str, ...] = ()
+    setup: str = ""  # a function of this module that puts the app in the state
 
 
 STATES = (
@@ -117,6 +118,11 @@ STATES = (
     State("read-only", "seed-outage", read_only=True),
     State("narrow-80x24", "seed-outage", size=(80, 24)),
     State("high-contrast", "power-back", theme="blackstart-high-contrast"),
+    State("help", "seed-outage", keys=("question_mark",)),
+    State("member-detail", "seed-outage", setup="member_detail"),
+    State("confirm-80x24", "seed-outage", size=(80, 24), keys=("R",)),
+    State("progress-mid-restore", "seed-outage", setup="mid_restore"),
+    State("logs-view", "seed-outage", size=(140, 36), keys=("l",)),
 )
 
 
@@ -138,6 +144,10 @@ def prepare(state: State) -> Prep:
         app.notify = _no_toast  # type: ignore[method-assign]
         for key in state.keys:
             await pilot.press(key)
+        if state.keys:
+            await _until(pilot, lambda: app.screen is not app.main)
+        if state.setup:
+            await globals()[state.setup](app)
             await _until(pilot, lambda: app.screen is not app.main)
         for box in app.screen.query(Input):
             box.cursor_blink = False
@@ -178,8 +188,14 @@ def main(argv: list[str]) -> int:
     return 0
 
 
-if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+async def member_detail(app: BlackstartApp) -> None:
+    """Enter on etcd1's row: its detail, every fact uncut."""
+    from textual.widgets import DataTable
+
+    table = app.main.query_one("#members-table", DataTable)
+    table.focus()
+    table.move_cursor(row=0)
+    app._open_detail("members")
 
 
 async def mid_restore(app: BlackstartApp) -> None:
@@ -203,3 +219,8 @@ async def mid_restore(app: BlackstartApp) -> None:
     screen.step_event(StepEvent(view.plan.id, i, steps[i], "running"))
     now[0] += 3.1
     screen._tick()
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
+
