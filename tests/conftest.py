@@ -193,3 +193,12 @@ def kubeadm_lab_factory(
     for lock in locks:
         with contextlib.suppress(OSError):
             lock.close()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _parser_workers_forked_first() -> None:
+    """Fork the process pools' workers before any test starts children from threads, so
+    no worker holds a test's pipe open (checks.probes.workers.prestart says why)."""
+    from blackstart.checks.probes import workers
+
+    workers.prestart()

@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 
 from blackstart.checks.loops import run_on_own_loop
 from blackstart.checks.model import Cluster, Finding, Report
+from blackstart.checks.probes import workers
 from blackstart.checks.probes.context import ProbeContext, VerifyStore
 from blackstart.checks.probes.registry import SPECS, ProbeFn
 from blackstart.checks.reasoning.diagnosis import probe_failed
@@ -132,5 +133,6 @@ async def _close(ctx: ProbeContext) -> None:
 
 def run_checks_sync(cluster: Cluster, **kw: Any) -> Report:
     """run_checks for synchronous callers (the CLI)."""
+    workers.prestart()  # fork the parsers' workers before any probe thread runs a child
     pool = ThreadPoolExecutor(max_workers=32, thread_name_prefix="probe")
     return run_on_own_loop(run_checks(cluster, **kw), pool)

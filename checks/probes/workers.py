@@ -67,6 +67,18 @@ def pool(lane: str = MEMBERS) -> ProcessPoolExecutor:
         return _STATE[lane]
 
 
+def prestart(lanes: tuple[str, ...] = (MEMBERS, BACKUPS)) -> None:
+    """Fork every lane's workers now, from the calling thread.
+
+    A fork copies every open file descriptor. A pool first used from a probe thread while
+    another thread is inside Popen forks workers that hold that child's pipe ends, and the
+    reader of the pipe never sees EOF. Forking early, before other threads start children,
+    closes that window (with the fork start method all of a pool's workers start on its
+    first submit)."""
+    for lane in lanes:
+        submit(int, lane=lane).result(timeout=60)
+
+
 def submit(fn: Callable[..., T], *args: Any, lane: str = MEMBERS) -> Future[T]:
     """Run fn(*args) in a worker process; a pool broken by a killed worker is replaced."""
     try:
