@@ -105,6 +105,10 @@ class BlackstartApp(CockpitActions):
         # A clock for the screen, not a poll: it only says which probe is late.
         self.set_interval(1.0, self._show_waiting)
 
+    def on_unmount(self) -> None:
+        if self._host is not None:  # the probes' children end with the cockpit
+            self._host.close()
+
     def _show_waiting(self) -> None:
         if self.frozen or not self.main.is_attached:
             return

@@ -13,9 +13,13 @@ a blackholed member dies with it); the next run starts a fresh one.
 
 from __future__ import annotations
 
+import atexit
 import multiprocessing
+import os
+import sys
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from multiprocessing.connection import Connection
 from multiprocessing.context import ForkServerContext
 from multiprocessing.process import BaseProcess
@@ -24,6 +28,7 @@ from typing import Any
 from blackstart.checks.model import Cluster
 from blackstart.tui.probing import PROBE_TIMEOUT, ProbeTimedOut
 
+_CHILD_POOL = 4  # parser workers per lane in one probe's child
 _PRELOAD = ["blackstart.checks.probes.engine", "blackstart.tui.probing",
             "blackstart.runbook.verify_cache"]
 
@@ -34,14 +39,65 @@ def _context() -> ForkServerContext:
     return ctx
 
 
+@contextmanager
+def _real_stderr() -> Iterator[None]:
+    """A real file descriptor as sys.stderr while the fork server or its resource tracker start.
+
+    Textual replaces sys.stderr with a capture whose fileno() is -1 while the app runs, and
+    multiprocessing hands sys.stderr.fileno() to the resource tracker it spawns: every
+    probe then failed with "bad value(s) in fds_to_keep" and the cockpit stayed empty.
+    The helpers' own stderr goes to /dev/null, never onto the operator's screen."""
+    try:
+        usable = sys.stderr is not None and sys.stderr.fileno() >= 0
+    except (AttributeError, OSError, ValueError):
+        usable = False
+    if usable:
+        yield
+        return
+    saved = sys.stderr
+    with open(os.devnull, "w", encoding="utf-8") as null:
+        sys.stderr = null
+        try:
+            yield
+        finally:
+            sys.stderr = saved
+
+
+def _start_server() -> None:
+    """Start the fork server (and its resource tracker) now, before any UI owns stderr."""
+    from multiprocessing import forkserver
+
+    with _real_stderr():
+        forkserver.ensure_running()
+
+
 def _serve(conn: Connection, name: str, state_dir: str | None, read_only: bool) -> None:
     """The child: run probe `name` for each request until the pipe closes."""
-    from blackstart.checks.probes.engine import PROBES
+    from blackstart.checks.probes import workers
+    from blackstart.checks.probes.registry import SPECS
     from blackstart.runbook.verify_cache import VerifyCache
-    from blackstart.tui.probing import run_probe
 
+    # Dies with the fork server, which ends with the cockpit (even a SIGKILLed one: its
+    # "alive" pipe closes); a cockpit that closes our pipe ends the loop below. Never
+    # writes onto the operator's terminal.
+    workers.die_with_parent(os.getppid())
+    workers.cap_workers(_CHILD_POOL)
+    lanes = next((s.lanes for s in SPECS if s.name == name), ())
+    if lanes:  # forked from this main thread, before any probe thread runs a child
+        workers.prestart(lanes)
     cache: dict[str, Any] = {}
     store = VerifyCache(state_dir, read_only=read_only) if state_dir else None
+    try:
+        _loop(conn, name, cache, store)
+    finally:
+        workers.shutdown()  # its parsers end with it (never joined while still idle)
+
+
+def _loop(conn: Connection, name: str, cache: dict[str, Any], store: Any) -> None:
+    """Run probe `name` for each request until the pipe closes."""
+    from blackstart.checks.probes.engine import PROBES
+    from blackstart.tui.probing import run_probe
+
     while True:
         try:
             req = conn.recv()
@@ -64,8 +120,11 @@ class ProbeHost:
         self.names = set(names)
         self.state_dir, self.read_only = state_dir, read_only
         self._ctx = _context()
+        _start_server()
         self._procs: dict[str, tuple[BaseProcess, Connection]] = {}
         self._lock = threading.Lock()
+        # Before multiprocessing's own exit hook, which would join (wait for) every child.
+        atexit.register(self.close)
 
     def _child(self, name: str) -> tuple[BaseProcess, Connection]:
         with self._lock:
@@ -75,8 +134,10 @@ class ProbeHost:
             parent, child = self._ctx.Pipe()
             proc = self._ctx.Process(target=_serve, name=f"blackstart-probe-{name}",
                                      args=(child, name, self.state_dir, self.read_only),
-                                     daemon=True)
-            proc.start()
+                                     # not daemonic: a probe's parsers run in its own pool
+                                     daemon=False)
+            with _real_stderr():  # a fork server that died is restarted from here
+                proc.start()
             child.close()
             self._procs[name] = (proc, parent)
             return proc, parent
@@ -104,6 +165,7 @@ class ProbeHost:
         if got is not None:
             got[1].close()
             got[0].terminate()
+            got[0].join(5)
 
     def close(self) -> None:
         for name in list(self._procs):

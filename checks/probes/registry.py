@@ -16,6 +16,7 @@ from typing import Any
 
 from blackstart.checks.errors import BlackstartError
 from blackstart.checks.probes.context import ProbeContext
+from blackstart.checks.probes.workers import BACKUPS, MEMBERS
 
 ProbeFn = Callable[[ProbeContext], Awaitable[list[Any]]]
 
@@ -53,6 +54,9 @@ class ProbeSpec:
     # segments, member databases, backups) run less often: on a master node already in
     # trouble blackstart must not be the thing burning a core. `r` still runs them all.
     cadence: float = 1.0
+    # The parser-worker lanes (checks.probes.workers) it submits to: a process that runs
+    # only this probe (the cockpit's probe children) forks those workers first.
+    lanes: tuple[str, ...] = ()
 
 
 def _spec(name: str, module: str, func: str, field: str, **kw: Any) -> ProbeSpec:
@@ -68,15 +72,15 @@ SPECS: tuple[ProbeSpec, ...] = (
     _spec("certificates", "certificates", "probe_certs", "certificates",
           panel="certificates"),
     _spec("snapshots", "snapshots", "probe_snapshots", "snapshots", panel="snapshots",
-          cadence=SLOW),
-    _spec("datadirs", "datadirs", "probe_datadirs", "wal", cadence=SLOW),
+          cadence=SLOW, lanes=(BACKUPS,)),
+    _spec("datadirs", "datadirs", "probe_datadirs", "wal", cadence=SLOW, lanes=(MEMBERS,)),
     _spec("member_dbs", "datadirs", "probe_member_dbs", "member_dbs", panel="snapshots",
-          cadence=SLOW),
+          cadence=SLOW, lanes=(MEMBERS,)),
     _spec("logs", "logs", "probe_logs", "logs", panel="logs"),
     _spec("processes", "processes", "probe_processes", "processes"),
     _spec("clocks", "clocks", "probe_clocks", "clocks"),
     _spec("metrics", "metrics", "probe_metrics", "metrics"),
-    _spec("backups", "backups", "probe_backups", "backups"),
+    _spec("backups", "backups", "probe_backups", "backups", lanes=(BACKUPS,)),
     _spec("drills", "backups", "probe_drills", "drills"),
 )
 

@@ -125,12 +125,16 @@ def budget_end(ctx: ProbeContext) -> float:
     return time.monotonic() + ctx.deadline * 1.5
 
 
+UNVERIFIED = "unverified"  # a SnapshotVerdict kind: the check itself failed
+
+
 def _info(client: NodeReader, v: SnapshotVerdict, *, size: int, mtime: float,
           kind: str) -> SnapshotInfo:
     return SnapshotInfo(v.path, client.name, kind=kind, valid=v.valid, revision=v.revision,
                         total_keys=v.total_keys, size=size, mtime=mtime, sha256_ok=v.sha256_ok,
                         consistent_index=v.consistent_index,
-                        error=f"{client.name}: {v.error}" if v.error else None)
+                        error=f"{client.name}: {v.error}" if v.error else None,
+                        fact="unknown" if v.kind == UNVERIFIED else "")
 
 
 async def verify_cached(ctx: ProbeContext, client: NodeReader, path: str, size: int,
@@ -170,6 +174,9 @@ async def verify_cached(ctx: ProbeContext, client: NodeReader, path: str, size: 
     if v is None:
         return _pending(client.name, path, size, mtime, kind)
     info = _info(client, v, size=size, mtime=mtime, kind=kind)
+    if info.state == "unknown":
+        ctx.cache.pop(key, None)  # not a verdict: the next run tries again
+        return info
     ctx.cache[key] = info
     if ctx.store is not None and isinstance(store_key, str):
         ctx.store.put(store_key, asdict(info))
@@ -242,8 +249,11 @@ async def _wait(fut: Future[SnapshotVerdict], until: float, path: str,
         return None
     try:
         return fut.result()
-    except Exception as exc:  # noqa: BLE001 - becomes the verdict's reason
-        return SnapshotVerdict(path, False, "unknown", size, error=f"{path}: {exc}")
+    except Exception as exc:  # noqa: BLE001 - the verifier failed, not the file
+        # A worker that died (OOM, a kill) says nothing about the file: unknown, not bad.
+        return SnapshotVerdict(path, False, UNVERIFIED, size,
+                               error=f"{path}: could not be verified ({type(exc).__name__}: "
+                                     f"{exc or 'no detail'})")
 
 
 async def _remote(client: NodeReader, path: str, size: int,

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import ctypes
+import multiprocessing
 import os
 import signal
 import threading
@@ -26,6 +27,7 @@ T = TypeVar("T")
 
 _LOCK = threading.Lock()
 _STATE: dict[str, ProcessPoolExecutor] = {}  # lane -> its pool, once started
+_CAP: list[int] = []  # a cap on each pool's size, set by a process that runs one probe
 # Two lanes, each bounded by the cores: the members' WAL and db (what the verdict needs
 # first) never queue behind a hundred backup files.
 MEMBERS, BACKUPS = "members", "backups"
@@ -41,29 +43,55 @@ def cores() -> int:
 PR_SET_PDEATHSIG = 1  # linux/prctl.h
 
 
-def _worker_init(parent: int) -> None:
+def cap_workers(n: int) -> None:
+    """Bound each lane's pool to n workers in this process (the cockpit's probe children:
+    a dozen probes each with a pool as wide as the machine would fork hundreds)."""
+    _CAP[:] = [max(1, n)]
+
+
+def die_with_parent(parent: int, forked_by_main_thread: bool = True) -> None:
     """A worker dies with the process that started it and holds none of its pipes.
 
     Without this, a SIGKILLed `blackstart restore` (a power cut, an operator's kill -9)
     leaves its workers behind, still holding its stdout/stderr: whoever reads them (a
-    shell pipeline, a test's subprocess.run) waits for an EOF that never comes."""
-    try:
-        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
-    except (OSError, AttributeError):
-        pass  # not Linux: the pipes below are still let go
+    shell pipeline, a test's subprocess.run) waits for an EOF that never comes.
+
+    PR_SET_PDEATHSIG fires when the *thread* that forked us ends, not the process: a pool
+    started from a probe's short-lived thread had its workers SIGKILLed mid-verification
+    (and the files they checked reported as broken). So the signal is asked for only when
+    the main thread forked us; a watchdog thread covers every case."""
+    if forked_by_main_thread:
+        try:
+            ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+        except (OSError, AttributeError):
+            pass  # not Linux: the watchdog below still ends us
     if os.getppid() != parent:  # the parent died before prctl took hold
         os._exit(0)
+    threading.Thread(target=_watch_parent, args=(parent,), daemon=True,
+                     name="blackstart-parent-watch").start()
     null = os.open(os.devnull, os.O_RDWR)
     for fd in (0, 1, 2):
         os.dup2(null, fd)
     os.close(null)
 
 
+def _watch_parent(parent: int) -> None:
+    while os.getppid() == parent:  # reparented (to init or a subreaper): the parent is gone
+        time.sleep(1.0)
+    os._exit(0)
+
+
 def pool(lane: str = MEMBERS) -> ProcessPoolExecutor:
     with _LOCK:
         if lane not in _STATE:
-            _STATE[lane] = ProcessPoolExecutor(max_workers=cores(), initializer=_worker_init,
-                                               initargs=(os.getpid(),))
+            size = min([cores(), *_CAP])
+            main = threading.current_thread() is threading.main_thread()
+            # "fork" said outright: die_with_parent checks that we are the workers' parent,
+            # and a process started by a fork server (the cockpit's probe children) would
+            # otherwise start its pool's workers from that server too.
+            _STATE[lane] = ProcessPoolExecutor(max_workers=size, initializer=die_with_parent,
+                                               initargs=(os.getpid(), main),
+                                               mp_context=multiprocessing.get_context("fork"))
         return _STATE[lane]
 
 

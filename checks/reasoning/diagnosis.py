@@ -470,13 +470,19 @@ def _rule_snapshots(f: _Facts) -> list[Finding]:
                         action=SnapshotSave() if f.quorum.held else None)]
     valid = [s for s in backups if s.valid]
     checking = [s for s in backups if s.pending]
+    unread = [s for s in backups if s.state == "unknown" and not s.pending]
     out = []
     if checking:
         out.append(Finding(INFO, "backups-being-verified", "backups",
                            f"{len(checking)} backup snapshot(s) are still being verified.",
                            [s.path for s in checking[:5]], "They are shown on the next refresh."))
-    # a check still running is "not known yet", never "invalid"
-    backups = [s for s in backups if not s.pending]
+    if unread:
+        out.append(Finding(W, "backups-unverified", "backups",
+                           f"{len(unread)} backup snapshot(s) could not be verified (not known "
+                           "to be bad).", [f"{s.path}: {s.error}" for s in unread[:5]],
+                           "Fix what stopped the check (named above); a refresh tries again."))
+    # a check still running or one that failed is "not known yet", never "invalid"
+    backups = [s for s in backups if s.state != "unknown"]
     if not backups:
         return out
     if not valid:
@@ -519,7 +525,8 @@ def _rule_sources(f: _Facts) -> list[Finding]:
     if not valid:
         if not f.sources:
             return []  # "no backups found" is the snapshots rule's finding
-        unknown = [s for s in f.sources if s.reason == "still being verified"]
+        unknown = [s for s in f.sources if s.reason == "still being verified"
+                   or s.reason.startswith("not verified")]
         what = ("no restore source is verified yet" if unknown and len(unknown) == len(f.sources)
                 else "no intact restore source: every backup and member database that "
                      "could be read failed verification")

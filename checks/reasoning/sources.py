@@ -135,6 +135,8 @@ def _to_source(src: SnapshotInfo, newest: _Newest, wal: Sequence[WalState]) -> R
 def _not_valid_reason(src: SnapshotInfo) -> str:
     if src.pending:
         return "still being verified"
+    if src.state == "unknown":
+        return f"not verified: {src.error or 'could not be read'}"
     return f"invalid: {src.error or 'failed verification'}"
 
 

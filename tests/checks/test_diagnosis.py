@@ -438,6 +438,20 @@ def test_backup_still_being_verified_is_not_called_invalid() -> None:
     assert not by_code(findings, "backups-all-invalid")
 
 
+def test_backup_whose_check_failed_is_unknown_not_invalid() -> None:
+    """A verifier that died (a killed worker, OOM) knows nothing about the file."""
+    r = healthy()
+    for s in r.snapshots:
+        if s.kind == "backup":
+            s.valid, s.fact = False, "unknown"
+            s.error = f"{s.node}: {s.path}: could not be verified (BrokenProcessPool: …)"
+    findings, _ = diagnose(r, NOW)
+    (f,) = by_code(findings, "backups-unverified")
+    assert "not known to be bad" in f.seen and "BrokenProcessPool" in f.evidence[0]
+    assert not by_code(findings, "backups-all-invalid")
+    assert not by_code(findings, "backup-newest-invalid")
+
+
 def test_untrusted_host_key_is_one_finding_not_an_echo_per_file() -> None:
     from blackstart.checks.model import NodeAccess
 

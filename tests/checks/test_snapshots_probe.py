@@ -153,3 +153,32 @@ async def test_slow_verification_is_pending_then_picked_up(s: Sample, world) -> 
     assert good.valid and good.revision == s.status["revision"]
     for key, fut in running.items():  # the same futures finished and were used
         assert fut.done() and ctx.cache[key].path == fut.result().path
+
+
+async def test_verifier_killed_mid_check_is_unknown_then_checked_again(s: Sample,
+                                                                     world) -> None:
+    """A worker SIGKILLed (OOM killer, an operator) while it verifies says nothing about the
+    file: the file is "unknown", never "bad", and the next run verifies it again."""
+    import os
+    import signal
+    import time
+
+    from blackstart.checks.probes import workers
+
+    ctx, _, _ = world
+    ctx.deadline = 0.2
+    blockers = [workers.submit(time.sleep, 3, lane=workers.BACKUPS)
+                for _ in range(workers.cores())]
+    first = [i for i in await probe_snapshots(ctx) if i.node == "n1"]
+    assert first and all(i.pending for i in first)
+    for proc in list(workers.pool(workers.BACKUPS)._processes.values()):  # noqa: SLF001
+        os.kill(proc.pid, signal.SIGKILL)
+    for b in blockers:
+        b.exception(10)  # the pool broke under them
+    ctx.deadline = 10
+    second = {Path(i.path).name: i for i in await probe_snapshots(ctx) if i.node == "n1"}
+    assert {i.state for i in second.values()} == {"unknown"}, second
+    assert all("could not be verified" in (i.error or "") for i in second.values())
+    third = {Path(i.path).name: i for i in await probe_snapshots(ctx) if i.node == "n1"}
+    assert third["etcd-2026-01-01.db"].state == "ok"
+    assert third["etcd-half.db"].state == "bad"  # a real verdict once a worker could read it
