@@ -324,6 +324,17 @@ class BackupLocationState:
         return next((c for c in self.copies if c.state == "verified"), None)
 
 
+@dataclass(frozen=True)
+class Recovery:
+    """A recovery plan that ran to the end (from runbook's journals, handed in by the CLI or
+    the cockpit): every backup older than it holds the cluster as it was before."""
+
+    action: str  # recover | restore | replace-member
+    finished: float
+    plan_id: str
+    title: str = ""
+
+
 @dataclass
 class DrillRecord:
     """One restore drill, as recorded in the state dir (drills.jsonl)."""
@@ -531,6 +542,7 @@ class Report:
     restore_sources: list[RestoreSource] = field(default_factory=list)
     backups: list[BackupLocationState] = field(default_factory=list)
     drills: list[DrillRecord] = field(default_factory=list)
+    recoveries: list[Recovery] = field(default_factory=list)  # finished ones, oldest first
     # Filled by blackstart.checks.probes.engine so that diagnose() needs nothing but the report:
     member_dbs: list[SnapshotInfo] = field(default_factory=list)  # each member's member/snap/db
     probe_errors: dict[str, str] = field(default_factory=dict)  # probe name -> why it failed
