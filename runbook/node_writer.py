@@ -16,7 +16,7 @@ from blackstart.checks.nodes import (
     NodeReader,
     SSHNode,
 )
-from blackstart.runbook import safe_files
+from blackstart.runbook import safe_node_io
 
 
 class NodeWriter(NodeReader):
@@ -47,49 +47,49 @@ class NodeWriter(NodeReader):
 
 
 class LocalWriter(LocalNode, NodeWriter):
-    """This machine, writable: every call goes through runbook.safe_files."""
+    """This machine, writable: every call goes through runbook.safe_node_io."""
 
     async def write_file(
         self, path: str, data: bytes, mode: int = 0o600, timeout: float = DEFAULT_TIMEOUT
     ) -> None:
-        await safe_files.node_write(self, path, data, mode=mode, timeout=timeout)
+        await safe_node_io.node_write(self, path, data, mode=mode, timeout=timeout)
 
     async def rename(self, src: str, dst: str, timeout: float = DEFAULT_TIMEOUT) -> None:
-        await safe_files.node_rename(self, src, dst, timeout=timeout)
+        await safe_node_io.node_rename(self, src, dst, timeout=timeout)
 
     async def makedirs(
         self, path: str, mode: int = 0o700, timeout: float = DEFAULT_TIMEOUT
     ) -> None:
-        await safe_files.node_makedirs(self, path, mode=mode, timeout=timeout)
+        await safe_node_io.node_makedirs(self, path, mode=mode, timeout=timeout)
 
     async def put_file(self, local_path: str, path: str, timeout: float = 600.0) -> None:
-        await safe_files.node_put(self, local_path, path, timeout=timeout)
+        await safe_node_io.node_put(self, local_path, path, timeout=timeout)
 
     async def get_file(self, path: str, local_path: str, timeout: float = 600.0) -> None:
-        await safe_files.node_get(self, path, local_path, timeout=timeout)
+        await safe_node_io.node_get(self, path, local_path, timeout=timeout)
 
 
 class SSHWriter(SSHNode, NodeWriter):
-    """A node over SSH, writable: SFTP with the same promises (runbook.safe_files)."""
+    """A node over SSH, writable: SFTP with the same promises (runbook.safe_node_io)."""
 
     async def write_file(
         self, path: str, data: bytes, mode: int = 0o600, timeout: float = DEFAULT_TIMEOUT
     ) -> None:
-        await safe_files.node_write(self, path, data, mode=mode, timeout=timeout)
+        await safe_node_io.node_write(self, path, data, mode=mode, timeout=timeout)
 
     async def rename(self, src: str, dst: str, timeout: float = DEFAULT_TIMEOUT) -> None:
-        await safe_files.node_rename(self, src, dst, timeout=timeout)
+        await safe_node_io.node_rename(self, src, dst, timeout=timeout)
 
     async def makedirs(
         self, path: str, mode: int = 0o700, timeout: float = DEFAULT_TIMEOUT
     ) -> None:
-        await safe_files.node_makedirs(self, path, mode=mode, timeout=timeout)
+        await safe_node_io.node_makedirs(self, path, mode=mode, timeout=timeout)
 
     async def put_file(self, local_path: str, path: str, timeout: float = 600.0) -> None:
-        await safe_files.node_put(self, local_path, path, timeout=timeout)
+        await safe_node_io.node_put(self, local_path, path, timeout=timeout)
 
     async def get_file(self, path: str, local_path: str, timeout: float = 600.0) -> None:
-        await safe_files.node_get(self, path, local_path, timeout=timeout)
+        await safe_node_io.node_get(self, path, local_path, timeout=timeout)
 
 
 def connect_writer(node: Node) -> NodeWriter:

@@ -12,7 +12,7 @@ from typing import Any
 
 from blackstart.checks.probes.processes import component_of
 from blackstart.runbook import cert_signing as certs
-from blackstart.runbook import etcdapi, safe_files
+from blackstart.runbook import etcdapi, safe_files, safe_node_io
 from blackstart.runbook.plan import Step, stamp
 from blackstart.runbook.preflight import file_sha256
 from blackstart.runbook.runner import (
@@ -50,7 +50,7 @@ async def _ensure_fresh_dir(r: Runner, step: Step, path: str, previous: str | No
     if previous not in ("running", "failed"):
         raise StepFailed(f"{path} exists; refusing to restore over it")
     aside = f"{path}.partial-{stamp()}"
-    await safe_files.node_rename(c, path, aside)
+    await safe_node_io.node_rename(c, path, aside)
     r.say(f"moved the partial result of the interrupted step aside: {path} -> {aside}")
 
 
@@ -64,13 +64,13 @@ async def op_rename(r: Runner, step: Step, previous: str | None) -> Outcome:
         return Outcome("failed", error=f"{src} does not exist on {step.node}")
     if d is not None:
         return Outcome("failed", error=f"{dst} already exists on {step.node}")
-    await safe_files.node_makedirs(c, os.path.dirname(dst))
-    await safe_files.node_rename(c, src, dst)
+    await safe_node_io.node_makedirs(c, os.path.dirname(dst))
+    await safe_node_io.node_rename(c, src, dst)
     return Outcome("ok", r.say(f"mv {src} -> {dst}"))
 
 
 async def op_makedirs(r: Runner, step: Step, previous: str | None) -> Outcome:
-    await safe_files.node_makedirs(r.client(step.node), str(step.args["path"]),
+    await safe_node_io.node_makedirs(r.client(step.node), str(step.args["path"]),
                                    mode=int(step.args.get("mode", 0o700)))
     return Outcome("ok")
 
@@ -83,14 +83,14 @@ async def op_copy(r: Runner, step: Step, previous: str | None) -> Outcome:
     c = r.client(step.node)
     if await c.stat(dst) is not None and await node_sha256(r, step.node, dst) == want:
         return Outcome("skipped", r.say(f"{dst} already holds the same bytes ({want[:12]}…)"))
-    await safe_files.node_makedirs(c, os.path.dirname(dst))
+    await safe_node_io.node_makedirs(c, os.path.dirname(dst))
     if src_node:
         tmp = local_tmp(r.cluster, os.path.basename(src))
-        await safe_files.node_get(r.client(src_node), src, str(tmp), timeout=step.timeout)
-        await safe_files.node_put(c, str(tmp), dst, timeout=step.timeout)
+        await safe_node_io.node_get(r.client(src_node), src, str(tmp), timeout=step.timeout)
+        await safe_node_io.node_put(c, str(tmp), dst, timeout=step.timeout)
         tmp.unlink()  # our own temporary copy in the state dir, not operator data
     else:
-        await safe_files.node_put(c, src, dst, timeout=step.timeout)
+        await safe_node_io.node_put(c, src, dst, timeout=step.timeout)
     return await op_check_sha(r, step, previous)
 
 
@@ -323,8 +323,8 @@ async def op_write(r: Runner, step: Step, previous: str | None) -> Outcome:
     except certs.CertError as exc:
         return Outcome("failed", error=f"cannot sign {a['cert']} on {step.node}: {exc}")
     # key first: a cert without its key is worse than a key without its cert
-    await safe_files.node_write(c, a["key"], key_pem, mode=0o600)
-    await safe_files.node_write(c, a["cert"], cert_pem, mode=0o644)
+    await safe_node_io.node_write(c, a["key"], key_pem, mode=0o600)
+    await safe_node_io.node_write(c, a["cert"], cert_pem, mode=0o644)
     return Outcome("ok", r.say(f"wrote {a['cert']} ({certs.describe(cert_pem)}), "
                                f"new key {a['key']} (0600)"))
 
@@ -436,9 +436,9 @@ async def _rename_back(r: Runner, step: Step) -> Outcome:
     lines = []
     if await c.stat(src) is not None:
         aside = f"{src}.rolled-back-{stamp()}"
-        await safe_files.node_rename(c, src, aside)
+        await safe_node_io.node_rename(c, src, aside)
         lines.append(f"moved aside {src} -> {aside}")
-    await safe_files.node_rename(c, dst, src)
+    await safe_node_io.node_rename(c, dst, src)
     lines.append(f"put back {dst} -> {src}")
     return Outcome("ok", r.say("\n".join(lines)))
 

@@ -13,6 +13,7 @@ import pytest
 from blackstart.checks.model import Node
 from blackstart.checks.nodes import LocalNode, NodeError
 from blackstart.runbook import safe_files as sf
+from blackstart.runbook import safe_node_io
 
 
 def _mode(p: Path) -> int:
@@ -121,12 +122,12 @@ def test_node_functions_wrap_errors_for_the_step(tmp_path: Path) -> None:
     (tmp_path / "l").symlink_to(tmp_path)
 
     async def go() -> None:
-        await sf.node_put(c, str(tmp_path / "missing"), str(tmp_path / "dst"))
+        await safe_node_io.node_put(c, str(tmp_path / "missing"), str(tmp_path / "dst"))
 
     with pytest.raises((sf.UnsafePath, NodeError)):
         asyncio.run(go())
     with pytest.raises(sf.UnsafePath, match="symlink"):
-        asyncio.run(sf.node_makedirs(c, str(tmp_path / "l")))
+        asyncio.run(safe_node_io.node_makedirs(c, str(tmp_path / "l")))
 
 
 def test_resolve_configured_shows_the_link(tmp_path: Path) -> None:
