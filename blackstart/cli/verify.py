@@ -16,7 +16,7 @@ from blackstart.cli import snapshot, wal
 
 if TYPE_CHECKING:
     from blackstart.checks.formats.snapshot_file import SnapshotVerdict
-    from blackstart.checks.formats.wal import WalScan
+    from blackstart.checks.formats.wal_scan import WalScan
 
 WAL_EXIT = {"ok": 0, "torn-tail": 1}
 

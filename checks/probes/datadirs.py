@@ -16,21 +16,18 @@ import stat as stat_mod
 from dataclasses import replace
 from typing import Any
 
+from blackstart.checks.formats.raft_snaps import newest_snap_index, snap_db_problem
 from blackstart.checks.formats.regular import file_kind
 from blackstart.checks.formats.snapshot_file import SnapshotVerdict, verify_snapshot_file
-from blackstart.checks.formats.wal import (
-    Segment,
+from blackstart.checks.formats.wal import scan_segments
+from blackstart.checks.formats.wal_local import (
     SegmentId,
-    WalCheckpoint,
-    WalScan,
     member_dirs,
-    newest_snap_index,
-    parse_segment_name,
     scan_local_dir,
     scan_local_incremental,
-    scan_segments,
-    snap_db_problem,
 )
+from blackstart.checks.formats.wal_scan import WalCheckpoint, WalScan
+from blackstart.checks.formats.wal_segments import Segment, parse_segment_name
 from blackstart.checks.model import Member, SnapshotInfo, WalState
 from blackstart.checks.nodes import DirEntry, NodeError, NodeReader
 from blackstart.checks.probes.context import ProbeContext

@@ -25,7 +25,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from blackstart.checks.etcd_client import etcd_client
-from blackstart.checks.formats.wal import ProtoError, read_varint
+from blackstart.checks.formats.proto_wire import ProtoError, read_varint
 from blackstart.checks.model import CertInfo, Member, MemberState, TLSFiles, majority
 from blackstart.checks.probes.context import ProbeContext
 

@@ -12,7 +12,7 @@ import pytest
 from etcd_single import EtcdSingle
 
 from blackstart.checks.formats.snapshot_file import verify_snapshot_file
-from blackstart.checks.formats.wal import scan_local_dir
+from blackstart.checks.formats.wal_local import scan_local_dir
 
 pytestmark = pytest.mark.lab
 ETCD34, ETCDCTL34 = "/usr/bin/etcd", "/usr/bin/etcdctl"

@@ -16,7 +16,7 @@ import pytest
 from etcd_single import Sample, sample
 from recording_node import RecordingNode
 
-from blackstart.checks.formats.wal import iter_frames
+from blackstart.checks.formats.wal_records import iter_frames
 from blackstart.checks.model import Cluster, Member, Node, SSHTarget
 from blackstart.checks.probes.context import ProbeContext
 from blackstart.checks.probes.datadirs import probe_datadirs, probe_member_dbs

@@ -6,26 +6,22 @@ from __future__ import annotations
 import google_crc32c
 import pytest
 
-from blackstart.checks.formats.wal import (
+from blackstart.checks.formats.proto_wire import ProtoError, decode_message, read_varint
+from blackstart.checks.formats.raft_snaps import newest_snap_index, snap_db_problem
+from blackstart.checks.formats.wal import scan_wal, scan_wal_dir
+from blackstart.checks.formats.wal_records import (
     CRC,
     ENTRY,
     METADATA,
     SNAPSHOT,
     STATE,
-    ProtoError,
     decode_frame_size,
-    decode_message,
     decode_record,
     fast_record,
     is_torn_entry,
     iter_frames,
-    newest_snap_index,
-    read_varint,
-    scan_wal,
-    scan_wal_dir,
-    select_segments,
-    snap_db_problem,
 )
+from blackstart.checks.formats.wal_segments import select_segments
 
 SEG_SIZE = 64 * 1024  # preallocated (zero tail), smaller than etcd's 64 MB for speed
 

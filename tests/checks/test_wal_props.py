@@ -7,7 +7,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from test_wal import first_segment, name
 
-from blackstart.checks.formats.wal import iter_frames, scan_wal
+from blackstart.checks.formats.wal import scan_wal
+from blackstart.checks.formats.wal_records import iter_frames
 
 ENC, SEG = first_segment(30)
 USED = len(ENC.buf)

@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 from etcd_single import EtcdSingle, Sample, sample
 
-from blackstart.checks.formats.wal import ENTRY, decode_record, iter_frames, scan_local_dir
+from blackstart.checks.formats.wal_local import scan_local_dir
+from blackstart.checks.formats.wal_records import ENTRY, decode_record, iter_frames
 
 pytestmark = pytest.mark.lab
 

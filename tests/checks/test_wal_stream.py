@@ -6,7 +6,9 @@ from __future__ import annotations
 
 from test_wal import ENTRY, STATE, entry, first_segment, hardstate, name
 
-from blackstart.checks.formats.wal import CHUNK, BytesSegment, scan_incremental, scan_wal
+from blackstart.checks.formats.wal import scan_incremental, scan_wal
+from blackstart.checks.formats.wal_decoder import CHUNK
+from blackstart.checks.formats.wal_segments import BytesSegment
 
 
 class Counting(BytesSegment):

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from etcd_single import EtcdSingle, etcd_bin
 
-from blackstart.checks.formats.wal import scan_local_dir
+from blackstart.checks.formats.wal_local import scan_local_dir
 from blackstart.checks.probes.datadirs import merge_snap_problem, verify_local_data_dir
 
 pytestmark = pytest.mark.lab

@@ -20,7 +20,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from blackstart.checks.discovery.inventory import InventoryError, cluster_from_toml
-from blackstart.checks.formats import bbolt, loglines, manifests, wal, x509
+from blackstart.checks.formats import bbolt, loglines, manifests, proto_wire, wal, wal_records, x509
 from blackstart.runbook import journal
 
 EXAMPLES = int(os.environ.get("BLACKSTART_FUZZ_EXAMPLES", "120"))
@@ -100,11 +100,12 @@ def test_wal_arbitrary(files: list[tuple[str, bytes]], snap: int | None) -> None
 @given(st.binary(max_size=2048), st.integers(0, 4096))
 def test_wal_record_and_varint(buf: bytes, pos: int) -> None:
     count("wal")
-    for call in (lambda: wal.decode_record(buf), lambda: wal.read_varint(buf, pos),
-                 lambda: wal.decode_message(buf, {1: 0, 2: 2, 3: 0})):
+    for call in (lambda: wal_records.decode_record(buf),
+                 lambda: proto_wire.read_varint(buf, pos),
+                 lambda: proto_wire.decode_message(buf, {1: 0, 2: 2, 3: 0})):
         try:
             call()
-        except wal.ProtoError:
+        except proto_wire.ProtoError:
             pass
 
 
