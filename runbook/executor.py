@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 from blackstart.checks.model import Cluster
 from blackstart.checks.nodes import NodeError
-from blackstart.runbook import lock, ops
+from blackstart.runbook import lock, ops, ops_undo
 from blackstart.runbook.hooks import NO_HOOKS, Hooks
 from blackstart.runbook.journal import Journal, open_journal
 from blackstart.runbook.plan import Plan, Step
@@ -142,18 +142,18 @@ async def rollback(j: Journal, cluster: Cluster, *, operator: str,
 
 async def _undo_all(runner: Runner, j: Journal) -> PlanResult:
     order = list(reversed(range(len(j.plan.steps))))
-    starts = [i for i in order if ops.undo_starts(j.plan.steps[i])]
+    starts = [i for i in order if ops_undo.undo_starts(j.plan.steps[i])]
     for i in [i for i in order if i not in starts] + starts:
         step = j.plan.steps[i]
         if step.id in j.undone:
             continue
         runner.index, runner.step = i, step
-        decision = await ops.undo_decision(runner, step, j.status.get(step.id))
+        decision = await ops_undo.undo_decision(runner, step, j.status.get(step.id))
         if decision is None:
             continue
         runner.emit("running", f"undo: {step.undo} ({decision})")
         t0 = time.monotonic()
-        out, command = await ops.undo_step(runner, step)
+        out, command = await ops_undo.undo_step(runner, step)
         runner.audit(step, out, time.monotonic() - t0, prefix="undo:", command=command)
         runner.emit(out.status, out.error)
         if out.status == "failed":
@@ -161,7 +161,7 @@ async def _undo_all(runner: Runner, j: Journal) -> PlanResult:
             return PlanResult(False, j.plan.id, step, j.error, str(j.path))
         j.undone.append(step.id)
         j.save()
-    problems = await ops.after_rollback_problems(runner)
+    problems = await ops_undo.after_rollback_problems(runner)
     if problems:
         j.finish("rollback-degraded", "every undo ran but the cluster is not healthy: "
                  + "; ".join(problems))

@@ -1,8 +1,9 @@
 """What a step handler gets: the plan's per-node writers, its event and audit sinks, and
 the small node-state helpers the handlers share (pids using a data dir, open ports, waits).
 
-`runbook.ops` (the handlers) and `runbook.executor` (the loop over steps) both build on
-this module; neither imports the other's internals, so there is no import circle.
+`runbook.ops` (the handler table and its `ops_*` handlers) and `runbook.executor` (the
+loop over steps) both build on this module; neither imports the other's internals, so
+there is no import circle.
 """
 
 from __future__ import annotations

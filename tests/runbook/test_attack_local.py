@@ -16,13 +16,14 @@ import pytest
 
 from blackstart.checks.model import CertSpec, Cluster, Member, Node, Service, SSHTarget
 from blackstart.checks.requests import Renew, Restore, SourceRef
-from blackstart.runbook import cert_signing, journal, ops
+from blackstart.runbook import cert_signing, journal, ops, ops_undo
 from blackstart.runbook.audit import read_audit
 from blackstart.runbook.executor import execute, rollback
 from blackstart.runbook.plan import Plan, Step
 from blackstart.runbook.planner import PlanRefused, aplan_for
 from blackstart.runbook.preflight import inventory_problems
 from blackstart.runbook.restore import restore_space_needed
+from blackstart.runbook.runner import Outcome
 
 
 def _plan(pid: str, destructive: bool = True, steps: list[Step] | None = None) -> Plan:
@@ -175,7 +176,7 @@ async def test_renew_rollback_puts_files_back_before_starting_and_audits_real_ar
     assert res.ok, res.error
     assert hashlib.sha256(crt.read_bytes()).hexdigest() != original
     log.write_text("")
-    monkeypatch.setattr(ops, "ROLLBACK_HEALTH_TIMEOUT", 1.0)
+    monkeypatch.setattr(ops_undo, "ROLLBACK_HEALTH_TIMEOUT", 1.0)
     j = journal.find_journal(cl.state_dir, plan.id)
     out = await rollback(j, cl, operator="t")
     lines = log.read_text().split()
@@ -193,7 +194,7 @@ async def test_renew_rollback_puts_files_back_before_starting_and_audits_real_ar
 
 async def test_a_crashing_step_gets_an_audit_line_and_the_journal_says_failed(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    async def boom(*a: object) -> ops.Outcome:
+    async def boom(*a: object) -> Outcome:
         raise ZeroDivisionError("bug")
 
     monkeypatch.setitem(ops.HANDLERS, "check", boom)

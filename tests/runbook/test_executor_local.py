@@ -20,7 +20,7 @@ from blackstart.checks.requests import Renew, RestartService, StartMembers
 from blackstart.runbook import lock
 from blackstart.runbook.audit import read_audit
 from blackstart.runbook.executor import execute
-from blackstart.runbook.ops import program_pids
+from blackstart.runbook.ops_waits import program_pids
 from blackstart.runbook.plan import Plan, Step
 from blackstart.runbook.planner import PlanRefused, aplan_for
 from blackstart.runbook.runner import StepEvent
