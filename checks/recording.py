@@ -29,7 +29,7 @@ FORMAT = 1
 RESULT_TYPES: dict[str, type] = {t.__name__: t for t in (
     model.MemberState, model.CertInfo, model.SnapshotInfo, model.WalState, model.LogLine,
     model.ProcessInfo, model.NodeAccess, model.ClockInfo, model.MetricsInfo,
-    model.RestoreSource, model.BackupLocationState, model.DrillRecord,
+    model.RestoreSource, model.BackupLocationState, model.DrillRecord, model.Recovery,
 )}
 
 

@@ -82,6 +82,7 @@ SPECS: tuple[ProbeSpec, ...] = (
     _spec("metrics", "metrics", "probe_metrics", "metrics"),
     _spec("backups", "backups", "probe_backups", "backups", lanes=(BACKUPS,)),
     _spec("drills", "backups", "probe_drills", "drills"),
+    _spec("recoveries", "recoveries", "probe_recoveries", "recoveries"),
 )
 
 BY_NAME: dict[str, ProbeSpec] = {s.name: s for s in SPECS}

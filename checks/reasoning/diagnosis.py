@@ -36,6 +36,8 @@ from blackstart.checks.reasoning.facts import (
     quorum_of,
     snap_ahead,
 )
+from blackstart.checks.reasoning.fresh_backup import CODE as FRESH_BACKUP
+from blackstart.checks.reasoning.fresh_backup import fresh_backup_findings
 from blackstart.checks.reasoning.signatures import signature
 from blackstart.checks.reasoning.sources import (
     ago,
@@ -608,6 +610,7 @@ _RULES: tuple[Callable[[_Facts], list[Finding]], ...] = (
     _rule_member_dbs, _rule_alarms, _rule_metrics, _rule_versions, _rule_logs,
     _rule_snapshots, _rule_sources, _rule_processes, _rule_access, _rule_node_access,
     lambda f: backup_findings(f.report, f.now),
+    lambda f: fresh_backup_findings(f.report, f.now, f.quorum.held),
 )
 
 
@@ -711,6 +714,9 @@ def _next_steps(f: _Facts, findings: Sequence[Finding]) -> list[str]:
     if steps:
         steps.append("Verify: `etcdctl endpoint health --cluster`, then `blackstart check` "
                      "until it says ok.")
+    elif any(x.code == FRESH_BACKUP for x in findings):
+        steps.append("Take a fresh backup now (snapshot-save): every backup predates the "
+                     "recovery, and restoring one would undo it.")
     elif any(x.code in ("no-backups", "backup-stale", "backups-all-invalid") for x in findings):
         steps.append("Take a snapshot now (snapshot-save).")
     return steps or _fallback_steps(findings)

@@ -53,7 +53,7 @@ def only(monkeypatch: pytest.MonkeyPatch) -> Any:
 def test_probe_table_has_every_probe() -> None:
     assert list(PROBES) == ["members", "access", "certificates", "snapshots", "datadirs",
                             "member_dbs", "logs", "processes", "clocks", "metrics",
-                            "backups", "drills"]
+                            "backups", "drills", "recoveries"]
 
 
 async def test_a_raising_probe_becomes_an_error_result(only: Any) -> None:

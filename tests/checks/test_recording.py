@@ -105,9 +105,11 @@ def test_every_probe_result_type_can_be_recorded() -> None:
 def test_every_result_type_is_covered_here() -> None:
     seen = {type(i).__name__ for items in RESULTS.values() for i in items}
     assert seen == set(rec_mod.RESULT_TYPES) - {
-        "RestoreSource", "BackupLocationState", "DrillRecord"}
+        "RestoreSource", "BackupLocationState", "DrillRecord", "Recovery"}
     src = RestoreSource("backup", "n1", "/b/s.db", True, 7, recommended=True)
     assert results_from_json(results_to_json({"x": [src]})) == {"x": [src]}
+    rec = model.Recovery("restore", 1.5, "restore-1", "Restore lab")
+    assert results_from_json(results_to_json({"recoveries": [rec]})) == {"recoveries": [rec]}
 
 
 @pytest.mark.parametrize("doc, where", [

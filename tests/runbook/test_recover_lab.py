@@ -59,6 +59,26 @@ def test_seed_outage_recovers_by_start_and_replace_losing_nothing(rb_lab: Any) -
           f"a restore from the backup would have lost the {25} written after it")
     assert len(before) == 20 and len(after) == 25
     _audit_is_the_confirmed_plan(lab, "recover")
+    _fresh_backup_asked_until_taken(lab)
+
+
+def _check(lab: Any) -> dict[str, Any]:
+    out = cli(lab, "check", "--json", check=False).stdout
+    doc: dict[str, Any] = json.loads(out[out.index("{"):])
+    return doc
+
+
+def _fresh_backup_asked_until_taken(lab: Any) -> None:
+    """Issue 16: after a recovery the next step is a fresh backup, until one exists."""
+    after = _check(lab)
+    (f,) = [x for x in after["findings"] if x["code"] == "backup-predates-recovery"]
+    assert f["action"]["action"] == "snapshot-save", f
+    assert "recover" in f["seen"] and after["verdict"]["next_steps"][0].startswith(
+        "Take a fresh backup now"), after["verdict"]["next_steps"]
+    cli(lab, "snapshot", "save", "--json")
+    later = _check(lab)
+    assert not [x for x in later["findings"] if x["code"] == "backup-predates-recovery"]
+    assert not any("fresh backup" in s for s in later["verdict"]["next_steps"])
 
 
 def _audit_is_the_confirmed_plan(lab: Any, action: str) -> None:
