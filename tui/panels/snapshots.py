@@ -7,9 +7,18 @@ from dataclasses import dataclass
 
 from rich.text import Text
 from textual.app import ComposeResult
-from textual.widgets import DataTable
+from textual.widgets import DataTable, Static
 
-from blackstart.checks.model import Cluster, Report, RestoreSource, Severity, SnapshotInfo
+from blackstart.checks.model import (
+    BackupLocationState,
+    Cluster,
+    DrillRecord,
+    Report,
+    RestoreSource,
+    Severity,
+    SnapshotInfo,
+)
+from blackstart.checks.reasoning.backup_findings import last_drill
 from blackstart.checks.requests import SourceRef
 from blackstart.tui.formatting import human_age, human_size
 from blackstart.tui.panels.base import Panel, selected_key, sync_table
@@ -17,6 +26,7 @@ from blackstart.tui.panels.base import Panel, selected_key, sync_table
 # status last: an invalid file's reason is the longest cell and may run past the edge
 COLUMNS = ("", "node", "file", "revision", "loses", "age", "keys", "size", "status")
 MARK = "★"
+LOCATION_LINES = 3  # backup locations shown under the table (the rest: findings)
 
 
 @dataclass(frozen=True)
@@ -58,6 +68,7 @@ class SnapshotsPanel(Panel):
         for col in COLUMNS:
             table.add_column(col, key=col or "mark")
         yield table
+        yield Static("", id="backup-locations", markup=False)
 
     def show(self, report: Report, now: float) -> None:
         rows = source_rows(report)
@@ -67,6 +78,47 @@ class SnapshotsPanel(Panel):
         self._rows = {r.key: r for r in rows}
         sync_table(self.query_one(DataTable), {r.key: self._cells(r, now) for r in rows})
         self.set_status(_summary(rows, best, any(_valid(r) for r in rows)))
+        self._show_locations(report, now)
+
+    def _show_locations(self, report: Report, now: float) -> None:
+        """One short line per configured backup location: its newest verified copy and its
+        last drill (the proof that its copies restore); the table keeps the room."""
+        drills = {loc.name: last_drill(report.drills, loc.name) for loc in report.backups}
+        locs = sorted((loc for loc in report.backups if loc.configured),
+                      key=lambda loc: _location_rank(loc, drills[loc.name], now))
+        box = self.query_one("#backup-locations", Static)
+        box.display = bool(locs)
+        text = Text()
+        for i, loc in enumerate(locs):
+            if text:
+                text.append("\n")
+            if i == LOCATION_LINES - 1 and len(locs) > LOCATION_LINES:
+                text.append(f"… {len(locs) - i} more locations (see the findings)",
+                            style=self.dim_style())
+                break
+            text.append_text(self._location_line(loc, drills[loc.name], now))
+        box.update(text)
+
+    def _location_line(self, loc: BackupLocationState, drill: DrillRecord | None,
+                       now: float) -> Text:
+        line = Text(f"{loc.name}: ")
+        if loc.error:
+            line.append_text(self.styled(f"unreachable: {loc.error}", Severity.CRITICAL))
+            return line
+        newest = loc.newest_verified()
+        line.append(f"newest {human_age(now - newest.mtime)} old" if newest
+                    else "no verified copy")
+        line.append(" · drill ")
+        if drill is None:
+            line.append_text(self.styled("never", Severity.WARNING))
+        elif not drill.ok:
+            line.append_text(self.styled(f"FAILED {human_age(now - drill.when)} ago",
+                                         Severity.CRITICAL))
+        else:
+            late = now - drill.when > loc.drill_max_age_seconds
+            line.append_text(self.styled(f"passed {human_age(now - drill.when)} ago",
+                                         Severity.WARNING if late else Severity.OK))
+        return line
 
     def _cells(self, r: SourceRow, now: float) -> list[Text]:
         s, src = r.snapshot, r.source
@@ -119,6 +171,15 @@ class SnapshotsPanel(Panel):
         member = row.source.member if row.source else row.snapshot.member if row.snapshot \
             else None
         return SourceRef(row.node, row.path, row.kind, member)
+
+
+def _location_rank(loc: BackupLocationState, drill: DrillRecord | None, now: float) -> int:
+    """Worst first, so that the lines shown are the ones that need a hand."""
+    if loc.error:
+        return 0
+    if drill is None or not drill.ok:
+        return 1
+    return 2 if now - drill.when > loc.drill_max_age_seconds else 3
 
 
 def _valid(r: SourceRow) -> bool:
