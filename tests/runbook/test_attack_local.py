@@ -22,7 +22,7 @@ from blackstart.runbook.executor import execute, rollback
 from blackstart.runbook.plan import Plan, Step
 from blackstart.runbook.planner import PlanRefused, aplan_for
 from blackstart.runbook.preflight import inventory_problems
-from blackstart.runbook.restore import restore_space_needed
+from blackstart.runbook.restore_space import restore_space_needed
 from blackstart.runbook.runner import Outcome
 
 

@@ -218,7 +218,7 @@ def test_runbook_never_imports_textual() -> None:
 
 def _restore_planner(report: Any = None) -> Any:
     from blackstart.checks.model import Cluster, Node
-    from blackstart.runbook.restore import Planner
+    from blackstart.runbook.restore_planner import Planner
 
     ms = tuple(Member(f"e{i}", f"n{i}", f"https://127.0.77.{i}:2379", f"https://127.0.77.{i}:2380",
                       "/var/lib/etcd") for i in (1, 2, 3))
@@ -228,7 +228,7 @@ def _restore_planner(report: Any = None) -> Any:
 
 def _source(rev: int, skip: bool) -> Any:
     from blackstart.checks.formats.snapshot_file import SnapshotVerdict
-    from blackstart.runbook.restore import Source
+    from blackstart.runbook.restore_source import Source
 
     return Source("n1", "/b/s.db", "backup", "/b/s.db on n1",
                   SnapshotVerdict("/b/s.db", True, "backup", 1), "ab", 2_000_032, skip, rev)
@@ -236,17 +236,18 @@ def _source(rev: int, skip: bool) -> Any:
 
 def test_restore_argv_per_member_with_and_without_the_bump() -> None:
     from blackstart.checks.model import Report, RestoreSource, Verdict
-    from blackstart.runbook.restore import _bump, _restore_member
+    from blackstart.runbook.restore_revision import plan_bump
+    from blackstart.runbook.restore_steps import restore_member_steps
 
     report = Report("prod", 0, Verdict(0, ""), restore_sources=[  # type: ignore[arg-type]
         RestoreSource("backup", "n1", "/b/s.db", True, 5000, behind_revisions=7000)])
     p = _restore_planner(report)
     new = preflight.RestoreTool(("etcdutl",), "etcdutl", "3.5.12", True)
     old = preflight.RestoreTool(("etcdutl",), "etcdutl", "3.5.1", False)
-    n, warn = _bump(p, _source(5000, False), {"n1": new, "n2": new, "n3": new})
+    n, warn = plan_bump(p, _source(5000, False), {"n1": new, "n2": new, "n3": new})
     assert n == 7000 + 1000 and "7,000" not in "".join(warn) and "8,000" in "".join(warn)
     p.token, p.bump = "prod-x", n
-    aside, run = _restore_member(p, p.cluster.members[1], new, "/b/s.db", _source(5000, True))
+    aside, run = restore_member_steps(p, p.cluster.members[1], new, "/b/s.db", _source(5000, True))
     assert aside.args == {"src": "/var/lib/etcd", "dst": f"/var/lib/etcd.before-restore-{p.ts}"}
     assert run.argv == (
         "etcdutl", "snapshot", "restore", "/b/s.db", "--name", "e2", "--data-dir",
@@ -255,7 +256,7 @@ def test_restore_argv_per_member_with_and_without_the_bump() -> None:
         "prod-x", "--initial-advertise-peer-urls", "https://127.0.77.2:2380",
         "--skip-hash-check", "--bump-revision", "8000", "--mark-compacted")
     # one node without the flags: nobody bumps (same N everywhere or none), and it says why
-    n, warn = _bump(p, _source(5000, False), {"n1": new, "n2": old, "n3": new})
+    n, warn = plan_bump(p, _source(5000, False), {"n1": new, "n2": old, "n3": new})
     assert n is None and "3.5.1 on n2" in warn[0] and "watch caches" in warn[0]
     assert "by 7,000 revisions" in warn[0] and "N would be 8,000" in warn[0]
 
@@ -279,7 +280,7 @@ def test_a_member_db_belongs_to_the_member_on_its_node() -> None:
     """Issue 11 (c): on kubeadm every node uses /var/lib/etcd; the path alone named
     members[0]. The owner is the member on the db's own node."""
     from blackstart.checks.model import Cluster, Node
-    from blackstart.runbook.restore import member_owning
+    from blackstart.runbook.restore_source import member_owning
 
     ms = tuple(Member(f"etcd{i}", f"master0{i}", f"https://127.0.77.{i}:2379",
                       f"https://127.0.77.{i}:2380", "/var/lib/etcd") for i in (1, 2, 3))
