@@ -79,10 +79,26 @@ class SnapshotSave:
     kit_keys: str = ""  # recipient:AGE | passphrase-env:VAR | omit (runbook.kit)
 
 
+ALL_ALARMS = "all"
+ALARM_TYPES = ("NOSPACE", "CORRUPT")  # etcdserverpb.AlarmType, NONE aside
+# etcdserverpb.AlarmType by number. The etcd3 module's protos predate CORRUPT (2) and its
+# AlarmType.Name(2) raises: a corrupt cluster must not break the probe that reports it.
+_ALARM_BY_CODE = {0: "NONE", 1: "NOSPACE", 2: "CORRUPT"}
+
+
+def alarm_name(code: int) -> str:
+    """The alarm's name as etcdctl prints it; an unknown code stays visible as a number."""
+    return _ALARM_BY_CODE.get(code, f"ALARM_{code}")
+
+
+def alarm_code(name: str) -> int:
+    return next(k for k, v in _ALARM_BY_CODE.items() if v == name)
+
+
 @dataclass(frozen=True)
 class Disarm:
     name: ClassVar[str] = "disarm-alarm"
-    alarm: str = "all"
+    alarm: str = ALL_ALARMS  # or one of ALARM_TYPES: only that kind is deactivated
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 
 from blackstart.checks.etcd_client import etcd_client
 from blackstart.checks.model import Cluster, Member
+from blackstart.checks.requests import alarm_name
 
 
 @dataclass
@@ -149,19 +150,21 @@ def defragment(cluster: Cluster, member: Member, timeout: float = 300.0) -> None
         c.defragment()
 
 
-def disarm_alarms(cluster: Cluster, member: Member, timeout: float = 10.0) -> list[str]:
-    """Deactivate every active alarm, each by its own member and type, as
-    `etcdctl alarm disarm` does. Returns what was active."""
+def disarm_alarms(cluster: Cluster, member: Member, timeout: float = 10.0,
+                  only: str | None = None) -> list[str]:
+    """Deactivate the active alarms (`only` one type: NOSPACE or CORRUPT), each by its own
+    member and type, as `etcdctl alarm disarm` does. Returns what was deactivated."""
     from etcd3 import etcdrpc
 
     with member_client(cluster, member, timeout) as c:
         get = etcdrpc.AlarmRequest(action=etcdrpc.AlarmRequest.GET)
-        active = list(c.maintenancestub.Alarm(get, timeout).alarms)
+        active = [a for a in c.maintenancestub.Alarm(get, timeout).alarms
+                  if only is None or alarm_name(a.alarm) == only]
         for a in active:
             req = etcdrpc.AlarmRequest(action=etcdrpc.AlarmRequest.DEACTIVATE,
                                        memberID=a.memberID, alarm=a.alarm)
             c.maintenancestub.Alarm(req, timeout)
-        return [f"{etcdrpc.AlarmType.Name(a.alarm)}@{a.memberID:x}" for a in active]
+        return [f"{alarm_name(a.alarm)}@{a.memberID:x}" for a in active]
 
 
 def _short(exc: BaseException) -> str:

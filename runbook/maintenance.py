@@ -8,6 +8,7 @@ import time
 
 from blackstart.checks.model import Cluster
 from blackstart.checks.nodes import connect
+from blackstart.checks.requests import ALARM_TYPES, ALL_ALARMS
 from blackstart.runbook import backup_plan, etcdapi, lock, services
 from blackstart.runbook.plan import Plan, Step, StepIds, new_plan_id, stamp
 from blackstart.runbook.preflight import PlanRefused
@@ -100,18 +101,29 @@ async def plan_restart(cluster: Cluster, *, service: str, node: str | None = Non
                 f"{service} on " + ", ".join(s.node for s in targets), True, steps)
 
 
-async def plan_disarm(cluster: Cluster, *, operator: str = "") -> Plan:
+async def plan_disarm(cluster: Cluster, *, operator: str = "", alarm: str = ALL_ALARMS
+                      ) -> Plan:
+    alarm = ALL_ALARMS if alarm.lower() == ALL_ALARMS else alarm.upper()
+    if alarm != ALL_ALARMS and alarm not in ALARM_TYPES:
+        raise PlanRefused(f"no etcd alarm named {alarm!r}: one of "
+                          f"{', '.join((ALL_ALARMS, *ALARM_TYPES))}")
     lock.check_free(cluster.state_dir, operator)
     ok = await _healthy_members(cluster)
     if not ok:
         raise PlanRefused("no healthy member answers: alarms can only be disarmed through "
                           "a quorum")
     m = cluster.member(ok[0].name)
-    step = Step("01-disarm", m.node, "disarm every active alarm", "api",
-                detail=f"etcd Maintenance.Alarm(GET, then DEACTIVATE each) via {m.client_url}",
-                args={"call": "disarm", "member": m.name})
-    return Plan(new_plan_id("disarm-alarm"), "disarm-alarm", "Disarm etcd alarms",
-                cluster.name, "every active alarm (NOSPACE, CORRUPT)", True, [step])
+    which = "every active alarm" if alarm == ALL_ALARMS else f"the {alarm} alarm"
+    step = Step("01-disarm", m.node, f"disarm {which}", "api",
+                detail=f"etcd Maintenance.Alarm(GET, then DEACTIVATE "
+                       f"{'each' if alarm == ALL_ALARMS else 'each ' + alarm}) via "
+                       f"{m.client_url}",
+                args={"call": "disarm", "member": m.name, "alarm": alarm})
+    target = "every active alarm (NOSPACE, CORRUPT)" if alarm == ALL_ALARMS else \
+        f"{alarm} alarms only (others stay active)"
+    return Plan(new_plan_id("disarm-alarm"), "disarm-alarm",
+                "Disarm etcd alarms" if alarm == ALL_ALARMS else f"Disarm the {alarm} alarm",
+                cluster.name, target, True, [step])
 
 
 async def plan_defrag(cluster: Cluster, *, operator: str = "", members: tuple[str, ...] = ()

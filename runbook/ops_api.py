@@ -10,6 +10,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from blackstart.checks.requests import ALL_ALARMS
 from blackstart.runbook import etcdapi, safe_files
 from blackstart.runbook.plan import Step
 from blackstart.runbook.preflight import file_sha256
@@ -28,7 +29,9 @@ async def op_api(r: Runner, step: Step, previous: str | None) -> Outcome:
         await asyncio.to_thread(etcdapi.defragment, r.cluster, m)
         return Outcome("ok", r.say(f"defragmented {m.name}"))
     if call == "disarm":
-        active = await asyncio.to_thread(etcdapi.disarm_alarms, r.cluster, m)
+        only = str(step.args.get("alarm", ALL_ALARMS))
+        active = await asyncio.to_thread(etcdapi.disarm_alarms, r.cluster, m, 10.0,
+                                         None if only == ALL_ALARMS else only)
         return Outcome("ok", r.say(f"disarmed: {', '.join(active) or 'no active alarm'}"))
     return Outcome("failed", error=f"unknown api call {call!r}")
 

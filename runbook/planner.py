@@ -113,7 +113,7 @@ async def _dispatch(r: Request, cluster: Cluster, report: Report | None, op: str
     if isinstance(r, ReplaceMember):
         return await plan_replace(cluster, report, member=r.member, operator=op)
     if isinstance(r, Disarm):
-        return await plan_disarm(cluster, operator=op)
+        return await plan_disarm(cluster, operator=op, alarm=r.alarm)
     if isinstance(r, Defrag):
         return await plan_defrag(cluster, operator=op, members=r.members)
     raise PlanRefused(f"unknown request {r!r}")

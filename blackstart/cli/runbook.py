@@ -19,6 +19,8 @@ import click
 from blackstart.checks.loops import run_on_own_loop
 from blackstart.checks.model import Cluster, Report
 from blackstart.checks.requests import (
+    ALARM_TYPES,
+    ALL_ALARMS,
     BestSource,
     Defrag,
     Disarm,
@@ -338,10 +340,12 @@ def alarm() -> None:
 
 @alarm.command("disarm")
 @inventory_options
+@click.argument("kind", required=False, default=ALL_ALARMS,
+                type=click.Choice((ALL_ALARMS, *ALARM_TYPES), case_sensitive=False))
 @click.option("--yes", is_flag=True)
-def alarm_disarm(yes: bool, **kw: Any) -> None:
-    """Disarm every active alarm."""
-    _run(Disarm(), cluster_from_options(**kw), yes=yes)
+def alarm_disarm(kind: str, yes: bool, **kw: Any) -> None:
+    """Disarm the active alarms: every one (the default), or only NOSPACE or CORRUPT."""
+    _run(Disarm(kind), cluster_from_options(**kw), yes=yes)
 
 
 @cli.command("defrag")

@@ -28,6 +28,7 @@ from blackstart.checks.etcd_client import etcd_client
 from blackstart.checks.formats.proto_wire import ProtoError, read_varint
 from blackstart.checks.model import CertInfo, Member, MemberState, TLSFiles, majority
 from blackstart.checks.probes.context import ProbeContext
+from blackstart.checks.requests import alarm_name
 
 
 def quorum(states: Sequence[MemberState], total: int) -> tuple[int, int, int]:
@@ -394,7 +395,7 @@ def _etcd_calls(client: TLSFiles | None, target: Target, state: MemberState,
         _apply_member_list(state, members.members, status.header.member_id)
         alarms = etcd.maintenancestub.Alarm(
             etcdrpc.AlarmRequest(action=etcdrpc.AlarmRequest.GET), timeout)
-        state.alarms = sorted({etcdrpc.AlarmType.Name(a.alarm) for a in alarms.alarms})
+        state.alarms = sorted({alarm_name(a.alarm) for a in alarms.alarms})
     finally:
         etcd.close()
 
