@@ -29,12 +29,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from blackstart.checks.model import (  # noqa: E402
-    BackupLocation,
-    Cluster,
-    Member,
-    Node,
-)
+from blackstart.checks.model import BackupLocation, Cluster, Member, Node
 from blackstart.checks.probes.engine import run_checks  # noqa: E402
 from blackstart.runbook import s3store  # noqa: E402
 from blackstart.runbook.backup_cache import remember  # noqa: E402

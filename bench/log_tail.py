@@ -24,7 +24,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from blackstart.checks.model import Cluster, LogSource, Node  # noqa: E402
+from blackstart.checks.model import Cluster, LogSource, Node
 from blackstart.checks.probes.context import ProbeContext  # noqa: E402
 from blackstart.checks.probes.logs import probe_logs  # noqa: E402
 

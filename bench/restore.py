@@ -31,7 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import load, options  # noqa: E402
 
 from blackstart.checks.discovery.inventory import load_inventory  # noqa: E402
-from blackstart.checks.model import Cluster  # noqa: E402
+from blackstart.checks.model import Cluster
 from blackstart.lab.cluster import Lab  # noqa: E402
 from blackstart.runbook.executor import execute  # noqa: E402
 from blackstart.runbook.planner import plan_for  # noqa: E402

@@ -6,8 +6,8 @@ clock it gives the same report, findings and verdict as on the day it was record
 screenshots and the snapshot tests show what the product really says.
 
 Every result is written with its type name (`{"type": "MemberState", ...}`); nested values
-are decoded from the dataclass field types, so the format follows `checks.model` without a
-schema of its own.
+are decoded from the dataclass field types, so the format follows `checks.model` and
+`checks.probe_results` without a schema of its own.
 """
 
 from __future__ import annotations
@@ -20,16 +20,18 @@ from collections.abc import Mapping, Sequence
 from functools import cache
 from typing import Any
 
-from blackstart.checks import model
+from blackstart.checks import probe_results
 from blackstart.checks.model import Cluster
 
 FORMAT = 1
 
 # The result types a probe may return: the only types a recording may name.
 RESULT_TYPES: dict[str, type] = {t.__name__: t for t in (
-    model.MemberState, model.CertInfo, model.SnapshotInfo, model.WalState, model.LogLine,
-    model.ProcessInfo, model.NodeAccess, model.ClockInfo, model.MetricsInfo,
-    model.RestoreSource, model.BackupLocationState, model.DrillRecord, model.Recovery,
+    probe_results.MemberState, probe_results.CertInfo, probe_results.SnapshotInfo,
+    probe_results.WalState, probe_results.LogLine, probe_results.ProcessInfo,
+    probe_results.NodeAccess, probe_results.ClockInfo, probe_results.MetricsInfo,
+    probe_results.RestoreSource, probe_results.BackupLocationState, probe_results.DrillRecord,
+    probe_results.Recovery,
 )}
 
 
@@ -131,7 +133,7 @@ def _decode_scalar(value: Any, hint: Any, where: str) -> Any:
 
 @cache
 def _hints(cls: type) -> dict[str, Any]:
-    return typing.get_type_hints(cls, vars(model))
+    return typing.get_type_hints(cls)  # names resolve in the module that defines `cls`
 
 
 def _decode_dataclass(value: Any, cls: type, where: str) -> Any:

@@ -10,7 +10,7 @@ import os
 import tempfile
 
 from blackstart.checks.formats.backup_copies import cache_record
-from blackstart.checks.model import BackupLocationState
+from blackstart.checks.probe_results import BackupLocationState
 from blackstart.checks.probes.backups import cache_path
 
 

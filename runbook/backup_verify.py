@@ -6,7 +6,8 @@ from __future__ import annotations
 from concurrent.futures import Future
 
 from blackstart.checks.formats.backup_copies import copies_from_record
-from blackstart.checks.model import BackupCopy, BackupLocation, BackupLocationState, Cluster
+from blackstart.checks.model import BackupLocation, Cluster
+from blackstart.checks.probe_results import BackupCopy, BackupLocationState
 from blackstart.checks.probes import s3read
 from blackstart.checks.probes.backups import apply_full_verify, is_snapshot_name, read_cache
 from blackstart.runbook.backup_cache import remember

@@ -26,7 +26,8 @@ from typing import Any
 
 from blackstart.checks.formats.bbolt import DbSummary, read_db
 from blackstart.checks.formats.snapshot_file import TRAILER, has_trailer
-from blackstart.checks.model import BackupLocation, Cluster, DrillRecord
+from blackstart.checks.model import BackupLocation, Cluster
+from blackstart.checks.probe_results import DrillRecord
 from blackstart.checks.probes import s3read
 from blackstart.checks.probes.backups import drills_path, is_snapshot_name
 from blackstart.runbook import s3store

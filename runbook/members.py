@@ -10,7 +10,8 @@ its raft index reaches the leader's, then one leader and hashkv equal on every m
 
 from __future__ import annotations
 
-from blackstart.checks.model import Cluster, Member, Report
+from blackstart.checks.conclusions import Report
+from blackstart.checks.model import Cluster, Member
 from blackstart.runbook import lock, services
 from blackstart.runbook.plan import Plan, Step, StepIds, new_plan_id, stamp
 from blackstart.runbook.preflight import PlanRefused

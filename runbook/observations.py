@@ -14,7 +14,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from blackstart.checks.model import Report
+from blackstart.checks.conclusions import Report
 
 OBSERVATIONS_FILE = "observations.jsonl"
 

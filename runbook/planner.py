@@ -11,8 +11,9 @@ worker; `aplan_for` is the coroutine.
 
 from __future__ import annotations
 
+from blackstart.checks.conclusions import Report
 from blackstart.checks.loops import run_on_own_loop
-from blackstart.checks.model import Cluster, Report
+from blackstart.checks.model import Cluster
 from blackstart.checks.nodes import NodeError
 from blackstart.checks.requests import (
     Defrag,

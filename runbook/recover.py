@@ -8,7 +8,8 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
 
-from blackstart.checks.model import Cluster, Report, Strategy
+from blackstart.checks.conclusions import Report, Strategy
+from blackstart.checks.model import Cluster
 from blackstart.checks.requests import Request
 from blackstart.runbook.plan import Plan, new_plan_id
 from blackstart.runbook.preflight import PlanRefused

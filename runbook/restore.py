@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import asyncio
 
-from blackstart.checks.model import Cluster, Report
+from blackstart.checks.conclusions import Report
+from blackstart.checks.model import Cluster
 from blackstart.checks.requests import BestSource, SourceRef
 from blackstart.runbook import etcdapi, lock
 from blackstart.runbook.hooks import NO_HOOKS, Hooks

@@ -6,7 +6,8 @@ how long a stop may take).
 
 from __future__ import annotations
 
-from blackstart.checks.model import Cluster, Report
+from blackstart.checks.conclusions import Report
+from blackstart.checks.model import Cluster
 from blackstart.runbook.hooks import NO_HOOKS, Hooks
 from blackstart.runbook.node_writer import NodeWriter, WriterPool
 from blackstart.runbook.plan import StepIds, new_plan_id, stamp

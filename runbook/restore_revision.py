@@ -5,7 +5,7 @@ revision the checks saw), else a warning that every client must be restarted.
 
 from __future__ import annotations
 
-from blackstart.checks.model import Report
+from blackstart.checks.conclusions import Report
 from blackstart.runbook.preflight import RestoreTool, bump_amount
 from blackstart.runbook.restore_planner import Planner
 from blackstart.runbook.restore_source import Source

@@ -10,8 +10,10 @@ import os
 import posixpath
 from dataclasses import dataclass, field
 
+from blackstart.checks.conclusions import Report
 from blackstart.checks.formats.snapshot_file import SnapshotVerdict, verify_snapshot_file
-from blackstart.checks.model import Cluster, Member, Report, RestoreSource
+from blackstart.checks.model import Cluster, Member
+from blackstart.checks.probe_results import RestoreSource
 from blackstart.checks.probes.snapshots import verify_on_node
 from blackstart.checks.requests import BestSource, SourceRef
 from blackstart.runbook.plan import Step

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import tempfile
 
-from blackstart.checks.model import Report
+from blackstart.checks.conclusions import Report
 from blackstart.checks.reasoning.prom_metrics import exposition
 
 FILE = "blackstart.prom"

@@ -12,17 +12,11 @@ from typing import Any
 
 import pytest
 
-from blackstart.checks.model import (
-    Cluster,
-    Member,
-    MemberState,
-    Node,
-    Report,
-    Severity,
-    Verdict,
-    majority,
-)
+from blackstart.checks.conclusions import Report, Verdict
+from blackstart.checks.model import Cluster, Member, Node, majority
+from blackstart.checks.probe_results import MemberState
 from blackstart.checks.reasoning.diagnosis import diagnose
+from blackstart.checks.severity import Severity
 from blackstart.checks.versions import known_bad_version
 from blackstart.runbook.audit import operator_name
 

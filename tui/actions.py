@@ -18,8 +18,9 @@ from textual.screen import ModalScreen, Screen
 from textual.widgets import DataTable, OptionList
 from textual.worker import Worker, WorkerState
 
+from blackstart.checks.conclusions import Report
 from blackstart.checks.errors import operator_message
-from blackstart.checks.model import Cluster, Report
+from blackstart.checks.model import Cluster
 from blackstart.tui import keymap as registry
 from blackstart.tui.details import Detail
 from blackstart.tui.focus import TABLES, focused_detail

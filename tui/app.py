@@ -18,11 +18,14 @@ from textual import on
 from textual.timer import Timer
 from textual.worker import Worker, WorkerState
 
+from blackstart.checks.conclusions import Report, Verdict
 from blackstart.checks.errors import operator_message
-from blackstart.checks.model import Cluster, LogLine, Report, Severity, Verdict
+from blackstart.checks.model import Cluster
+from blackstart.checks.probe_results import LogLine
 from blackstart.checks.probes.registry import BY_NAME, cadence_of, panel_of
 from blackstart.checks.reasoning.report import assemble_report
 from blackstart.checks.requests import describe
+from blackstart.checks.severity import Severity
 from blackstart.runbook.audit import operator_name
 from blackstart.tui import keymap as registry
 from blackstart.tui.actions import CockpitActions

@@ -10,15 +10,9 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 
-from blackstart.checks.model import (
-    CertInfo,
-    Finding,
-    LogLine,
-    MemberState,
-    Report,
-    RestoreSource,
-    Severity,
-)
+from blackstart.checks.conclusions import Finding, Report
+from blackstart.checks.probe_results import CertInfo, LogLine, MemberState, RestoreSource
+from blackstart.checks.severity import Severity
 
 
 @dataclass(frozen=True)

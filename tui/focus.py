@@ -8,7 +8,8 @@ from typing import Any
 from textual.screen import Screen
 from textual.widgets import DataTable
 
-from blackstart.checks.model import Cluster, Report
+from blackstart.checks.conclusions import Report
+from blackstart.checks.model import Cluster
 from blackstart.tui.details import (
     Detail,
     cert_detail,

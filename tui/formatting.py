@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 
-from blackstart.checks.model import Quorum
+from blackstart.checks.conclusions import Quorum
 
 DAY = 86400.0
 

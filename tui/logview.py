@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from rich.style import Style
 from rich.text import Text
 
+from blackstart.checks.conclusions import Finding, Report
 from blackstart.checks.formats.logrecord import Level, ParsedLine, level_of, parse_line
 from blackstart.checks.formats.logtemplates import (
     TemplateCount,
@@ -23,7 +24,9 @@ from blackstart.checks.formats.logtemplates import (
     new_since,
     unmatched,
 )
-from blackstart.checks.model import Cluster, Finding, LogLine, Report, Severity
+from blackstart.checks.model import Cluster
+from blackstart.checks.probe_results import LogLine
+from blackstart.checks.severity import Severity
 
 MAX_LINE_CHARS = 2000  # the view cuts longer lines (the whole line stays searchable)
 KEY_FIELDS = ("error", "remote-peer-id", "local-member-id", "peer-id", "address", "took",

@@ -7,7 +7,7 @@ from typing import Any
 
 from textual.message import Message
 
-from blackstart.checks.model import Report
+from blackstart.checks.conclusions import Report
 
 
 @dataclass

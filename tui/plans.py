@@ -7,7 +7,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from blackstart.checks.model import Cluster, Report
+from blackstart.checks.conclusions import Report
+from blackstart.checks.model import Cluster
 from blackstart.checks.requests import Request
 
 if TYPE_CHECKING:

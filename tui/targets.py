@@ -11,7 +11,7 @@ from typing import Any
 
 from textual.screen import Screen
 
-from blackstart.checks.model import Report
+from blackstart.checks.conclusions import Report
 from blackstart.checks.requests import (
     BestSource,
     Recover,

@@ -14,7 +14,8 @@ from typing import Any
 
 import click
 
-from blackstart.checks.model import Cluster, Severity
+from blackstart.checks.model import Cluster
+from blackstart.checks.severity import Severity
 from blackstart.cli import cli
 from blackstart.cli.options import inventory_options
 

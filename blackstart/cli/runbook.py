@@ -16,8 +16,9 @@ from typing import Any
 
 import click
 
+from blackstart.checks.conclusions import Report
 from blackstart.checks.loops import run_on_own_loop
-from blackstart.checks.model import Cluster, Report
+from blackstart.checks.model import Cluster
 from blackstart.checks.requests import (
     ALARM_TYPES,
     ALL_ALARMS,

@@ -10,7 +10,7 @@ import tarfile
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from blackstart.checks.model import BackupCopy, BackupLocationState
+from blackstart.checks.probe_results import BackupCopy, BackupLocationState
 
 KIT_PARTS = ("manifests", "pki", "pki-keys", "encryption-config", "versions")
 KIT_INDEX = "kit.json"

@@ -15,7 +15,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from blackstart.checks.formats.logrecord import ParsedLine, parse_line
-from blackstart.checks.model import LogLine
+from blackstart.checks.probe_results import LogLine
 
 _MASK = re.compile(
     r"(?P<ts>\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d(?:\.\d+)?(?:Z|[+-]\d\d:?\d\d)?)"

@@ -24,7 +24,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.types import PrivateKeyTypes
 from cryptography.x509.oid import ExtendedKeyUsageOID
 
-from blackstart.checks.model import CertInfo
+from blackstart.checks.probe_results import CertInfo
 
 MAX_PEM = 1 << 20  # a certificate or key file over 1 MiB is not a certificate
 EXPIRING_DAYS = 30

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import asyncio
 
-from blackstart.checks.model import Node, NodeAccess
+from blackstart.checks.model import Node
 from blackstart.checks.nodes import NodeError
+from blackstart.checks.probe_results import NodeAccess
 from blackstart.checks.probes.context import ProbeContext
 
 

@@ -27,15 +27,14 @@ from blackstart.checks.formats.backup_copies import (
     kit_parts_from_tar,
 )
 from blackstart.checks.formats.snapshot_file import TRAILER
-from blackstart.checks.model import (
+from blackstart.checks.model import BackupLocation, Cluster
+from blackstart.checks.nodes import NodeError
+from blackstart.checks.probe_results import (
     BackupCopy,
-    BackupLocation,
     BackupLocationState,
-    Cluster,
     DrillRecord,
     SnapshotInfo,
 )
-from blackstart.checks.nodes import NodeError
 from blackstart.checks.probes.context import ProbeContext
 from blackstart.checks.probes.snapshots import budget_end, no_access_reason, verify_cached
 from blackstart.checks.probes.workers import wait_done

@@ -12,8 +12,9 @@ import asyncio
 from urllib.parse import urlsplit
 
 from blackstart.checks.formats.x509 import MAX_PEM, analyze_cert
-from blackstart.checks.model import CertInfo, CertSpec, Cluster
+from blackstart.checks.model import CertSpec, Cluster
 from blackstart.checks.nodes import NodeError, NodeReader
+from blackstart.checks.probe_results import CertInfo
 from blackstart.checks.probes.context import ProbeContext
 
 

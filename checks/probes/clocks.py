@@ -11,8 +11,9 @@ from __future__ import annotations
 import asyncio
 import time
 
-from blackstart.checks.model import ClockInfo, Node
+from blackstart.checks.model import Node
 from blackstart.checks.nodes import NodeError
+from blackstart.checks.probe_results import ClockInfo
 from blackstart.checks.probes.context import ProbeContext
 
 SKEW_WARN = 1.0  # s: etcd's own "prober found high clock drift" threshold

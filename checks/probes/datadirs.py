@@ -28,8 +28,9 @@ from blackstart.checks.formats.wal_local import (
 )
 from blackstart.checks.formats.wal_scan import WalCheckpoint, WalScan
 from blackstart.checks.formats.wal_segments import Segment, parse_segment_name
-from blackstart.checks.model import Member, SnapshotInfo, WalState
+from blackstart.checks.model import Member
 from blackstart.checks.nodes import DirEntry, NodeError, NodeReader
+from blackstart.checks.probe_results import SnapshotInfo, WalState
 from blackstart.checks.probes.context import ProbeContext
 from blackstart.checks.probes.snapshots import RemoteReader, no_access_reason, verify_cached
 from blackstart.checks.probes.workers import run_in_worker

@@ -15,8 +15,9 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from typing import Any, TypeVar
 
+from blackstart.checks.conclusions import Finding, Report
 from blackstart.checks.loops import run_on_own_loop
-from blackstart.checks.model import Cluster, Finding, Report
+from blackstart.checks.model import Cluster
 from blackstart.checks.probes import workers
 from blackstart.checks.probes.context import ProbeContext, VerifyStore
 from blackstart.checks.probes.registry import SPECS, ProbeFn

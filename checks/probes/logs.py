@@ -20,9 +20,11 @@ from blackstart.checks.formats.loglines import (
     tail_lines,
 )
 from blackstart.checks.formats.logrecord import Level, line_level
-from blackstart.checks.model import Cluster, LogLine, LogSource, Service, Severity
+from blackstart.checks.model import Cluster, LogSource, Service
 from blackstart.checks.nodes import DirEntry, NodeError, NodeReader
+from blackstart.checks.probe_results import LogLine
 from blackstart.checks.probes.context import ProbeContext
+from blackstart.checks.severity import Severity
 
 FIRST_WINDOW = 256 * 1024
 MAX_WINDOW = 16 * 1024 * 1024  # stop growing here: enough for ~50,000 typical klog lines

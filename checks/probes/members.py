@@ -26,7 +26,8 @@ from urllib.parse import urlsplit
 
 from blackstart.checks.etcd_client import etcd_client
 from blackstart.checks.formats.proto_wire import ProtoError, read_varint
-from blackstart.checks.model import CertInfo, Member, MemberState, TLSFiles, majority
+from blackstart.checks.model import Member, TLSFiles, majority
+from blackstart.checks.probe_results import CertInfo, MemberState
 from blackstart.checks.probes.context import ProbeContext
 from blackstart.checks.requests import alarm_name
 

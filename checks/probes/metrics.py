@@ -15,7 +15,8 @@ import urllib.request
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from blackstart.checks.model import Member, MetricsInfo, TLSFiles
+from blackstart.checks.model import Member, TLSFiles
+from blackstart.checks.probe_results import MetricsInfo
 from blackstart.checks.probes.context import ProbeContext
 
 # ETCD_FACTS §5

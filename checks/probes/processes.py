@@ -17,8 +17,9 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from blackstart.checks.formats.manifests import parse_flags, split_urls
-from blackstart.checks.model import Cluster, Node, ProcessInfo
+from blackstart.checks.model import Cluster, Node
 from blackstart.checks.nodes import NodeError
+from blackstart.checks.probe_results import ProcessInfo
 from blackstart.checks.probes.context import ProbeContext
 
 COMPONENTS = ("etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kubelet")

@@ -15,7 +15,7 @@ import stat
 from pathlib import Path
 from typing import Any
 
-from blackstart.checks.model import Recovery
+from blackstart.checks.probe_results import Recovery
 from blackstart.checks.probes.context import ProbeContext
 
 # The plans after which the backups on record hold a cluster that no longer exists

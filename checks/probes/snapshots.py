@@ -26,8 +26,9 @@ from blackstart.checks.formats.snapshot_file import (
     verify_snapshot,
     verify_snapshot_file,
 )
-from blackstart.checks.model import Node, SnapshotInfo
+from blackstart.checks.model import Node
 from blackstart.checks.nodes import DirEntry, NodeError, NodeReader
+from blackstart.checks.probe_results import SnapshotInfo
 from blackstart.checks.probes.context import ProbeContext
 from blackstart.checks.probes.workers import BACKUPS, MEMBERS, cores, submit_off_loop, wait_done
 

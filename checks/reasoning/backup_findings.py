@@ -9,16 +9,11 @@ is missing without turning a healthy cluster's check into a warning.
 
 from __future__ import annotations
 
-from blackstart.checks.model import (
-    BackupCopy,
-    BackupLocationState,
-    DrillRecord,
-    Finding,
-    Report,
-    Severity,
-)
+from blackstart.checks.conclusions import Finding, Report
+from blackstart.checks.probe_results import BackupCopy, BackupLocationState, DrillRecord
 from blackstart.checks.reasoning.sources import human_duration
 from blackstart.checks.requests import SnapshotSave
+from blackstart.checks.severity import Severity
 
 W, INFO = Severity.WARNING, Severity.INFO
 OFFSITE = ("offsite", "offline")

@@ -11,18 +11,13 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
-from blackstart.checks.model import (
+from blackstart.checks.conclusions import Finding, Quorum, Report, Strategy, Verdict
+from blackstart.checks.probe_results import (
     CertInfo,
-    Finding,
     LogLine,
     MemberState,
-    Quorum,
-    Report,
     RestoreSource,
-    Severity,
     SnapshotInfo,
-    Strategy,
-    Verdict,
     WalState,
 )
 from blackstart.checks.reasoning.backup_findings import backup_findings
@@ -58,6 +53,7 @@ from blackstart.checks.requests import (
     SourceRef,
     StartMembers,
 )
+from blackstart.checks.severity import Severity
 from blackstart.checks.versions import known_bad_version
 
 __all__ = ["Quorum", "diagnose", "lost_members", "probe_failed", "quorum_of"]

@@ -11,7 +11,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from blackstart.checks.model import Quorum, Report, SnapshotInfo, WalState
+from blackstart.checks.conclusions import Quorum, Report
+from blackstart.checks.probe_results import SnapshotInfo, WalState
 from blackstart.checks.reasoning.sources import wal_for_db
 
 HEALTHY, INTACT, LOST, UNKNOWN = "healthy", "intact", "lost", "unknown"

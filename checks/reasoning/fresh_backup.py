@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import time
 
-from blackstart.checks.model import Finding, Recovery, Report, Severity
+from blackstart.checks.conclusions import Finding, Report
+from blackstart.checks.probe_results import Recovery
 from blackstart.checks.reasoning.sources import human_duration
 from blackstart.checks.requests import SnapshotSave
+from blackstart.checks.severity import Severity
 
 CODE = "backup-predates-recovery"
 

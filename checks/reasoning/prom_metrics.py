@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from prometheus_client import CollectorRegistry, Gauge, generate_latest
 
-from blackstart.checks.model import Report
+from blackstart.checks.conclusions import Report
 from blackstart.checks.reasoning.backup_findings import last_drill
 from blackstart.checks.reasoning.diagnosis import quorum_of
 

@@ -10,10 +10,12 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from blackstart.checks.model import Cluster, Finding, Quorum, Report, Severity, Verdict
+from blackstart.checks.conclusions import Finding, Quorum, Report, Verdict
+from blackstart.checks.model import Cluster
 from blackstart.checks.probes.registry import spec_named
 from blackstart.checks.reasoning.diagnosis import diagnose
 from blackstart.checks.reasoning.sources import rank_sources
+from blackstart.checks.severity import Severity
 
 
 def assemble_report(

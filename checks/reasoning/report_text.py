@@ -7,8 +7,9 @@ import textwrap
 import time
 from collections.abc import Sequence
 
-from blackstart.checks.model import Finding, Report, Severity
+from blackstart.checks.conclusions import Finding, Report
 from blackstart.checks.reasoning.sources import ago
+from blackstart.checks.severity import Severity
 
 WIDTH = 100
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from blackstart.checks.model import Severity
+from blackstart.checks.severity import Severity
 
 APISERVER = "kube-apiserver"
 ETCD = "etcd"

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from blackstart.checks.model import MemberState, RestoreSource, SnapshotInfo, WalState
+from blackstart.checks.probe_results import MemberState, RestoreSource, SnapshotInfo, WalState
 
 _DB_SUFFIX = "/member/snap/db"
 _WAL_SUFFIX = "/member/wal"

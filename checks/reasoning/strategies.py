@@ -19,7 +19,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import replace
 
-from blackstart.checks.model import Quorum, Report, RestoreSource, Strategy
+from blackstart.checks.conclusions import Quorum, Report, Strategy
+from blackstart.checks.probe_results import RestoreSource
 from blackstart.checks.reasoning.facts import (
     HEALTHY,
     INTACT,

@@ -9,14 +9,7 @@ from typing import Any
 
 import pytest
 
-from blackstart.checks.model import (
-    BackupLocation,
-    BackupPolicy,
-    Cluster,
-    Member,
-    Node,
-    Retention,
-)
+from blackstart.checks.model import BackupLocation, BackupPolicy, Cluster, Member, Node, Retention
 
 HOST = "127.0.61.1"  # this suite's own loopback net for S3 servers
 

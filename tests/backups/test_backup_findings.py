@@ -2,15 +2,10 @@
 
 from __future__ import annotations
 
-from blackstart.checks.model import (
-    BackupCopy,
-    BackupLocationState,
-    DrillRecord,
-    Report,
-    Severity,
-    Verdict,
-)
+from blackstart.checks.conclusions import Report, Verdict
+from blackstart.checks.probe_results import BackupCopy, BackupLocationState, DrillRecord
 from blackstart.checks.reasoning.backup_findings import backup_findings
+from blackstart.checks.severity import Severity
 
 NOW = 1_800_000_000.0
 

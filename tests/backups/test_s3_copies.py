@@ -12,7 +12,9 @@ from typing import Any
 import pytest
 from s3helpers import S3Server, cluster_with, s3_location
 
-from blackstart.checks.model import BackupLocationState, Cluster, Report
+from blackstart.checks.conclusions import Report
+from blackstart.checks.model import Cluster
+from blackstart.checks.probe_results import BackupLocationState
 from blackstart.checks.probes.engine import run_checks
 from blackstart.checks.probes.s3read import S3Error, s3_client
 from blackstart.runbook import s3store

@@ -8,17 +8,16 @@ from pathlib import Path
 
 from prometheus_client.parser import text_string_to_metric_families
 
-from blackstart.checks.model import (
+from blackstart.checks.conclusions import Report, Verdict
+from blackstart.checks.probe_results import (
     BackupCopy,
     BackupLocationState,
     CertInfo,
     DrillRecord,
     MemberState,
     MetricsInfo,
-    Report,
-    Severity,
-    Verdict,
 )
+from blackstart.checks.severity import Severity
 from blackstart.runbook.textfile import write_textfile
 
 NOW = 1_800_000_000.0

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from blackstart.checks.formats.loglines import classify
-from blackstart.checks.model import Severity
+from blackstart.checks.severity import Severity
 
 CORPUS = Path(__file__).resolve().parents[1] / "data" / "logs" / "corpus.toml"
 HELDOUT = CORPUS.with_name("heldout.toml")  # gathered after the table: scored, never tuned

@@ -15,7 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from blackstart.checks.formats.x509 import analyze_cert, dns_match, host_covered, tls_suspects
-from blackstart.checks.model import CertInfo
+from blackstart.checks.probe_results import CertInfo
 
 
 @pytest.fixture(scope="module")

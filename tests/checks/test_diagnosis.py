@@ -4,19 +4,16 @@ from __future__ import annotations
 
 import copy
 
-from blackstart.checks.model import (
+from blackstart.checks.conclusions import Finding, Report, Verdict
+from blackstart.checks.probe_results import (
     CertInfo,
     ClockInfo,
-    Finding,
     LogLine,
     MemberState,
     MetricsInfo,
     NodeAccess,
     ProcessInfo,
-    Report,
-    Severity,
     SnapshotInfo,
-    Verdict,
     WalState,
 )
 from blackstart.checks.reasoning.diagnosis import diagnose
@@ -28,6 +25,7 @@ from blackstart.checks.requests import (
     SourceRef,
     StartMembers,
 )
+from blackstart.checks.severity import Severity
 
 NOW = 1_800_000_000.0
 DAY = 86400.0
@@ -453,7 +451,7 @@ def test_backup_whose_check_failed_is_unknown_not_invalid() -> None:
 
 
 def test_untrusted_host_key_is_one_finding_not_an_echo_per_file() -> None:
-    from blackstart.checks.model import NodeAccess
+    from blackstart.checks.probe_results import NodeAccess
 
     r = healthy()
     via = "ssh root@127.0.10.2:2222"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from test_diagnosis import NOW, healthy, seed
 
-from blackstart.checks.model import Report
+from blackstart.checks.conclusions import Report
 from blackstart.checks.reasoning.diagnosis import diagnose
 from blackstart.checks.reasoning.report_text import render
 from blackstart.checks.reasoning.sources import rank_sources

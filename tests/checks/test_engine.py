@@ -8,10 +8,12 @@ from typing import Any
 
 import pytest
 
-from blackstart.checks.model import Cluster, Member, MemberState, Node, Severity
+from blackstart.checks.model import Cluster, Member, Node
+from blackstart.checks.probe_results import MemberState
 from blackstart.checks.probes.context import ProbeContext
 from blackstart.checks.probes.engine import PROBES, run_checks, run_checks_sync, run_probe
 from blackstart.checks.probes.registry import lazy
+from blackstart.checks.severity import Severity
 
 CLUSTER = Cluster(
     name="t",

@@ -11,9 +11,10 @@ from pathlib import Path
 
 from test_diagnosis import NOW, backup, by_code, healthy
 
-from blackstart.checks.model import Recovery, Severity
+from blackstart.checks.probe_results import Recovery
 from blackstart.checks.probes.recoveries import read_recoveries
 from blackstart.checks.reasoning.diagnosis import diagnose
+from blackstart.checks.severity import Severity
 
 
 def _journal(d: Path, name: str, action: str, state: str, finished: float | None) -> None:

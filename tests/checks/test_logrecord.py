@@ -13,7 +13,7 @@ from blackstart.checks.formats.logtemplates import (
     template_of,
     unmatched,
 )
-from blackstart.checks.model import LogLine
+from blackstart.checks.probe_results import LogLine
 
 UTC = dt.UTC
 

@@ -8,9 +8,10 @@ import shutil
 import pytest
 from recording_node import RecordingNode
 
-from blackstart.checks.model import Cluster, LogSource, Node, Service, Severity
+from blackstart.checks.model import Cluster, LogSource, Node, Service
 from blackstart.checks.probes.context import ProbeContext
 from blackstart.checks.probes.logs import log_sources, node_glob, probe_logs, read_tail
+from blackstart.checks.severity import Severity
 
 REFUSED = ("W1126 01:02:03.123456       1 logging.go:59] [core] grpc: addrConn.createTransport "
            'failed to connect to {Addr: "127.0.0.1:2379"}. Err: connection error: desc = '

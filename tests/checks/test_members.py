@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from blackstart.checks.model import MemberState
+from blackstart.checks.probe_results import MemberState
 from blackstart.checks.probes.members import (
     classify_grpc,
     fill_status,

@@ -10,16 +10,9 @@ from collections.abc import Iterator
 
 import pytest
 
-from blackstart.checks.model import (
-    Cluster,
-    LogSource,
-    Member,
-    Node,
-    ProcessInfo,
-    Service,
-    SSHTarget,
-)
+from blackstart.checks.model import Cluster, LogSource, Member, Node, Service, SSHTarget
 from blackstart.checks.nodes import LocalNode
+from blackstart.checks.probe_results import ProcessInfo
 from blackstart.checks.probes.context import ProbeContext
 from blackstart.checks.probes.processes import (
     component_of,

@@ -8,29 +8,30 @@ from pathlib import Path
 
 import pytest
 
-from blackstart.checks import model
 from blackstart.checks import recording as rec_mod
+from blackstart.checks.conclusions import Report
 from blackstart.checks.model import (
-    CertInfo,
     CertSpec,
-    ClockInfo,
     Cluster,
-    LogLine,
     LogSource,
     Member,
-    MemberState,
-    MetricsInfo,
     Node,
-    NodeAccess,
-    ProcessInfo,
-    Report,
-    RestoreSource,
     Retention,
     Service,
-    Severity,
-    SnapshotInfo,
     SSHTarget,
     TLSFiles,
+)
+from blackstart.checks.probe_results import (
+    CertInfo,
+    ClockInfo,
+    LogLine,
+    MemberState,
+    MetricsInfo,
+    NodeAccess,
+    ProcessInfo,
+    Recovery,
+    RestoreSource,
+    SnapshotInfo,
     WalState,
 )
 from blackstart.checks.probes import registry
@@ -44,6 +45,7 @@ from blackstart.checks.recording import (
     results_from_json,
     results_to_json,
 )
+from blackstart.checks.severity import Severity
 
 RECORDED = Path(__file__).resolve().parents[1] / "data" / "recorded"
 
@@ -96,7 +98,7 @@ def test_a_recording_round_trips() -> None:
 
 
 def test_every_probe_result_type_can_be_recorded() -> None:
-    hints = typing.get_type_hints(Report, vars(model))
+    hints = typing.get_type_hints(Report)
     for spec in registry.SPECS:  # each probe fills a list[<result type>] field
         (item,) = typing.get_args(hints[spec.field])
         assert rec_mod.RESULT_TYPES[item.__name__] is item, spec
@@ -108,7 +110,7 @@ def test_every_result_type_is_covered_here() -> None:
         "RestoreSource", "BackupLocationState", "DrillRecord", "Recovery"}
     src = RestoreSource("backup", "n1", "/b/s.db", True, 7, recommended=True)
     assert results_from_json(results_to_json({"x": [src]})) == {"x": [src]}
-    rec = model.Recovery("restore", 1.5, "restore-1", "Restore lab")
+    rec = Recovery("restore", 1.5, "restore-1", "Restore lab")
     assert results_from_json(results_to_json({"recoveries": [rec]})) == {"recoveries": [rec]}
 
 

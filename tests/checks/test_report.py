@@ -9,19 +9,13 @@ from typing import Any
 import pytest
 from test_diagnosis import NOW, seed, wal
 
-from blackstart.checks.model import (
-    Cluster,
-    LogLine,
-    Member,
-    MemberState,
-    Node,
-    Report,
-    Severity,
-    SnapshotInfo,
-)
+from blackstart.checks.conclusions import Report
+from blackstart.checks.model import Cluster, Member, Node
+from blackstart.checks.probe_results import LogLine, MemberState, SnapshotInfo
 from blackstart.checks.probes import registry
 from blackstart.checks.reasoning import report as report_mod
 from blackstart.checks.reasoning.report import assemble_report
+from blackstart.checks.severity import Severity
 
 CLUSTER = Cluster("t", (Node("n1"), Node("n2", has_access=False)), tuple(
     Member(f"etcd{i}", "n1", f"https://127.0.77.{i}:2379", f"https://127.0.77.{i}:2380",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from blackstart.checks.model import MemberState, SnapshotInfo, WalState
+from blackstart.checks.probe_results import MemberState, SnapshotInfo, WalState
 from blackstart.checks.reasoning.sources import ago, human_duration, rank_sources, recommended
 
 NOW = 1_800_000_000.0
@@ -103,7 +103,7 @@ def test_recent_backup_behind_newer_data_does_not_claim_nothing_lost() -> None:
 
 
 def test_member_db_beside_a_corrupt_wal_never_claims_nothing_lost() -> None:
-    from blackstart.checks.model import SnapshotInfo, WalState
+    from blackstart.checks.probe_results import SnapshotInfo, WalState
     from blackstart.checks.reasoning.sources import rank_sources
 
     db = SnapshotInfo(path="/d/etcd2/member/snap/db", node="etcd2", kind="member-db",

@@ -17,20 +17,19 @@ from collections.abc import Sequence
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from blackstart.checks.model import (
+from blackstart.checks.conclusions import Report, Verdict
+from blackstart.checks.probe_results import (
     CertInfo,
     ClockInfo,
     MemberState,
     NodeAccess,
-    Report,
-    Severity,
     SnapshotInfo,
-    Verdict,
     WalState,
 )
 from blackstart.checks.reasoning.diagnosis import diagnose
 from blackstart.checks.reasoning.sources import rank_sources
 from blackstart.checks.requests import StartMembers
+from blackstart.checks.severity import Severity
 
 NOW = 1_800_000_000.0
 BACKUP_REV = 1000

@@ -7,7 +7,9 @@ import os
 from pathlib import Path
 from typing import Any
 
-from blackstart.checks.model import Finding, MemberState, Report, Severity, Verdict
+from blackstart.checks.conclusions import Finding, Report, Verdict
+from blackstart.checks.probe_results import MemberState
+from blackstart.checks.severity import Severity
 from blackstart.runbook import observations, postmortem
 
 

@@ -235,7 +235,8 @@ def _source(rev: int, skip: bool) -> Any:
 
 
 def test_restore_argv_per_member_with_and_without_the_bump() -> None:
-    from blackstart.checks.model import Report, RestoreSource, Verdict
+    from blackstart.checks.conclusions import Report, Verdict
+    from blackstart.checks.probe_results import RestoreSource
     from blackstart.runbook.restore_revision import plan_bump
     from blackstart.runbook.restore_steps import restore_member_steps
 

@@ -27,7 +27,8 @@ from typing import Any
 from textual.pilot import Pilot
 from textual.widgets import Input
 
-from blackstart.checks.model import Cluster, Report
+from blackstart.checks.conclusions import Report
+from blackstart.checks.model import Cluster
 from blackstart.checks.probes.context import ProbeContext
 from blackstart.checks.recording import Recording, recording_from_json
 from blackstart.checks.requests import Request, Restore

@@ -7,7 +7,7 @@ from typing import Any
 
 from conftest import settle
 
-from blackstart.checks.model import BackupCopy, BackupLocationState, DrillRecord
+from blackstart.checks.probe_results import BackupCopy, BackupLocationState, DrillRecord
 from blackstart.checks.probes.context import ProbeContext
 from screenshots import clock, probes
 from screenshots import recorded_app as _recorded_app

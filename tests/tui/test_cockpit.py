@@ -15,7 +15,7 @@ from conftest import settle
 from textual.widgets import Button, DataTable, Input, RichLog
 
 from blackstart.checks.formats.loglines import parse_lines
-from blackstart.checks.model import LogLine
+from blackstart.checks.probe_results import LogLine
 from blackstart.checks.probes.context import ProbeContext
 from blackstart.checks.probes.logs import to_logline
 from blackstart.runbook.plan import Plan, Step

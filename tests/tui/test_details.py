@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-from blackstart.checks.model import (
+from blackstart.checks.conclusions import Finding, Report, Verdict
+from blackstart.checks.probe_results import (
     CertInfo,
-    Finding,
     MemberState,
-    Report,
     RestoreSource,
-    Severity,
     SnapshotInfo,
-    Verdict,
     WalState,
 )
+from blackstart.checks.severity import Severity
 from blackstart.tui import details
 
 LONG = ("transport: authentication handshake failed: x509: certificate has expired or is "

@@ -10,8 +10,9 @@ from typing import Any
 from conftest import settle
 from textual.widgets import Button, DataTable, Input
 
-from blackstart.checks.model import LogLine, Severity
+from blackstart.checks.probe_results import LogLine
 from blackstart.checks.probes.context import ProbeContext
+from blackstart.checks.severity import Severity
 from blackstart.tui.app import build_app
 from blackstart.tui.messages import ReportUpdated
 from blackstart.tui.panels.logs import LogsPanel, LogView

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from blackstart.checks.model import MemberState, Quorum, Severity, SnapshotInfo
+from blackstart.checks.conclusions import Quorum
+from blackstart.checks.probe_results import MemberState, SnapshotInfo
+from blackstart.checks.severity import Severity
 from blackstart.runbook.incident import write_incident_report as write_report
 from blackstart.tui import keymap as actions
 from blackstart.tui.formatting import (
@@ -67,7 +69,7 @@ def test_incident_report_never_overwrites(tmp_path: object) -> None:
 async def test_keys_pass_the_selected_request_on_untouched() -> None:
     """Issue 11: the request of the selected finding reaches the planner as it is (with its
     node), and the quorum finding's `x` starts exactly the members it names."""
-    from blackstart.checks.model import Finding
+    from blackstart.checks.conclusions import Finding
     from blackstart.checks.requests import Restore, SourceRef, StartMembers
     from blackstart.tui.app import build_app
     from blackstart.tui.targets import request_for

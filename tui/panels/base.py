@@ -9,7 +9,7 @@ from rich.text import Text
 from textual.containers import Vertical
 from textual.widgets import DataTable, Static
 
-from blackstart.checks.model import Severity
+from blackstart.checks.severity import Severity
 
 Cells = Sequence[Text]
 

@@ -8,7 +8,9 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.widgets import DataTable
 
-from blackstart.checks.model import CertInfo, Cluster, Severity
+from blackstart.checks.model import Cluster
+from blackstart.checks.probe_results import CertInfo
+from blackstart.checks.severity import Severity
 from blackstart.tui.formatting import days_left_text
 from blackstart.tui.panels.base import Panel, selected_key, sync_table
 

@@ -7,7 +7,7 @@ from textual.app import ComposeResult
 from textual.widgets import OptionList
 from textual.widgets.option_list import Option
 
-from blackstart.checks.model import Finding
+from blackstart.checks.conclusions import Finding
 from blackstart.tui.panels.base import Panel, same_text
 
 # the key that runs a finding's request, by request name

@@ -17,7 +17,9 @@ from textual.binding import Binding
 from textual.message import Message
 from textual.widgets import Input, RichLog, Static
 
-from blackstart.checks.model import Cluster, LogLine, Severity
+from blackstart.checks.model import Cluster
+from blackstart.checks.probe_results import LogLine
+from blackstart.checks.severity import Severity
 from blackstart.tui.formatting import line_matches, log_classes
 from blackstart.tui.panels.base import Panel
 

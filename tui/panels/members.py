@@ -6,8 +6,11 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.widgets import DataTable, Static
 
-from blackstart.checks.model import Cluster, MemberState, Quorum, Severity
+from blackstart.checks.conclusions import Quorum
+from blackstart.checks.model import Cluster
+from blackstart.checks.probe_results import MemberState
 from blackstart.checks.requests import Request, RestartService, StartMembers
+from blackstart.checks.severity import Severity
 from blackstart.tui.formatting import human_size, quorum_line
 from blackstart.tui.panels.base import Panel, selected_key, sync_table
 

@@ -9,17 +9,17 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.widgets import DataTable, Static
 
-from blackstart.checks.model import (
+from blackstart.checks.conclusions import Report
+from blackstart.checks.model import Cluster
+from blackstart.checks.probe_results import (
     BackupLocationState,
-    Cluster,
     DrillRecord,
-    Report,
     RestoreSource,
-    Severity,
     SnapshotInfo,
 )
 from blackstart.checks.reasoning.backup_findings import last_drill
 from blackstart.checks.requests import SourceRef
+from blackstart.checks.severity import Severity
 from blackstart.tui.formatting import human_age, human_size
 from blackstart.tui.panels.base import Panel, selected_key, sync_table
 

@@ -7,7 +7,8 @@ import time
 from rich.text import Text
 from textual.widgets import Static
 
-from blackstart.checks.model import Severity, Verdict
+from blackstart.checks.conclusions import Verdict
+from blackstart.checks.severity import Severity
 
 LEVEL_CLASSES = {s: f"-{s.label}" for s in Severity}
 

@@ -17,8 +17,11 @@ from textual.containers import Vertical
 from textual.screen import Screen
 from textual.widgets import Footer, Input, RichLog, Static, Tab, Tabs
 
+from blackstart.checks.conclusions import Finding, Report
 from blackstart.checks.formats.logrecord import Level, ParsedLine, parse_line
-from blackstart.checks.model import Cluster, Finding, LogLine, Report, Severity
+from blackstart.checks.model import Cluster
+from blackstart.checks.probe_results import LogLine
+from blackstart.checks.severity import Severity
 from blackstart.tui import keymap
 from blackstart.tui.logview import (
     LEVELS,

@@ -36,7 +36,8 @@ from pathlib import Path
 from typing import Any
 
 from blackstart.checks.discovery.inventory import load_inventory
-from blackstart.checks.model import Cluster, ProcessInfo
+from blackstart.checks.model import Cluster
+from blackstart.checks.probe_results import ProcessInfo
 from blackstart.checks.probes.context import ProbeContext
 from blackstart.checks.probes.engine import PROBES, run_probe
 from blackstart.checks.reasoning.report import assemble_report
