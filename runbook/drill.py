@@ -24,7 +24,8 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from blackstart.checks.formats.bbolt import DbSummary, read_db
+from blackstart.checks.formats.bbolt import read_db
+from blackstart.checks.formats.bbolt_summary import DbSummary
 from blackstart.checks.formats.snapshot_file import TRAILER, has_trailer
 from blackstart.checks.model import BackupLocation, Cluster
 from blackstart.checks.probe_results import DrillRecord

@@ -20,7 +20,9 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from blackstart.checks.formats.bbolt import BytesReader, DbSummary, FileReader, ReadAt, read_db
+from blackstart.checks.formats.bbolt import read_db
+from blackstart.checks.formats.bbolt_pages import BytesReader, FileReader, ReadAt
+from blackstart.checks.formats.bbolt_summary import DbSummary
 from blackstart.checks.formats.regular import open_regular
 
 TRAILER = 32

@@ -9,17 +9,9 @@ import struct
 import google_crc32c
 import pytest
 
-from blackstart.checks.formats.bbolt import (
-    BRANCH,
-    LEAF,
-    MAGIC,
-    NO_FREELIST,
-    FileReader,
-    choose_meta,
-    fnv1a64,
-    parse_meta,
-    read_db,
-)
+from blackstart.checks.formats.bbolt import read_db
+from blackstart.checks.formats.bbolt_meta import choose_meta, fnv1a64, parse_meta
+from blackstart.checks.formats.bbolt_pages import BRANCH, LEAF, MAGIC, NO_FREELIST, FileReader
 
 PSZ = 4096
 Items = list[tuple[bytes, bytes, int]]  # key, value, flags
@@ -269,7 +261,7 @@ def test_persisted_freelist_checks() -> None:
 def test_large_spans_are_read_piecewise(monkeypatch: pytest.MonkeyPatch) -> None:
     """Spans above the load limit are read element by element (bounded memory), with the
     same result as loading them whole."""
-    import blackstart.checks.formats.bbolt as bb
+    import blackstart.checks.formats.bbolt_pages as bb
 
     b = etcd_like(30, big=50_000)
     data = build_db(b, split=2)

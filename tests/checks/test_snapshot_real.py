@@ -17,7 +17,8 @@ from pathlib import Path
 import pytest
 from etcd_single import Sample, etcdutl_rejects, etcdutl_status, sample
 
-from blackstart.checks.formats.bbolt import BRANCH, read_db
+from blackstart.checks.formats.bbolt import read_db
+from blackstart.checks.formats.bbolt_pages import BRANCH
 from blackstart.checks.formats.snapshot_file import verify_snapshot_file
 
 pytestmark = pytest.mark.lab
