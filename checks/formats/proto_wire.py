@@ -2,8 +2,8 @@
 etcd's records without generated code: varints, tagged fields, a schema of wire types.
 
 The WAL reader decodes its records and their payloads with it, and the members probe
-reads `StatusResponse` fields newer than the etcd3 package's .proto files with the same
-varints; it lives on its own because neither owns it.
+reads `StatusResponse` fields newer than the etcd3 package's .proto files with
+`proto_fields`; it lives on its own because neither owns it.
 """
 
 from __future__ import annotations
@@ -95,3 +95,31 @@ def read_varint32(buf: bytes, p: int) -> tuple[int, int]:
     if b < 0x80:
         return v, p + 4
     return read_varint(buf, p)
+
+
+def proto_fields(raw: bytes) -> dict[int, list[int | bytes]]:
+    """Top-level fields of a protobuf message (varint and length-delimited), by number.
+
+    Used for StatusResponse fields newer than the etcd3 package's .proto files; the
+    protobuf runtime keeps unknown fields when it re-serializes.
+    """
+    out: dict[int, list[int | bytes]] = {}
+    i = 0
+    try:
+        while i < len(raw):
+            key, i = read_varint(raw, i)
+            num, wire = key >> 3, key & 7
+            if wire == 0:
+                val, i = read_varint(raw, i)
+                out.setdefault(num, []).append(val)
+            elif wire == 2:
+                size, i = read_varint(raw, i)
+                out.setdefault(num, []).append(raw[i:i + size])
+                i += size
+            elif wire in (1, 5):
+                i += 8 if wire == 1 else 4
+            else:
+                break  # groups are not used by etcd; stop rather than misread
+    except ProtoError:
+        pass  # a truncated tail: keep the fields read so far
+    return out

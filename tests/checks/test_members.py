@@ -8,15 +8,12 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from blackstart.checks.formats.proto_wire import proto_fields
 from blackstart.checks.probe_results import MemberState
-from blackstart.checks.probes.members import (
-    classify_grpc,
-    fill_status,
-    go_wording,
-    parse_target,
-    proto_fields,
-    quorum,
-)
+from blackstart.checks.probes.member_dial import parse_target
+from blackstart.checks.probes.member_status import classify_grpc, fill_status
+from blackstart.checks.probes.member_tls_blame import go_wording
+from blackstart.checks.probes.members import quorum
 from blackstart.checks.versions import known_bad_version
 
 
