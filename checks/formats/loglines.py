@@ -16,7 +16,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from blackstart.checks.formats import wordindex
-from blackstart.checks.reasoning.signatures import SIGNATURES, Signature
+from blackstart.checks.reasoning.signature_type import Signature
+from blackstart.checks.reasoning.signatures import SIGNATURES
 
 __all__ = [
     "SIGNATURES", "Entry", "KlogHeader", "classify", "display_text", "join_cri",

@@ -17,7 +17,8 @@ from blackstart.checks.formats.loglines import (
     parse_zap_json,
     tail_lines,
 )
-from blackstart.checks.reasoning.signatures import BY_ID, SIDES, SIGNATURES
+from blackstart.checks.reasoning.signature_type import SIDES
+from blackstart.checks.reasoning.signatures import BY_ID, SIGNATURES
 from blackstart.checks.severity import Severity
 
 # Every string of ETCD_FACTS §3 (both tables), in the form it shows up in a log line,
