@@ -22,7 +22,8 @@ import pytest
 sys.path.insert(0, str(Path(__file__).parent.parent / "checks"))  # etcd_single
 
 from etcd_single import sample  # noqa: E402
-from s3helpers import HOST, S3Server, missing  # noqa: E402
+from labnet import missing  # noqa: E402
+from s3helpers import HOST, S3Server  # noqa: E402
 
 
 @pytest.fixture(autouse=True)

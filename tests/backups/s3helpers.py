@@ -2,23 +2,13 @@
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 from blackstart.checks.model import BackupLocation, BackupPolicy, Cluster, Member, Node, Retention
 
 HOST = "127.0.61.1"  # this suite's own loopback net for S3 servers
-
-
-def missing(what: str) -> None:
-    """As tests/conftest.py: fail under CI=true, skip on a developer machine."""
-    if os.environ.get("CI", "").lower() == "true":
-        pytest.fail(f"{what} is missing and CI=true: the real component is required")
-    pytest.skip(f"{what} is missing")
 
 
 @dataclass

@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import pytest
+from labnet import missing  # one definition: tests/labnet.py
 
 DEBIAN_ETCDCTL = "/usr/bin/etcdctl"
 
@@ -33,13 +33,6 @@ def cli(lab: Any, *args: str, env: dict[str, str] | None = None, timeout: float 
         raise AssertionError(f"{' '.join(args)} exited {r.returncode}\n--- stdout\n"
                              f"{r.stdout[-6000:]}\n--- stderr\n{r.stderr[-4000:]}")
     return r
-
-
-def missing(what: str) -> None:
-    """As tests/conftest.py: fail under CI=true, skip otherwise."""
-    if os.environ.get("CI", "").lower() == "true":
-        pytest.fail(f"{what} is missing and CI=true: the real component is required")
-    pytest.skip(f"{what} is missing")
 
 
 def need_debian_etcdctl() -> None:
