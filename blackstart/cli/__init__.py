@@ -62,7 +62,8 @@ def _register() -> None:
     # Import for side effects: each module attaches its commands to the groups above.
     import importlib
 
-    for mod in ("lab", "verify", "check", "runbook", "report", "tui", "backups"):
+    for mod in ("lab", "verify", "check", "runbook", "journal_commands", "report", "tui",
+                "backups"):
         importlib.import_module(f"blackstart.cli.{mod}")
 
 
