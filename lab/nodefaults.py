@@ -1,5 +1,5 @@
 """Faults of a node as a host: frozen etcd, unreachable node, changed host key, full disk,
-a clock off. Real each one, done inside the node (lab.kubeadm's node_run) where the node's
+a clock off. Real each one, done inside the node (lab.nodehost's node_run) where the node's
 own view matters.
 
 - blackhole: SIGSTOP of the member's etcd; TCP still connects (the kernel accepts), nothing

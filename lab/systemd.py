@@ -29,10 +29,11 @@ from typing import Any
 import psutil
 
 from blackstart.lab import controlplane, manifest, nodefs, procs
-from blackstart.lab.cluster import health
 from blackstart.lab.errors import LabError
-from blackstart.lab.kubeadm import NODE_SERVICES, KubeadmLab, inner_spec, node_env
+from blackstart.lab.kubeadm import NODE_SERVICES, KubeadmLab, inner_spec
 from blackstart.lab.layout import SERVICES, NodeLayout
+from blackstart.lab.liveness import health
+from blackstart.lab.nodehost import node_env
 
 SYSTEMD = "/lib/systemd/systemd"
 TMPFS = ("tmp", "var/tmp", "run")

@@ -16,8 +16,9 @@ from typing import IO
 import pytest
 from labnet import LAB_PORTS, claim_net, missing  # noqa: F401 - re-exported for tests
 
-from blackstart.lab.cluster import Lab, distro_bindir
+from blackstart.lab.cluster import Lab
 from blackstart.lab.errors import LabError
+from blackstart.lab.etcd_binaries import distro_bindir
 from blackstart.lab.kubeadm import KubeadmLab
 
 

@@ -240,7 +240,7 @@ def demo_cmd(dir_: Path, net: str) -> None:
 
 
 def _all_healthy(the_lab: Any) -> bool:
-    from blackstart.lab.cluster import health
+    from blackstart.lab.liveness import health
 
     return all(health(n.ip, 1.0) for n in the_lab.nodes)
 

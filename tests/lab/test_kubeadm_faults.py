@@ -12,8 +12,8 @@ from collections.abc import Callable
 
 import pytest
 
-from blackstart.lab.cluster import health
 from blackstart.lab.kubeadm import KubeadmLab
+from blackstart.lab.liveness import health
 from blackstart.lab.nodefaults import FAKETIME_LIB
 
 pytestmark = [pytest.mark.lab, pytest.mark.kubeadm]

@@ -6,42 +6,42 @@ from pathlib import Path
 
 import pytest
 
-from blackstart.lab import controlplane, kubelet, nodefs
+from blackstart.lab import controlplane, crictl, kubelet, nodefs, static_pods
 
 MANIFEST = controlplane.render("kube-scheduler", ["/usr/bin/sleep", "1000"])
 
 
 def test_backoff_is_immediate_then_10s_doubling_to_5_minutes() -> None:
-    delays = [kubelet.backoff_delay(k) for k in range(1, 9)]
+    delays = [static_pods.backoff_delay(k) for k in range(1, 9)]
     assert delays == [0.0, 10.0, 20.0, 40.0, 80.0, 160.0, 300.0, 300.0]
 
 
 def test_pod_from_manifest_names_the_mirror_pod_and_hashes_the_manifest() -> None:
-    pod = kubelet.pod_from_manifest(MANIFEST, "/etc/kubernetes/manifests/x.yaml", "master01")
+    pod = static_pods.pod_from_manifest(MANIFEST, "/etc/kubernetes/manifests/x.yaml", "master01")
     assert (pod.namespace, pod.name, pod.container) == (
         "kube-system", "kube-scheduler-master01", "kube-scheduler")
     assert pod.command == ["/usr/bin/sleep", "1000"]
     assert pod.grace == 5.0
     changed = MANIFEST.replace("1000", "2000")
-    other = kubelet.pod_from_manifest(changed, "/x.yaml", "master01")
+    other = static_pods.pod_from_manifest(changed, "/x.yaml", "master01")
     assert other.uid != pod.uid  # a changed manifest is a new pod
-    assert kubelet.pod_from_manifest(MANIFEST, "/x.yaml", "master02").uid != pod.uid
+    assert static_pods.pod_from_manifest(MANIFEST, "/x.yaml", "master02").uid != pod.uid
 
 
 def test_a_manifest_without_a_command_is_refused() -> None:
-    with pytest.raises(kubelet.ManifestProblem, match="command"):
-        kubelet.pod_from_manifest("kind: Pod\nmetadata: {name: a}\nspec:\n  containers:\n"
+    with pytest.raises(static_pods.ManifestProblem, match="command"):
+        static_pods.pod_from_manifest("kind: Pod\nmetadata: {name: a}\nspec:\n  containers:\n"
                                   "  - name: a\n    image: x\n", "/m/a.yaml", "n")
-    with pytest.raises(kubelet.ManifestProblem, match="not a pod manifest"):
-        kubelet.pod_from_manifest("[1, 2", "/m/b.yaml", "n")
+    with pytest.raises(static_pods.ManifestProblem, match="not a pod manifest"):
+        static_pods.pod_from_manifest("[1, 2", "/m/b.yaml", "n")
 
 
 def test_restart_count_continues_from_the_log_files(tmp_path: Path) -> None:
-    assert kubelet.next_attempt(tmp_path) == 0
+    assert static_pods.next_attempt(tmp_path) == 0
     for n in (0, 1, 4):
         (tmp_path / f"{n}.log").write_text("")
     (tmp_path / "0.log.20260101-000000").write_text("")  # a rotated file is not a count
-    assert kubelet.next_attempt(tmp_path) == 5
+    assert static_pods.next_attempt(tmp_path) == 5
 
 
 def test_crictl_listing_shows_attempts_states_and_exit_codes() -> None:
@@ -51,7 +51,7 @@ def test_crictl_listing_shows_attempts_states_and_exit_codes() -> None:
                             "exit_code": 137},
                            {"id": "2" * 64, "attempt": 1, "created": 170.0,
                             "state": "Running", "exit_code": None}]}]}
-    out = kubelet.render_ps(state, now=200.0).splitlines()
+    out = crictl.render_ps(state, now=200.0).splitlines()
     assert out[0].split() == ["CONTAINER", "IMAGE", "CREATED", "STATE", "NAME", "ATTEMPT",
                               "POD", "ID", "POD", "EXIT", "CODE"]
     assert out[1].split()[:1] == ["2" * 13] and "Running" in out[1] and "30 seconds ago" in out[1]

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from blackstart.lab.cluster import health
 from blackstart.lab.kubeadm import KubeadmLab
+from blackstart.lab.liveness import health
 from blackstart.lab.systemd import CGROUP_ROOTS
 
 pytestmark = [pytest.mark.lab, pytest.mark.kubeadm]
