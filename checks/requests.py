@@ -69,6 +69,14 @@ class ReplaceMember:
 
 
 @dataclass(frozen=True)
+class ForceNewCluster:
+    """Start `member` alone with --force-new-cluster, drop the flag, add the others back."""
+
+    name: ClassVar[str] = "force-new-cluster"
+    member: str
+
+
+@dataclass(frozen=True)
 class SnapshotSave:
     name: ClassVar[str] = "snapshot-save"
     from_member: str | None = None  # None: a healthy follower
@@ -114,10 +122,11 @@ class Recover:
 
 
 Request = (Restore | StartMembers | RestartService | Renew | ReplaceMember | SnapshotSave
-           | Disarm | Defrag | Recover)
+           | Disarm | Defrag | Recover | ForceNewCluster)
 
 REQUEST_TYPES: tuple[type[Any], ...] = (Restore, StartMembers, RestartService, Renew,
-                                        ReplaceMember, SnapshotSave, Disarm, Defrag, Recover)
+                                        ReplaceMember, SnapshotSave, Disarm, Defrag, Recover,
+                                        ForceNewCluster)
 
 
 def request_json(r: Request) -> dict[str, Any]:
@@ -142,6 +151,8 @@ def describe(r: Request) -> str:
         return f"renew {r.path or r.member or 'expired certificates'} on {r.node or '-'}"
     if isinstance(r, ReplaceMember):
         return f"replace member {r.member}"
+    if isinstance(r, ForceNewCluster):
+        return f"force a new cluster from {r.member}, then add the others back"
     if isinstance(r, SnapshotSave):
         return f"save a snapshot from {r.from_member or 'a healthy member'}"
     if isinstance(r, Disarm):

@@ -220,6 +220,22 @@ def healthy_quorum(cluster: Cluster, exclude: tuple[str, ...] = ()) -> list[str]
     return [] if len(leaders) == 1 and 0 not in leaders else [f"leaders seen: {leaders}"]
 
 
+def alone_problems(cluster: Cluster, name: str) -> list[str]:
+    """Problems ([] = none): `name` is healthy, leads itself, and is the only member."""
+    m = cluster.member(name)
+    h = member_health(cluster, m, 2.0)
+    if not h.ok:
+        return [f"{name}: {h.error or 'not healthy'}"]
+    if not h.is_leader:
+        return [f"{name} is not its own leader (leader {h.leader or 0:x})"]
+    try:
+        with member_client(cluster, m, 3.0) as c:
+            peers = [str(x.name or x.id) for x in c.members]
+    except Exception as exc:  # grpc/etcd3 errors: named, the wait tries again
+        return [f"{name}: member list: {_short(exc)}"]
+    return [] if len(peers) == 1 else [f"{name} still lists {len(peers)} members: {peers}"]
+
+
 def caught_up(cluster: Cluster, name: str, leader_index: int) -> bool:
     h = member_health(cluster, cluster.member(name), 2.0)
     return h.ok and (h.raft_index or 0) >= leader_index

@@ -14,6 +14,7 @@ from blackstart.runbook.plan import Step
 from blackstart.runbook.runner import Outcome, Runner, wait_until
 
 MEMBER_CALL_TIMEOUT = 30.0
+FORCE_FLAG = "--force-new-cluster"
 
 
 async def wait_quorum(r: Runner, step: Step) -> Outcome:
@@ -32,17 +33,42 @@ async def wait_quorum(r: Runner, step: Step) -> Outcome:
 
 
 async def wait_caught_up(r: Runner, step: Step) -> Outcome:
+    """The leader's raft index is read once there is a leader: a member added to a
+    one-member cluster leaves it without quorum (and leader) until it has joined."""
     name = str(step.args["member"])
-    target = await asyncio.to_thread(etcdapi.leader_index, r.cluster, name)
-    if target is None:
-        return Outcome("failed", error="no leader among the other members")
     deadline = time.monotonic() + step.timeout
+    target: int | None = None
+
+    async def leader() -> bool:
+        nonlocal target
+        target = await asyncio.to_thread(etcdapi.leader_index, r.cluster, name)
+        return target is not None
+
+    if not await wait_until(leader, step.timeout, 0.5) or target is None:
+        return Outcome("failed", error=f"no leader among the other members within "
+                                       f"{step.timeout:g}s")
     ok = await wait_until(lambda: asyncio.to_thread(etcdapi.caught_up, r.cluster, name, target),
                           max(0.0, deadline - time.monotonic()), 0.5)
     if ok:
         return Outcome("ok", r.say(f"{name} is healthy at raft index ≥ {target} (the leader's)"))
     return Outcome("failed", error=f"{name} did not reach the leader's raft index {target} "
                                    f"within {step.timeout:g}s")
+
+
+async def wait_alone(r: Runner, step: Step) -> Outcome:
+    name = str(step.args["member"])
+    last = ["not checked"]
+
+    async def alone() -> bool:
+        nonlocal last
+        last = await asyncio.to_thread(etcdapi.alone_problems, r.cluster, name)
+        return not last
+
+    if await wait_until(alone, step.timeout, 0.5):
+        return Outcome("ok", r.say(f"{name} is healthy, its own leader, the only member"))
+    return Outcome("failed", r.say("\n".join(last)),
+                   error=f"{name} not healthy alone within {step.timeout:g}s: "
+                         + "; ".join(last))
 
 
 async def member_call(r: Runner, step: Step) -> Outcome:
@@ -86,6 +112,29 @@ async def write_join_flags(r: Runner, step: Step) -> Outcome:
     await c.write_file(path, new.encode(), mode=0o600)
     return Outcome("ok", r.say(f"{path}: --initial-cluster-state=existing; old file kept "
                                f"as {keep}"))
+
+
+def set_force_flag(text: str, on: bool) -> str:
+    """The manifest with --force-new-cluster added (on) or removed (off), everything else
+    as it was. Pure."""
+    doc = yaml.safe_load(text)
+    c = doc["spec"]["containers"][0]
+    cmd = [str(a) for a in c["command"] if str(a).split("=", 1)[0] != FORCE_FLAG]
+    c["command"] = [*cmd, FORCE_FLAG] if on else cmd
+    dumped: str = yaml.safe_dump(doc, sort_keys=False)
+    return dumped
+
+
+async def write_force_flag(r: Runner, step: Step) -> Outcome:
+    path, keep, on = str(step.args["manifest"]), str(step.args["keep"]), bool(step.args["on"])
+    c = r.client(step.node)
+    old = await c.read_file(path)
+    if on and await c.stat(keep) is None:
+        await c.write_file(keep, old, mode=0o600)
+    await c.write_file(path, set_force_flag(old.decode(), on).encode(), mode=0o600)
+    if on:
+        return Outcome("ok", r.say(f"{path}: added {FORCE_FLAG}; old file kept as {keep}"))
+    return Outcome("ok", r.say(f"{path}: removed {FORCE_FLAG}"))
 
 
 async def restore_file(r: Runner, step: Step) -> Outcome:

@@ -58,11 +58,13 @@ async def plan_start(cluster: Cluster, *, members: tuple[str, ...], operator: st
                 False, steps)
 
 
-def _manifest_to_edit(svc_kind: str, m: Member) -> str:
+def manifest_to_edit(svc_kind: str, m: Member) -> str:
+    """The manifest whose etcd flags a plan edits (a parked static pod's where it waits)."""
     if not m.manifest:
-        raise PlanRefused(f"member {m.name}: replacing it sets --initial-cluster-state=existing "
-                          "in its static pod manifest, and the inventory names none (do it by "
-                          "hand: ETCD_FACTS §6)")
+        raise PlanRefused(f"member {m.name}: this plan sets etcd flags "
+                          "(--initial-cluster-state=existing, --force-new-cluster) in its "
+                          "static pod manifest, and the inventory names none (do it by hand: "
+                          "ETCD_FACTS §6)")
     return services.parked_path(m.manifest) if svc_kind == "static-pod" else m.manifest
 
 
@@ -71,7 +73,7 @@ def replace_steps(cluster: Cluster, name: str, ids: StepIds, ts: str) -> list[St
     if len(cluster.members) < 2:
         raise PlanRefused("a one-member cluster has no quorum to replace a member from")
     svc = services.etcd_service(cluster, m)
-    manifest = _manifest_to_edit(svc.kind, m)
+    manifest = manifest_to_edit(svc.kind, m)
     aside = f"{m.data_dir.rstrip('/')}.replaced-{ts}"
     initial = ",".join(f"{x.name}={x.peer_url}" for x in cluster.members)
     steps = [quorum_wait_step(cluster, ids, m.node, exclude=(m.name,))]

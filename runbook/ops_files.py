@@ -88,6 +88,8 @@ async def op_write(r: Runner, step: Step, previous: str | None) -> Outcome:
 
     if step.args.get("kind") == "join-flags":
         return await member_ops.write_join_flags(r, step)
+    if step.args.get("kind") == "force-flag":
+        return await member_ops.write_force_flag(r, step)
     if step.args.get("kind") != "renew-cert":
         return Outcome("failed", error=f"unknown write {step.args.get('kind')!r}")
     a = {k: str(v) for k, v in step.args.items()}

@@ -28,6 +28,8 @@ async def op_wait(r: Runner, step: Step, previous: str | None) -> Outcome:
         return await member_ops.wait_quorum(r, step)
     if kind == "caught-up":
         return await member_ops.wait_caught_up(r, step)
+    if kind == "alone":
+        return await member_ops.wait_alone(r, step)
     if kind == "stopped":
         return await wait_stopped(r, step, str(step.args["member"]), step.timeout)
     if kind == "healthy":

@@ -18,6 +18,7 @@ from blackstart.checks.nodes import NodeError
 from blackstart.checks.requests import (
     Defrag,
     Disarm,
+    ForceNewCluster,
     Recover,
     Renew,
     ReplaceMember,
@@ -113,6 +114,10 @@ async def _dispatch(r: Request, cluster: Cluster, report: Report | None, op: str
                                 expired=r.expired, path=r.path or None, node=r.node or None)
     if isinstance(r, ReplaceMember):
         return await plan_replace(cluster, report, member=r.member, operator=op)
+    if isinstance(r, ForceNewCluster):
+        from blackstart.runbook.force_new import plan_force_new
+
+        return await plan_force_new(cluster, report, member=r.member, operator=op)
     if isinstance(r, Disarm):
         return await plan_disarm(cluster, operator=op, alarm=r.alarm)
     if isinstance(r, Defrag):

@@ -139,7 +139,8 @@ def restore_cmd(snapshot_path: str | None, best: bool, dry_run: bool, **kw: Any)
 
 @cli.command("recover")
 @inventory_options
-@click.option("--strategy", default="", help="start | replace | restore-member-db | "
+@click.option("--strategy", default="", help="start | replace | force-new-cluster | "
+                                             "restore-member-db | "
                                              "restore-backup (default: the recommended one).")
 @click.option("--dry-run", is_flag=True, help="Show the strategies and the plan; change "
                                               "nothing.")

@@ -9,6 +9,11 @@
 - restore-member-db: every member restored from the freshest intact member db;
 - restore-backup: every member restored from the newest valid backup.
 
+At equal loss a forced new cluster ranks above the restore from a member db (both
+rewrite data dirs): it keeps the forced member's own data, revision and cluster ID (no
+revision bump, clients' watches stay valid), replays what its WAL holds past the db, and
+its data dir as it was is kept aside for a rollback; only the lost members start empty.
+
 Pure: a report in, strategies out. The recommendation is the first one that can run and
 that no less lossy one beats; a strategy that rewrites data dirs is never recommended
 while quorum holds, while a member's facts are unknown, or while one loses less.
@@ -32,6 +37,7 @@ from blackstart.checks.reasoning.facts import (
     quorum_of,
 )
 from blackstart.checks.requests import (
+    ForceNewCluster,
     Renew,
     ReplaceMember,
     Request,
@@ -145,35 +151,60 @@ def _restores(sources: Sequence[RestoreSource], everyone: tuple[str, ...]) -> li
     return out
 
 
+def _force_loss(report: Report, member: str, src: RestoreSource) -> int | None:
+    """What forcing a new cluster from `member` loses: its db's lag behind the newest
+    revision seen, less the entries its own WAL holds past the db (etcd replays them on
+    the forced start; a restore from the db file alone would not)."""
+    if src.behind_revisions is None:
+        return None
+    w = next((x for x in report.wal if x.member == member), None)
+    d = db_of(report, member)
+    extra = 0
+    if w is not None and d is not None and w.last_index is not None \
+            and d.consistent_index is not None:
+        extra = max(0, w.last_index - d.consistent_index)
+    return max(0, src.behind_revisions - extra)
+
+
+def _ci_ahead(report: Report, member: str) -> str:
+    """Why --force-new-cluster would brick this member ("" = it would not, as far as known)."""
+    w = next((x for x in report.wal if x.member == member), None)
+    d = db_of(report, member)
+    if w is not None and d is not None and d.consistent_index is not None and (
+            w.last_index is not None and d.consistent_index > w.last_index):
+        return (f"{member}'s db consistent index {d.consistent_index} is ahead of its WAL "
+                f"({w.last_index}): --force-new-cluster would brick it (etcd#22686)")
+    return ""
+
+
 def _force_new(report: Report, facts: dict[str, MemberFact], q: Quorum,
                sources: Sequence[RestoreSource]) -> list[Strategy]:
     intact = _names(facts, INTACT)
     if q.held or not intact or len(intact) >= q.needed:
         return []
     by_member = {s.member: s for s in sources if s.kind == "member-db" and s.valid}
-    ranked = [n for n in intact if n in by_member]
-    if not ranked:
+    losses = {n: _force_loss(report, n, by_member[n]) for n in intact if n in by_member}
+    if not losses:
         return []
-    best = min(ranked, key=lambda n: by_member[n].behind_revisions or 0)
-    src = by_member[best]
-    w = next((x for x in report.wal if x.member == best), None)
-    d = db_of(report, best)
-    blocked = "blackstart does not run --force-new-cluster itself yet (ETCD_FACTS §6: by hand)"
-    if w is not None and d is not None and d.consistent_index is not None and (
-            w.last_index is not None and d.consistent_index > w.last_index):
-        blocked = (f"{best}'s db consistent index {d.consistent_index} is ahead of its WAL "
-                   f"({w.last_index}): --force-new-cluster would brick it (etcd#22686)")
-    loss = src.behind_revisions
-    st = Strategy("force-new-cluster", "", loss, 2, True, (),
-                  (f"start {best} alone with --force-new-cluster, drop the flag, then add the "
-                   "others back one by one (member add, empty data dir, "
-                   "--initial-cluster-state=existing)",), blocked=blocked,
-                  touches=tuple(facts))
+    best = min(losses, key=lambda n: _loss_key(losses[n]))
+    others = [n for n in facts if n != best]
+    st = Strategy("force-new-cluster", "", losses[best], 2, True, (ForceNewCluster(best),),
+                  (f"stop etcd on every member, keep a copy of {best}'s data dir aside, start "
+                   f"{best} alone with --force-new-cluster (it keeps its data and drops the "
+                   "other members), wait until it is healthy, restart it without the flag",
+                   *(f"add {n} back: member add, move its data dir aside, start it with "
+                     "--initial-cluster-state=existing, wait until it caught up" for n in others),
+                   "compare hashkv on every member"),
+                  blocked=_ci_ahead(report, best), touches=tuple(facts))
     return [replace(st, title=f"force a new cluster from {best} — {st.loss_text()}")]
 
 
+def _loss_key(loss: int | None) -> float:
+    return float("inf") if loss is None else float(loss)
+
+
 def _rank_key(s: Strategy) -> tuple[float, int]:
-    return (float("inf") if s.loss_revisions is None else float(s.loss_revisions), s.risk)
+    return (_loss_key(s.loss_revisions), s.risk)
 
 
 def strategies(report: Report, sources: Sequence[RestoreSource]) -> list[Strategy]:
@@ -182,21 +213,23 @@ def strategies(report: Report, sources: Sequence[RestoreSource]) -> list[Strateg
     if not q.known or all(f.status == HEALTHY for f in facts.values()):
         return []
     everyone = tuple(facts)
-    out = _loss_free(report, facts, q) + _force_new(report, facts, q, sources)
-    out += [_guard(report, facts, q, s) for s in _restores(sources, everyone)]
+    out = _loss_free(report, facts, q)
+    out += [_guard(report, facts, q, s) for s in
+            _force_new(report, facts, q, sources) + _restores(sources, everyone)]
     return sorted(out, key=_rank_key)
 
 
 def _guard(report: Report, facts: dict[str, MemberFact], q: Quorum, s: Strategy) -> Strategy:
-    """A restore stays possible by explicit choice, but is never recommended on unknowns
-    or while quorum holds."""
+    """A restore (or a forced new cluster) stays possible by explicit choice, but is never
+    recommended on unknowns or while quorum holds. A block already there (a forced new
+    cluster that would brick its member) stays first."""
     unknown = [f"{n} ({f.why})" for n, f in facts.items() if f.status == UNKNOWN]
     why = ""
     if q.held:
         why = "quorum holds: nothing needs restoring (restore --force REASON to do it anyway)"
     elif unknown:
         why = "facts unknown for " + "; ".join(unknown) + ": get them first (fix access)"
-    return replace(s, blocked=why) if why else s
+    return replace(s, blocked=s.blocked or why) if why else s
 
 
 def recommend(ranked: Sequence[Strategy]) -> Strategy | None:

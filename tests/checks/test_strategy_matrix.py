@@ -5,7 +5,8 @@ properties against ground truth computed here from the scenario, not from the co
 1. never a data-dir-rewriting recommendation where a loss-free way exists (enough members
    whose data is intact for a quorum);
 2. never a restore (any rewrite) recommended while a member's facts are unknown;
-3. a recommended restore claims exactly the loss computed from the members' revisions;
+3. a recommended restore (or forced new cluster) claims exactly the loss computed from
+   the members' revisions; a new cluster is forced only from a member whose data is intact;
 4. no strategy at all on a healthy cluster; the quorum finding starts only intact members.
 """
 
@@ -17,7 +18,7 @@ from collections.abc import Sequence
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from blackstart.checks.conclusions import Report, Verdict
+from blackstart.checks.conclusions import Report, Strategy, Verdict
 from blackstart.checks.probe_results import (
     CertInfo,
     ClockInfo,
@@ -28,7 +29,7 @@ from blackstart.checks.probe_results import (
 )
 from blackstart.checks.reasoning.diagnosis import diagnose
 from blackstart.checks.reasoning.sources import rank_sources
-from blackstart.checks.requests import StartMembers
+from blackstart.checks.requests import ForceNewCluster, StartMembers
 from blackstart.checks.severity import Severity
 
 NOW = 1_800_000_000.0
@@ -131,6 +132,20 @@ def scenario(states: Sequence[str], revs: Sequence[int]) -> Report:
     return r
 
 
+def _source_revision(top: Strategy, verdict: Verdict, revs: Sequence[int], *,
+                     intact: list[str], ctx: str) -> int:
+    """The revision the recommended rewrite keeps: the forced member's (a forced new
+    cluster keeps that member's own data, which must be intact), else the restore's."""
+    names = [f"etcd{i + 1}" for i in range(len(revs))]
+    if top.name == "force-new-cluster":
+        (req,) = top.requests
+        assert isinstance(req, ForceNewCluster) and req.member in intact, ctx
+        return revs[names.index(req.member)]
+    src = verdict.recommended_source()
+    assert src is not None, ctx
+    return BACKUP_REV if src.kind == "backup" else revs[names.index(src.member or "")]
+
+
 def check(states: Sequence[str], revs: Sequence[int]) -> str:
     """Diagnose the scenario, assert every property; returns the recommended strategy."""
     report = scenario(states, revs)
@@ -154,9 +169,7 @@ def check(states: Sequence[str], revs: Sequence[int]) -> str:
         # ground truth: the newest revision any member or backup holds, minus the source's
         newest = max([BACKUP_REV, *(rv for s, rv in zip(states, revs, strict=True)
                                     if s != "db-missing")])
-        src = verdict.recommended_source()
-        assert src is not None, ctx
-        src_rev = BACKUP_REV if src.kind == "backup" else revs[names.index(src.member or "")]
+        src_rev = _source_revision(top, verdict, revs, intact=intact, ctx=ctx)
         assert top.loss_revisions == newest - src_rev, ctx
         assert len(intact) < quorum, ctx
     lost = {n for n, s in zip(names, states, strict=True) if not STATES[s][0]}
@@ -174,7 +187,7 @@ def test_three_members_exhaustive() -> None:
         seen[name] = seen.get(name, 0) + 1
     print(f"\n3 members: {len(combos)} scenarios, recommended: {seen}")
     assert len(combos) == len(STATES) ** 3
-    assert {"start", "replace", "restore-member-db"} <= set(seen)
+    assert {"start", "replace", "force-new-cluster", "restore-member-db"} <= set(seen)
 
 
 def test_seed_outage_in_the_matrix_is_start_and_replace() -> None:

@@ -145,7 +145,7 @@ SCENARIOS = {
     "backup-truncated": ([("truncate-snapshot", "etcd1", "server"),
                           ("power-cut", None, "server")], "start", True),
     "two-wals-corrupt": ([("power-cut", None, "server"), ("corrupt-wal", "etcd1", "server"),
-                          ("corrupt-wal", "etcd2", "server")], "restore-member-db", None),
+                          ("corrupt-wal", "etcd2", "server")], "force-new-cluster", True),
 }
 
 
