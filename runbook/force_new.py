@@ -16,7 +16,8 @@ op-guide "Restart cluster from majority failure"):
 
 from __future__ import annotations
 
-from blackstart.checks.model import Cluster, Member, Report
+from blackstart.checks.conclusions import Report
+from blackstart.checks.model import Cluster, Member
 from blackstart.runbook import lock, services
 from blackstart.runbook.members import CATCH_UP_TIMEOUT, manifest_to_edit
 from blackstart.runbook.plan import Plan, Step, StepIds, new_plan_id, stamp

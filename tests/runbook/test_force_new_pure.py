@@ -7,22 +7,13 @@ from __future__ import annotations
 import pytest
 import yaml
 
-from blackstart.checks.model import (
-    Cluster,
-    Member,
-    MemberState,
-    Node,
-    NodeAccess,
-    Report,
-    Service,
-    Severity,
-    SnapshotInfo,
-    Verdict,
-    WalState,
-)
+from blackstart.checks.conclusions import Report, Verdict
+from blackstart.checks.model import Cluster, Member, Node, Service
+from blackstart.checks.probe_results import MemberState, NodeAccess, SnapshotInfo, WalState
 from blackstart.checks.reasoning.sources import rank_sources
 from blackstart.checks.reasoning.strategies import recommend, strategies
 from blackstart.checks.requests import ForceNewCluster
+from blackstart.checks.severity import Severity
 from blackstart.runbook.force_new import force_new_steps
 from blackstart.runbook.member_ops import set_force_flag
 from blackstart.runbook.plan import StepIds
