@@ -16,6 +16,8 @@ op-guide "Restart cluster from majority failure"):
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from blackstart.checks.conclusions import Report
 from blackstart.checks.model import Cluster, Member
 from blackstart.runbook import lock, services
@@ -27,10 +29,17 @@ ALONE_TIMEOUT = 90.0
 FLAG = "--force-new-cluster"
 
 
-def _stop_all(cluster: Cluster, ids: StepIds) -> list[Step]:
+def _stop_all(cluster: Cluster, ids: StepIds, down: frozenset[str]) -> list[Step]:
+    """Stop every member. One that was not running when planned (`down`: its client port
+    refused connections) is not started again by a rollback: its stop is a no-op to undo
+    (a static pod's manifest is still moved back: that is where it was)."""
     steps: list[Step] = []
     for m in cluster.members:
-        steps += services.stop_steps(services.etcd_service(cluster, m), ids, member=m)
+        steps += [replace(s, undo=f"none: etcd {m.name} was not running when planned",
+                          undo_op="", undo_argv=())
+                  if m.name in down and s.undo_op == "run" else s
+                  for s in services.stop_steps(services.etcd_service(cluster, m), ids,
+                                               member=m)]
     return steps
 
 
@@ -117,9 +126,10 @@ def _join(cluster: Cluster, m: Member, members: list[Member], ids: StepIds, ts: 
     return steps
 
 
-def force_new_steps(cluster: Cluster, name: str, ids: StepIds, ts: str) -> list[Step]:
+def force_new_steps(cluster: Cluster, name: str, ids: StepIds, ts: str,
+                    down: frozenset[str] = frozenset()) -> list[Step]:
     forced = cluster.member(name)
-    steps = _stop_all(cluster, ids) + _keep_data(forced, ids, ts)
+    steps = _stop_all(cluster, ids, down) + _keep_data(forced, ids, ts)
     steps += _forced_start(cluster, forced, ids, ts)
     joined = [forced]
     for m in cluster.members:
@@ -138,7 +148,9 @@ async def plan_force_new(cluster: Cluster, report: Report | None, *, member: str
     m = cluster.member(member)  # an unknown name is refused, naming it
     if report is not None and sum(x.healthy for x in report.members) >= cluster.quorum:
         raise PlanRefused("the cluster has quorum: a new cluster is not forced over it")
-    steps = force_new_steps(cluster, member, StepIds(), stamp())
+    down = frozenset(x.name for x in report.members if x.error_class == "refused") \
+        if report is not None else frozenset()
+    steps = force_new_steps(cluster, member, StepIds(), stamp(), down)
     others = [x.name for x in cluster.members if x.name != member]
     return Plan(new_plan_id("force-new-cluster"), "force-new-cluster",
                 f"Force a new cluster from {member}", cluster.name,

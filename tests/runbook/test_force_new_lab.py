@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import signal
 import time
 from pathlib import Path
 from typing import Any
@@ -126,3 +127,65 @@ def _audit_is_the_journal(lab: Any) -> None:
     assert said[on["id"]].startswith("in ") and f"add {FLAG}" in said[on["id"]]
     assert f"remove {FLAG}" in said[off["id"]], said[off["id"]]
     print(f"audit: {len(lines)} steps; flag set at {on['id']}, removed at {off['id']}")
+
+
+def _wal_sums(path: Path) -> dict[str, str]:
+    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted((path / "member" / "wal").glob("*.wal"))}
+
+
+def _killed_force_new(lab: Any, after: str) -> None:
+    put_keys(lab, "/test/before/", 15)
+    _outage(lab)
+    r = cli(lab, "recover", "--strategy", "force-new-cluster", "--yes",
+            hooks=("--kill-after", after), check=False)
+    assert r.returncode == -signal.SIGKILL, r.stdout[-3000:] + r.stderr[-2000:]
+    j = [x for x in journals(lab) if x["plan"]["action"] == "recover"][-1]
+    assert j["state"] == "running"
+    last_ok = [s["id"] for s in j["plan"]["steps"] if j["status"].get(s["id"]) == "ok"][-1]
+    assert last_ok.endswith(after), last_ok
+
+
+def test_killed_while_forced_then_resumed_drops_the_flag(rb_lab: Any) -> None:
+    """The CLI is SIGKILLed right after etcd3 came up alone with --force-new-cluster (the
+    flag still in its manifest); `resume` goes on from there and the flag is gone."""
+    need_debian_etcdctl()
+    lab = rb_lab()
+    _killed_force_new(lab, "wait-alone-etcd3")
+    assert FLAG in _command(lab.node("etcd3").spec.manifest_path)
+    out = cli(lab, "resume", "--yes", timeout=600)
+    assert "resuming" in out.stdout
+    assert healthy_count(lab) == 3 and len(set(hashkvs(lab).values())) == 1
+    assert len(keys(lab, "/test/before/")) == 15
+    assert FLAG not in _command(lab.node("etcd3").spec.manifest_path)
+    assert journals(lab)[-1]["state"] == "done"
+
+
+def test_rollback_after_a_member_joined_puts_everything_back(rb_lab: Any) -> None:
+    """Killed once etcd1 had joined the forced cluster; `rollback` puts etcd3's data dir
+    back as it was before the forced start (its WAL byte for byte), its manifest and
+    etcd1's, and etcd1's old data dir; what ran is moved aside, not deleted. Members that
+    were down before stay down (etcd1's corrupt WAL would only crash again): the cluster
+    is as broken as it was, and the rollback says so."""
+    lab = rb_lab()
+    n3, n1 = lab.node("etcd3"), lab.node("etcd1")
+    manifests = {n.name: n.spec.manifest_path.read_bytes() for n in (n1, n3)}
+    put_keys(lab, "/test/before/", 15)
+    lab.break_fault("power-cut")
+    wal3 = _wal_sums(n3.spec.data_dir)
+    lab.break_fault("corrupt-wal", "etcd1")
+    lab.break_fault("corrupt-wal", "etcd2")
+    wal1 = _wal_sums(n1.spec.data_dir)
+    r = cli(lab, "recover", "--strategy", "force-new-cluster", "--yes",
+            hooks=("--kill-after", "caught-up-etcd1"), check=False)
+    assert r.returncode == -signal.SIGKILL, r.stdout[-3000:] + r.stderr[-2000:]
+    out = cli(lab, "rollback", "--yes", timeout=600, check=False)
+    j = [x for x in journals(lab) if x["plan"]["action"] == "recover"][-1]
+    assert j["state"] == "rollback-degraded", out.stdout[-4000:] + out.stderr[-2000:]
+    assert "every undo ran" in j["error"]
+    assert healthy_count(lab) == 0  # as before the plan: no member was started by it
+    assert _wal_sums(n3.spec.data_dir) == wal3  # the data as it was, not the forced copy
+    assert _wal_sums(n1.spec.data_dir) == wal1
+    assert {n.name: n.spec.manifest_path.read_bytes() for n in (n1, n3)} == manifests
+    assert list(n3.root.glob("var/lib/etcd.rolled-back-*/member/wal"))  # the forced copy
+    assert list(n1.root.glob("var/lib/etcd.rolled-back-*/member"))  # etcd1 as it joined

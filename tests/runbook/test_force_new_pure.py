@@ -140,3 +140,19 @@ def test_flag_added_once_and_removed_leaving_the_rest() -> None:
     assert cmd == ["etcd", "--name=etcd3", "--data-dir=/var/lib/etcd", "--force-new-cluster"]
     off = yaml.safe_load(set_force_flag(on, False))
     assert off == doc
+
+
+def test_a_rollback_starts_only_members_that_were_running() -> None:
+    """etcd1 and etcd2 were down when planned (their WAL corrupt: started again they only
+    crash); etcd3 was up: undoing its stop starts it again."""
+    ms = tuple(Member(n, f"n{n[-1]}", f"https://127.0.77.{n[-1]}:2379",
+                      f"https://127.0.77.{n[-1]}:2380", "/var/lib/etcd", manifest="/m.yaml")
+               for n in NAMES)
+    svcs = tuple(Service(m.node, "etcd", "command", start=("start", m.name),
+                         stop=("stop", m.name), member=m.name) for m in ms)
+    cl = Cluster("prod", tuple(Node(m.node) for m in ms), ms, services=svcs)
+    steps = force_new_steps(cl, "etcd3", StepIds(), "TS", frozenset({"etcd1", "etcd2"}))
+    stops = {s.args["member"]: s for s in steps[:6] if s.op == "run"}
+    assert stops["etcd1"].undo_op == stops["etcd2"].undo_op == ""
+    assert "was not running" in stops["etcd1"].undo
+    assert stops["etcd3"].undo_op == "run" and stops["etcd3"].undo_argv == ("start", "etcd3")
