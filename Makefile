@@ -32,11 +32,12 @@ lint: $(VENV)/.test
 typecheck: $(VENV)/.test
 	$(BIN)/mypy
 
-# every parser under hypothesis for longer than CI does (5000 inputs per property)
-# SIGKILL of restore --yes at every step boundary, then resume / rollback (long)
+# SIGKILL of restore --yes and certs renew --yes at every step boundary, then resume /
+# rollback (long; `make test` runs the first, middle and last boundary of each)
 kill-matrix: $(VENV)/.test
-	BLACKSTART_KILL_MATRIX=1 $(BIN)/pytest -q -s -p no:cacheprovider tests/runbook/test_kill_matrix_lab.py
+	BLACKSTART_KILL_MATRIX=1 $(BIN)/pytest -q -s -p no:cacheprovider tests/runbook/test_kill_matrix_lab.py tests/runbook/test_kill_matrix_renew_lab.py
 
+# every parser under hypothesis for longer than CI does (5000 inputs per property)
 fuzz: $(VENV)/.test
 	BLACKSTART_FUZZ_EXAMPLES=$${BLACKSTART_FUZZ_EXAMPLES:-5000} $(BIN)/pytest -q -s -p no:cacheprovider tests/fuzz
 
