@@ -285,6 +285,25 @@ def test_kubeadm_discovery(master: Path) -> None:
     assert c.token == "etcd-cluster" and c.name == "kubernetes"
 
 
+def test_kubeadm_discovery_sees_manifests_blackstart_parked(master: Path) -> None:
+    """Mid-plan (a restore stopped this master's etcd and apiserver by parking their
+    manifests), `resume` / `rollback` with no inventory must still find the same cluster:
+    the parked manifests are read, and named by where they live when in place."""
+    live, parked = master / "etc/kubernetes/manifests", master / "etc/kubernetes/blackstart-parked"
+    parked.mkdir()
+    for name in ("etcd.yaml", "kube-apiserver.yaml"):
+        (live / name).rename(parked / name)
+    write(master / "etc/systemd/system/etcd.service", UNIT)  # must not win over the parked pod
+    c = load_inventory(root=str(master), env={})
+    assert c.source == f"discovery: {live}/etcd.yaml"
+    assert [m.name for m in c.members] == ["cp1", "cp2", "cp3"]
+    assert c.members[0].manifest == f"{live}/etcd.yaml"
+    assert c.members[1].client_url == "https://127.0.0.92:2379"  # the apiserver's flags
+    assert [(s.name, s.manifest) for s in c.services] == [
+        ("etcd", f"{live}/etcd.yaml"), ("kube-apiserver", f"{live}/kube-apiserver.yaml"),
+        ("kube-scheduler", f"{live}/kube-scheduler.yaml")]
+
+
 def test_absolute_paths_outside_the_root_are_not_used(master: Path, tmp_path: Path) -> None:
     """A path the manifest names is looked up under the root only, even when a file of that
     name exists on this machine (issue 10: --root never falls back to the host)."""
