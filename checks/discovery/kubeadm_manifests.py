@@ -8,11 +8,25 @@ from blackstart.checks.formats.manifests import apiserver_config, etcd_config, p
 from blackstart.checks.model import Service
 
 KUBEADM_MANIFESTS = "/etc/kubernetes/manifests"
+# Where blackstart parks a manifest to stop its pod (runbook.services.parked_path: a
+# sibling of the manifests dir). Mid-plan the etcd and apiserver manifests are there, and
+# `resume` / `rollback` with no inventory must still find the cluster the plan was made for.
+PARKED_MANIFESTS = "/etc/kubernetes/blackstart-parked"
 CONTROL_PLANE = ("kube-apiserver", "kube-controller-manager", "kube-scheduler")
 
 
+def _manifest(host: NodeRoot, name: str) -> tuple[str, str] | None:
+    """(the manifest's path when in place, its text): in the manifests dir, else parked."""
+    got = host.read(f"{KUBEADM_MANIFESTS}/{name}.yaml")
+    if got is not None:
+        return got
+    parked = host.read(f"{PARKED_MANIFESTS}/{name}.yaml")
+    return None if parked is None else (host.under(f"{KUBEADM_MANIFESTS}/{name}.yaml"),
+                                        parked[1])
+
+
 def from_kubeadm(host: NodeRoot) -> Found | None:
-    got = host.read(f"{KUBEADM_MANIFESTS}/etcd.yaml")
+    got = _manifest(host, "etcd")
     if got is None:
         return None
     path, text = got
@@ -22,7 +36,7 @@ def from_kubeadm(host: NodeRoot) -> Found | None:
                         member=cfg.name)]
     api = None
     for comp in CONTROL_PLANE:
-        comp_got = host.read(f"{KUBEADM_MANIFESTS}/{comp}.yaml")
+        comp_got = _manifest(host, comp)
         if comp_got is None:
             continue
         services.append(Service(node=cfg.name, name=comp, kind="static-pod",
