@@ -11,7 +11,8 @@
 
 At equal loss a forced new cluster ranks above the restore from a member db (both
 rewrite data dirs): it keeps the forced member's own data, revision and cluster ID (no
-revision bump, clients' watches stay valid), replays what its WAL holds past the db, and
+revision bump, clients' watches stay valid), applies what its WAL holds committed past
+the db, and
 its data dir as it was is kept aside for a rollback; only the lost members start empty.
 
 Pure: a report in, strategies out. The recommendation is the first one that can run and
@@ -153,16 +154,17 @@ def _restores(sources: Sequence[RestoreSource], everyone: tuple[str, ...]) -> li
 
 def _force_loss(report: Report, member: str, src: RestoreSource) -> int | None:
     """What forcing a new cluster from `member` loses: its db's lag behind the newest
-    revision seen, less the entries its own WAL holds past the db (etcd replays them on
-    the forced start; a restore from the db file alone would not)."""
+    revision seen, less the entries its WAL holds committed past the db (etcd applies
+    them on the forced start and discards only the uncommitted ones; a restore from the db
+    file alone would lose them too). Without a known commit index nothing is subtracted."""
     if src.behind_revisions is None:
         return None
     w = next((x for x in report.wal if x.member == member), None)
     d = db_of(report, member)
     extra = 0
-    if w is not None and d is not None and w.last_index is not None \
+    if w is not None and d is not None and w.commit is not None \
             and d.consistent_index is not None:
-        extra = max(0, w.last_index - d.consistent_index)
+        extra = max(0, w.commit - d.consistent_index)
     return max(0, src.behind_revisions - extra)
 
 

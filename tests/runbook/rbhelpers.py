@@ -84,3 +84,21 @@ def audit_lines(lab: Any) -> list[dict[str, Any]]:
 def journals(lab: Any) -> list[dict[str, Any]]:
     d = Path(lab.dir) / "state" / "journal"
     return [json.loads(p.read_text()) for p in sorted(d.glob("*.json"))]
+
+
+def wait_replicated(lab: Any, timeout: float = 30.0) -> None:
+    """Until every member reports the same revision and raft index, then a second more
+    (a follower learns the commit index from the next heartbeat): no member is fresher
+    than another when a fault comes next."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while True:
+        r = etcdctl(lab, "endpoint", "status", "-w", "json")
+        seen = {(e["Status"]["header"]["revision"], e["Status"]["raftIndex"])
+                for e in json.loads(r.stdout or "[]")} if r.returncode == 0 else set()
+        if len(seen) == 1:
+            time.sleep(1.0)
+            return
+        assert time.monotonic() < deadline, f"members never agreed: {seen or r.stderr}"
+        time.sleep(0.2)

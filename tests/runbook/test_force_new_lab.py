@@ -25,6 +25,7 @@ from rbhelpers import (
     keys,
     need_debian_etcdctl,
     put_keys,
+    wait_replicated,
 )
 
 pytestmark = pytest.mark.lab
@@ -63,6 +64,7 @@ def test_force_new_cluster_dry_run_then_run_keeps_every_key(rb_lab: Any) -> None
     put_keys(lab, "/test/before-backup/", 20)
     cli(lab, "snapshot", "save", "--json")
     put_keys(lab, "/test/after-backup/", 25)  # only in the members' data from here on
+    wait_replicated(lab)  # else the leader's db may hold writes etcd3 never got
     _outage(lab)
     assert healthy_count(lab) == 0
 
@@ -136,6 +138,7 @@ def _wal_sums(path: Path) -> dict[str, str]:
 
 def _killed_force_new(lab: Any, after: str) -> None:
     put_keys(lab, "/test/before/", 15)
+    wait_replicated(lab)
     _outage(lab)
     r = cli(lab, "recover", "--strategy", "force-new-cluster", "--yes",
             hooks=("--kill-after", after), check=False)
@@ -171,6 +174,7 @@ def test_rollback_after_a_member_joined_puts_everything_back(rb_lab: Any) -> Non
     n3, n1 = lab.node("etcd3"), lab.node("etcd1")
     manifests = {n.name: n.spec.manifest_path.read_bytes() for n in (n1, n3)}
     put_keys(lab, "/test/before/", 15)
+    wait_replicated(lab)
     lab.break_fault("power-cut")
     wal3 = _wal_sums(n3.spec.data_dir)
     lab.break_fault("corrupt-wal", "etcd1")

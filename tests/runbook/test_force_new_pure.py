@@ -25,7 +25,7 @@ NAMES = ("etcd1", "etcd2", "etcd3")
 
 
 def _report(wal_last: int = 5000, ci: int = 5000, corrupt: tuple[str, ...] = ("etcd1", "etcd2"),
-            unreachable: str = "") -> Report:
+            unreachable: str = "", commit: int = 10**9) -> Report:
     """A power cut; `corrupt` members' WALs corrupt; etcd3 intact at revision 5000."""
     r = Report("lab", NOW, Verdict(Severity.OK, ""), expected_members=list(NAMES))
     for n in NAMES:
@@ -33,7 +33,8 @@ def _report(wal_last: int = 5000, ci: int = 5000, corrupt: tuple[str, ...] = ("e
                                      error="connection refused"))
         dd = f"/var/lib/etcd-{n}"
         last = wal_last if n == "etcd3" else 4990
-        w = WalState(n, n, f"{dd}/member/wal", "torn-tail", records=100, last_index=last)
+        w = WalState(n, n, f"{dd}/member/wal", "torn-tail", records=100, last_index=last,
+                     commit=min(last, commit))
         if n in corrupt:
             w.state, w.detail = "corrupt", "walpb: crc mismatch"
         if n == unreachable:
@@ -68,13 +69,17 @@ def test_recommended_over_the_member_db_restore_at_equal_loss() -> None:
     assert "force a new cluster from etcd3 — loses nothing" == force.title
 
 
-def test_it_keeps_what_the_wal_holds_past_the_db() -> None:
-    """etcd3's db is 30 entries behind its own WAL: a restore from that db loses them,
-    the forced start replays them."""
+def test_it_keeps_what_the_wal_holds_committed_past_the_db() -> None:
+    """etcd3's db is 30 entries behind its own WAL, all committed: a restore from that db
+    loses them, the forced start applies them. Of entries not known committed it keeps
+    none (etcd discards them), so then it claims the db's loss."""
     r = _report(wal_last=5030, ci=5000)
     by = {s.name: s for s in strategies(r, r.restore_sources)}
     assert by["force-new-cluster"].loss_revisions == 0
     assert by["restore-member-db"].loss_revisions == 30
+    r = _report(wal_last=5030, ci=5000, commit=5010)
+    by = {s.name: s for s in strategies(r, r.restore_sources)}
+    assert by["force-new-cluster"].loss_revisions == 20
 
 
 def test_refused_when_the_db_consistent_index_is_ahead_of_the_wal() -> None:

@@ -18,6 +18,7 @@ from rbhelpers import (
     keys,
     need_debian_etcdctl,
     put_keys,
+    wait_replicated,
 )
 
 pytestmark = pytest.mark.lab
@@ -157,6 +158,7 @@ def test_recover_scenario_end_to_end(rb_lab: Any, name: str) -> None:
     put_keys(lab, "/test/before-backup/", 10)
     cli(lab, "snapshot", "save", "--json")
     put_keys(lab, "/test/after-backup/", 12)
+    wait_replicated(lab)  # every member as fresh as the others: the scenario's ground truth
     for fault, member, cert in faults:
         lab.break_fault(fault, member, cert)
     dry = cli(lab, "recover", "--dry-run", "--json", check=False)
