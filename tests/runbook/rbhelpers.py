@@ -102,3 +102,16 @@ def wait_replicated(lab: Any, timeout: float = 30.0) -> None:
             return
         assert time.monotonic() < deadline, f"members never agreed: {seen or r.stderr}"
         time.sleep(0.2)
+
+
+def hashkvs_agreeing(lab: Any, timeout: float = 15.0) -> dict[str, int]:
+    """hashkv of every member once they agree (a member that just caught up may still be
+    applying the last entries: its latest revision lags a moment), else the last seen."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while True:
+        got = hashkvs(lab)
+        if len(set(got.values())) == 1 or time.monotonic() >= deadline:
+            return got
+        time.sleep(0.5)

@@ -16,7 +16,7 @@ import pytest
 import yaml
 from rbhelpers import (
     etcdctl,
-    hashkvs,
+    hashkvs_agreeing,
     healthy_count,
     keys,
     need_debian_etcdctl,
@@ -62,7 +62,14 @@ def test_two_wals_corrupt_on_kubeadm_forces_a_new_cluster_from_master03(
     took = time.monotonic() - t0
     assert out.returncode == 0, out.stdout[-5000:] + out.stderr[-3000:]
     assert healthy_count(lab) == 3, etcdctl(lab, "endpoint", "health").stderr
-    assert len(set(hashkvs(lab).values())) == 1
+    hashes = hashkvs_agreeing(lab)
+    if len(set(hashes.values())) != 1:
+        for n in ("master01", "master02", "master03"):
+            st = etcdctl(lab, "endpoint", "status", "-w", "json", member=n).stdout
+            cnt = etcdctl(lab, "get", "--prefix", "/", "--keys-only", member=n).stdout
+            hk = etcdctl(lab, "endpoint", "hashkv", "-w", "json", member=n).stdout
+            print(n, st, len(cnt.split()), hk)
+    assert len(set(hashes.values())) == 1, hashes
     kept = len(keys(lab, "/test/before-backup/")) + len(keys(lab, "/test/after-backup/"))
     print(f"\nkubeadm lab, force-new-cluster from master03: kept {kept} of 25 keys in "
           f"{took:.0f} s; the backup restore would have lost 15")
