@@ -195,3 +195,55 @@ def test_rollback_after_a_member_joined_puts_everything_back(rb_lab: Any) -> Non
     assert {n.name: n.spec.manifest_path.read_bytes() for n in (n1, n3)} == manifests
     assert list(n3.root.glob("var/lib/etcd.rolled-back-*/member/wal"))  # the forced copy
     assert list(n1.root.glob("var/lib/etcd.rolled-back-*/member"))  # etcd1 as it joined
+
+
+def _cut_wal_before(seg: Path, keep_below: int) -> int:
+    """Zero etcd3's WAL from the first entry with index ≥ keep_below (a WAL that lost its
+    tail while the db had already applied it: the etcd#22686 shape). Returns the last
+    index kept. The segment's original bytes are kept beside it."""
+    from blackstart.checks.formats.proto_wire import decode_message, int_field
+    from blackstart.checks.formats.wal_records import decode_record
+    from blackstart.lab import walfault
+
+    buf = seg.read_bytes()
+    (seg.parent / f"{seg.name}.orig").write_bytes(buf)
+    last = 0
+    for f in walfault.frames(buf):
+        rec = decode_record(buf[f.start:f.start + f.length])
+        if rec.type != 2:  # entryType
+            continue
+        index = int_field(decode_message(rec.data, {2: 0, 3: 0}), 3)
+        if index >= keep_below:
+            with open(seg, "r+b") as fh:
+                fh.seek(f.offset)
+                fh.write(b"\0" * (len(buf) - f.offset))
+            return last
+        last = index
+    raise AssertionError(f"{seg}: no entry at or past index {keep_below}")
+
+
+def test_refused_when_the_db_is_ahead_of_the_wal_and_nothing_changes(rb_lab: Any) -> None:
+    """etcd3's WAL loses its second half after the power cut, its db does not: its
+    consistent index is ahead of its WAL, and --force-new-cluster would brick it
+    (etcd#22686). The strategy is listed, blocked with that reason, never recommended;
+    naming it is refused; no file on any node changes."""
+    lab = rb_lab()
+    put_keys(lab, "/test/before/", 30)
+    wait_replicated(lab)
+    _outage(lab)
+    wal = sorted((lab.node("etcd3").spec.data_dir / "member" / "wal").glob("*.wal"))[-1]
+    r = cli(lab, "check", "--json", check=False)
+    doc = json.loads(r.stdout[r.stdout.index("{"):])
+    last = next(w["last_index"] for w in doc["wal"] if w["member"] == "etcd3")
+    kept = _cut_wal_before(wal, last // 2)
+    r = cli(lab, "check", "--json", check=False)
+    doc = json.loads(r.stdout[r.stdout.index("{"):])
+    (force,) = [s for s in doc["verdict"]["strategies"] if s["name"] == "force-new-cluster"]
+    assert "is ahead of its WAL" in force["blocked"] and "etcd#22686" in force["blocked"]
+    assert f"({kept})" in force["blocked"], force["blocked"]
+    assert doc["verdict"]["recommended"] != "force-new-cluster"
+    before = _disk(lab)
+    out = cli(lab, "recover", "--strategy", "force-new-cluster", "--yes", check=False)
+    assert out.returncode == 2 and "etcd#22686" in out.stderr, out.stdout + out.stderr
+    assert _disk(lab) == before
+    print(f"\nrefused: {force['blocked']}")
