@@ -142,12 +142,26 @@ def force_new_steps(cluster: Cluster, name: str, ids: StepIds, ts: str,
     return steps
 
 
+def _refuse_blind(cluster: Cluster, report: Report | None) -> None:
+    """Every member must be confirmed stopped before the forced start (a live old member
+    makes it panic): a member on a node blackstart cannot reach refuses the plan."""
+    blind = {n.name for n in cluster.nodes if not n.has_access}
+    if report is not None:
+        blind |= set(report.nodes_without_access) | {a.node for a in report.access if not a.ok}
+    names = sorted({m.name for m in cluster.members if m.node in blind})
+    if names:
+        raise PlanRefused(f"{', '.join(names)} cannot be reached, so cannot be confirmed "
+                          "stopped: a live old member makes the forced one panic (fix "
+                          "access first)")
+
+
 async def plan_force_new(cluster: Cluster, report: Report | None, *, member: str,
                          operator: str = "") -> Plan:
     lock.check_free(cluster.state_dir, operator)
     m = cluster.member(member)  # an unknown name is refused, naming it
     if report is not None and sum(x.healthy for x in report.members) >= cluster.quorum:
         raise PlanRefused("the cluster has quorum: a new cluster is not forced over it")
+    _refuse_blind(cluster, report)
     down = frozenset(x.name for x in report.members if x.error_class == "refused") \
         if report is not None else frozenset()
     steps = force_new_steps(cluster, member, StepIds(), stamp(), down)

@@ -4,6 +4,8 @@ loses, the order of its steps on kubeadm static pods, and the manifest flag edit
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 import yaml
 
@@ -14,7 +16,7 @@ from blackstart.checks.reasoning.sources import rank_sources
 from blackstart.checks.reasoning.strategies import recommend, strategies
 from blackstart.checks.requests import ForceNewCluster
 from blackstart.checks.severity import Severity
-from blackstart.runbook.force_new import force_new_steps
+from blackstart.runbook.force_new import force_new_steps, plan_force_new
 from blackstart.runbook.member_ops import set_force_flag
 from blackstart.runbook.plan import StepIds
 from blackstart.runbook.preflight import PlanRefused
@@ -161,3 +163,15 @@ def test_a_rollback_starts_only_members_that_were_running() -> None:
     assert stops["etcd1"].undo_op == stops["etcd2"].undo_op == ""
     assert "was not running" in stops["etcd1"].undo
     assert stops["etcd3"].undo_op == "run" and stops["etcd3"].undo_argv == ("start", "etcd3")
+
+
+async def test_refused_while_a_member_cannot_be_confirmed_stopped(tmp_path: Path) -> None:
+    """Even by explicit choice: a member on a node without access may be running, and a
+    live old member makes the forced one panic."""
+    ms = tuple(Member(n, f"n{n[-1]}", f"https://127.0.77.{n[-1]}:2379",
+                      f"https://127.0.77.{n[-1]}:2380", "/var/lib/etcd", manifest="/m.yaml")
+               for n in NAMES)
+    nodes = (Node("n1"), Node("n2", has_access=False), Node("n3"))
+    cl = Cluster("prod", nodes, ms, state_dir=str(tmp_path / "state"))
+    with pytest.raises(PlanRefused, match="etcd2 cannot be reached"):
+        await plan_force_new(cl, None, member="etcd3")
