@@ -1,6 +1,7 @@
 """The keys that act on what the operator looks at, not on the cluster: Enter (details),
 `y` (copy), `l` (the Logs view), `e` (the post-mortem), `?` (help), and the answer a
-blocked key gets in read-only mode. Probes and plans live in blackstart.tui.app.
+blocked key gets in read-only mode. Probes live in blackstart.tui.app, plans in
+blackstart.tui.plan_runs.
 
 Every file these touch is written by a runbook function on a thread worker: the TUI
 itself does no I/O.

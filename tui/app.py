@@ -5,6 +5,9 @@ blackholed member only delays its own panel. Workers never touch widgets: the on
 `Worker.StateChanged` handler turns their outcome into past-tense messages, and the
 handlers of those messages own all state. Each probe re-arms itself with `set_timer`
 after it finished, so polls never overlap; while a modal is open nothing is re-rendered.
+Proposing, confirming and running plans is blackstart.tui.plan_runs (`PlanRuns`, the base
+of the app); this module schedules the probes, renders the report and, when a plan ends,
+runs every probe again.
 """
 
 from __future__ import annotations
@@ -21,21 +24,16 @@ from textual.worker import Worker, WorkerState
 from blackstart.checks.conclusions import Report, Verdict
 from blackstart.checks.errors import operator_message
 from blackstart.checks.model import Cluster
-from blackstart.checks.probe_results import LogLine
 from blackstart.checks.probes.registry import BY_NAME, cadence_of, panel_of
 from blackstart.checks.reasoning.report import assemble_report
-from blackstart.checks.requests import describe
 from blackstart.checks.severity import Severity
 from blackstart.runbook.audit import operator_name
 from blackstart.tui import keymap as registry
-from blackstart.tui.actions import CockpitActions
-from blackstart.tui.details import component_of, step_log_lines
 from blackstart.tui.messages import (
     PlanFinished,
     ProbeFailed,
     ProbeFinished,
     ReportUpdated,
-    StepEventReceived,
 )
 from blackstart.tui.panels.base import Panel
 from blackstart.tui.panels.certificates import CertificatesPanel
@@ -44,14 +42,13 @@ from blackstart.tui.panels.logs import LogsPanel
 from blackstart.tui.panels.members import MembersPanel
 from blackstart.tui.panels.snapshots import SnapshotsPanel
 from blackstart.tui.panels.verdict import VerdictBanner
-from blackstart.tui.plans import Planner, PlanView, propose
+from blackstart.tui.plan_runs import PlanRuns
+from blackstart.tui.plans import Planner, propose
 from blackstart.tui.probe_host import ProbeHost
 from blackstart.tui.probing import Probe, SavedStore, in_daemon_thread, run_probe
-from blackstart.tui.screens.confirm import ConfirmScreen
 from blackstart.tui.screens.logs import LogsScreen
 from blackstart.tui.screens.main import MainScreen
 from blackstart.tui.screens.progress import ProgressScreen
-from blackstart.tui.targets import request_for
 from blackstart.tui.theme import DEFAULT_THEME, THEMES
 
 REFRESH_INTERVAL = 5.0  # slow probes poll a multiple of it (registry.ProbeSpec.cadence)
@@ -59,7 +56,7 @@ FROZEN_RETRY = 0.5
 SLOW_AFTER = 2.0  # a probe this late gets a "waiting Ns" line in its panel
 
 
-class BlackstartApp(CockpitActions):
+class BlackstartApp(PlanRuns):
     CSS_PATH = "blackstart.tcss"
     TITLE = "blackstart"
     BINDINGS = registry.bindings()  # type: ignore[assignment]  # list is invariant
@@ -286,66 +283,7 @@ class BlackstartApp(CockpitActions):
         self.main.show_panel("logs")
         self.main.query_one(LogsPanel).open_filter()
 
-    def action_snapshot(self) -> None:
-        self._propose("snapshot")
-
-    def action_restore(self) -> None:
-        self._propose("restore")
-
-    def action_restart(self) -> None:
-        self._propose("restart")
-
-    def action_renew(self) -> None:
-        self._propose("renew")
-
-    def action_recover(self) -> None:
-        self._propose("recover")
-
-    # ------------------------------------------------------------------ plans
-    def _propose(self, name: str) -> None:
-        """Plan in a thread worker: planning reads nodes and may stage copies."""
-        spec = registry.by_name(name)
-        request = request_for(name, self.main, self.report)
-        if request is None:
-            self.notify(f"{spec.description}: nothing selected to act on.", timeout=5)
-            return
-        self.notify(f"Planning: {describe(request)}…", timeout=3)
-        self.run_worker(partial(self.planner, request, self.cluster, self.report),
-                        name=name, group="propose", thread=True, exclusive=True,
-                        exit_on_error=False)
-
-    def _proposed(self, worker: Worker[Any], state: WorkerState) -> None:
-        if state == WorkerState.SUCCESS:
-            view: PlanView = worker.result  # type: ignore[assignment]
-            self.clear_notifications()  # "Planning…" must not sit on the dialog
-            self.push_screen(ConfirmScreen(view, self.cluster.name),
-                             partial(self._confirmed, view))
-        elif state == WorkerState.ERROR:
-            self.notify(f"{worker.name}: {operator_message(worker.error)}", severity="error",
-                        timeout=15)
-
-    def _confirmed(self, view: PlanView, ok: bool | None) -> None:
-        if not ok:
-            return
-        self._progress = ProgressScreen(view)
-        self.push_screen(self._progress, partial(self._plan_closed, view))
-        self._run_plan(view, None, "execute")
-
-    def _run_plan(self, view: PlanView, journal: str | None, mode: str) -> None:
-        post = self.post_message
-        self.run_worker(partial(_execute, view, self.cluster, self.operator,
-                                lambda ev: _ignore(post(StepEventReceived(ev))),
-                                journal=journal, mode=mode),
-                        group="plan", thread=True, exit_on_error=False)
-
-    def on_progress_screen_requested(self, message: ProgressScreen.Requested) -> None:
-        if self._progress is not None:
-            self._run_plan(self._progress.view, message.journal, message.kind)
-
-    def on_step_event_received(self, message: StepEventReceived) -> None:
-        if self._progress is not None:
-            self._progress.step_event(message.event)
-
+    # ------------------------------------------------------------------ a plan ended
     def on_plan_finished(self, message: PlanFinished) -> None:
         result = message.result
         ok = message.error is None and bool(getattr(result, "ok", False))
@@ -365,45 +303,6 @@ class BlackstartApp(CockpitActions):
                 self._stale.add(name)
             else:
                 self.start_probe(name, force=True)
-
-    def _failed_step_logs(self) -> list[str]:
-        """The failed step's node and component's log lines, from the newest logs probe."""
-        failed = self._progress.failed if self._progress is not None else None
-        if failed is None:
-            return []
-        logs = [x for x in self.results.get("logs", self.report.logs) if isinstance(x, LogLine)]
-        return step_log_lines(logs, failed.node,
-                              component_of(failed.title, tuple(failed.command.split())))
-
-    def _show_failed_step_logs(self) -> None:
-        p = self._progress
-        if p is not None and p.done and p.ok is False and p.failed is not None:
-            p.show_logs(self._failed_step_logs())
-
-    def _plan_closed(self, view: PlanView, ok: bool | None) -> None:
-        self._progress = None
-
-
-def _execute(view: PlanView, cluster: Cluster, operator: str,
-             on_event: Callable[[Any], None], *, journal: str | None, mode: str) -> Any:
-    """Run, resume or roll back a plan on this worker thread's own event loop."""
-    from pathlib import Path
-
-    from blackstart.checks.loops import run_on_own_loop
-    from blackstart.runbook.executor import execute, rollback
-    from blackstart.runbook.journal import load_journal
-
-    if mode == "rollback" and journal:
-        coro = rollback(load_journal(Path(journal)), cluster, operator=operator, on_event=on_event)
-    else:
-        j = load_journal(Path(journal)) if journal else None
-        coro = execute(view.plan, cluster, operator=operator, on_event=on_event, journal=j,
-                       confirmed=None if j else view.digest)
-    return run_on_own_loop(coro)
-
-
-def _ignore(_: object) -> None:
-    return None
 
 
 def build_app(
