@@ -646,7 +646,8 @@ def _quorum_plan(f: _Facts) -> list[str]:
     """The recommended strategy's steps; without one, how to get the facts it needs."""
     if f.top is not None:
         steps = [x[0].upper() + x[1:] + "." for x in f.top.steps]
-        return steps + [f"This {f.top.loss_text()}."]
+        steps[-1] = f"{steps[-1][:-1]} — the whole way {f.top.loss_text()}."
+        return steps
     blocked = [f"{s.title}: {s.blocked}" for s in f.strategies if s.blocked]
     unknown = [m for m in f.members.values() if m.status == "unknown"]
     intact = [m.name for m in f.members.values() if m.status == "intact"]
@@ -699,7 +700,9 @@ def _cert_steps(findings: Sequence[Finding]) -> list[str]:
 
 
 def _next_steps(f: _Facts, findings: Sequence[Finding]) -> list[str]:
-    steps = _clock_steps(findings) + _cert_steps(findings)
+    # a recommended way out that renews certificates says so itself, by file: once
+    renews = f.top is not None and any(isinstance(r, Renew) for r in f.top.requests)
+    steps = _clock_steps(findings) + ([] if renews else _cert_steps(findings))
     if any(x.code == "alarm-nospace" for x in findings):
         steps.append("Compact, defragment every member, then disarm the NOSPACE alarm.")
     quorum_steps = _quorum_plan(f) if len(f.quorum.healthy) < f.quorum.total else []

@@ -25,7 +25,11 @@ def test_seed_report_reads_top_down() -> None:
                                       "\nCertificates\n", "\nBackup snapshots\n",
                                       "\nRestore sources (best first)\n", "\nWrite-ahead logs\n")]
     assert order == sorted(order)
-    assert "  1. Renew the expired certificate(s): " in text
+    steps = text[text.index("\nNext steps\n"):text.index("\nFindings\n")]
+    # the recommended way renews the cert by file, once (no second, generic renew step)
+    assert "  1. Renew /lab/nodes/etcd1/etc/kubernetes/pki/etcd/server.crt on etcd1" in steps
+    assert steps.count("server.crt") == 1 and "Renew the expired" not in steps
+    assert "compare hashkv — the\n     whole way loses nothing." in steps
     assert "expired 3 days ago" in text
     assert "3 days ago (expired)" in text  # the certificates table
     assert "INVALID (see findings)" in text  # the truncated backup

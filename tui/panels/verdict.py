@@ -37,18 +37,18 @@ class VerdictBanner(Static):
         for cls in LEVEL_CLASSES.values():
             self.remove_class(cls)
         self.add_class(LEVEL_CLASSES[level])
-        # The summary and the ways out stay one line each; the next steps wrap, every one
-        # shown (the banner grows to at most max-height, see blackstart.tcss).
+        # What is wrong and how fresh that is, then what to do, then the other ways out;
+        # every step shown, wrapping: past the box's max-height it scrolls, never cut
+        # (blackstart.tcss #verdict-box).
         text = Text(overflow="fold")
         text.append(f" {level.label.upper()} ", style="bold reverse")
         text.append(f"  {summary}\n", style="bold")
-        if ways:
-            text.append(" Ways out, least loss first: ", style="bold")
-            text.append(f"{ways}\n")
-        text.append(" Next: ", style="bold")
-        text.append(step)
-        text.append("\n")
         text.append(self._meta(at), style="dim")
+        text.append("\n Next: ", style="bold")
+        text.append(step)
+        if ways:
+            text.append("\n Ways out, least loss first: ", style="bold")
+            text.append(ways)
         self.update(text)
 
     def _meta(self, at: float | None) -> str:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from textual import on
 from textual.app import ComposeResult
-from textual.containers import Container
+from textual.containers import Container, VerticalScroll
 from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Footer, Tab, Tabs
@@ -41,7 +41,10 @@ class MainScreen(Screen[None]):
         self.read_only = read_only
 
     def compose(self) -> ComposeResult:
-        yield VerdictBanner(self.cluster.name, self.read_only)
+        # The banner never cuts a step: past its height it scrolls (wheel, or the
+        # quorum finding in Findings lists the same steps), the panels keep their room.
+        with VerticalScroll(id="verdict-box", can_focus=False):
+            yield VerdictBanner(self.cluster.name, self.read_only)
         yield Tabs(*(Tab(TAB_LABELS[p], id=f"tab-{p}") for p in PANELS), id="tabs")
         with Container(id="panels"):
             yield MembersPanel(self.cluster)
