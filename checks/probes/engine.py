@@ -21,7 +21,7 @@ from blackstart.checks.model import Cluster
 from blackstart.checks.probes import workers
 from blackstart.checks.probes.context import ProbeContext, VerifyStore
 from blackstart.checks.probes.registry import SPECS, ProbeFn
-from blackstart.checks.reasoning.diagnosis import probe_failed
+from blackstart.checks.reasoning.cluster_rules import probe_failed
 from blackstart.checks.reasoning.report import assemble_report
 
 T = TypeVar("T")

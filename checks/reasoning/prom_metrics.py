@@ -11,7 +11,7 @@ from prometheus_client import CollectorRegistry, Gauge, generate_latest
 
 from blackstart.checks.conclusions import Report
 from blackstart.checks.reasoning.backup_findings import last_drill
-from blackstart.checks.reasoning.diagnosis import quorum_of
+from blackstart.checks.reasoning.facts import quorum_of
 
 
 def registry_for(report: Report, now: float) -> CollectorRegistry:
