@@ -56,7 +56,7 @@ class Signature:
     severity: Severity
     diagnosis: str
     remedy: str
-    action: str | None = None  # a runbook action name (checks.model.Action.name)
+    action: str | None = None  # a runbook action name (a checks.requests request's `name`)
     # For regex alternatives: literals of which each of their matches contains one. With
     # the substrings (and each AllOf's first group) they feed the word index of
     # checks.formats.loglines, which decides which entries a line is tested against.

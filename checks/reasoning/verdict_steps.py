@@ -12,7 +12,7 @@ from collections.abc import Iterable, Sequence
 from blackstart.checks.conclusions import Finding
 from blackstart.checks.reasoning.facts import node_of
 from blackstart.checks.reasoning.fresh_backup import CODE as FRESH_BACKUP
-from blackstart.checks.reasoning.rule_facts import INFO, OK, C, DiagnosisFacts, W, top_restore
+from blackstart.checks.reasoning.rule_facts import INFO, OK, C, DiagnosisFacts, W
 from blackstart.checks.requests import Renew
 from blackstart.checks.severity import Severity
 
@@ -22,35 +22,6 @@ _PRIORITY = (
     "cert-not-yet-valid", "cert-expired", "alarm-nospace", "alarm-corrupt", "cert-chain",
     "cert-key", "cert-eku", "cert-san", "quorum-degraded", "member-unreachable", "clock-skew",
 )
-
-
-def _restartable(f: DiagnosisFacts) -> list[str]:
-    names = f.report.expected_members or [m.name for m in f.report.members]
-    return [n for n in names if n not in f.quorum.healthy and n not in f.lost]
-
-
-def _needs_restore(f: DiagnosisFacts) -> bool:
-    """A restore is what the verdict recommends (no way without loss is left)."""
-    return top_restore(f) is not None
-
-
-def _comeback_steps(f: DiagnosisFacts, restartable: list[str]) -> list[str]:
-    """Members whose data is intact: start the stopped ones; the ones that run but fail TLS
-    come back once their certificate (or clock) is fixed."""
-    cls = {m.name: m.error_class for m in f.report.members}
-    tls = [n for n in restartable if cls.get(n) == "tls"]
-    down = [n for n in restartable if n not in tls]
-    back = f"{len(f.quorum.healthy) + len(restartable)}/{f.quorum.total}"
-    steps = []
-    if down:
-        their = "their" if len(down) > 1 else "its"
-        steps.append(f"Start etcd on {', '.join(down)}: nothing shows {their} data is lost "
-                     f"(etcd repairs a torn WAL tail itself), so quorum {back} can come back.")
-    if tls:
-        verb = "answer" if len(tls) > 1 else "answers"
-        steps.append(f"Once the certificates are fixed, check that {', '.join(tls)} {verb} "
-                     f"again (restart etcd there if not): quorum {back} can come back.")
-    return steps
 
 
 def quorum_plan(f: DiagnosisFacts) -> list[str]:

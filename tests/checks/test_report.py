@@ -96,7 +96,7 @@ def test_every_probe_fills_a_report_field_and_feeds_a_known_panel() -> None:
     fields = {f.name for f in dataclasses.fields(Report)}
     assert [s.name for s in registry.SPECS] == [
         "members", "access", "certificates", "snapshots", "datadirs", "member_dbs", "logs",
-        "processes", "clocks", "metrics", "backups", "drills"]
+        "processes", "clocks", "metrics", "backups", "drills", "recoveries"]
     for spec in registry.SPECS:
         assert spec.field in fields, spec
         assert spec.panel in registry.PANELS, spec
