@@ -181,9 +181,9 @@ def _ci_ahead(report: Report, member: str) -> str:
 
 def _force_new(report: Report, facts: dict[str, MemberFact], q: Quorum,
                sources: Sequence[RestoreSource]) -> list[Strategy]:
-    intact = _names(facts, INTACT)
-    if q.held or not intact or len(intact) >= q.needed:
-        return []
+    intact, healthy = _names(facts, INTACT), _names(facts, HEALTHY)
+    if q.held or not intact or len(intact) + len(healthy) >= q.needed:
+        return []  # quorum holds, or can be rebuilt without forcing anything
     by_member = {s.member: s for s in sources if s.kind == "member-db" and s.valid}
     losses = {n: _force_loss(report, n, by_member[n]) for n in intact if n in by_member}
     if not losses:

@@ -175,3 +175,12 @@ async def test_refused_while_a_member_cannot_be_confirmed_stopped(tmp_path: Path
     cl = Cluster("prod", nodes, ms, state_dir=str(tmp_path / "state"))
     with pytest.raises(PlanRefused, match="etcd2 cannot be reached"):
         await plan_force_new(cl, None, member="etcd3")
+
+
+def test_not_offered_when_a_healthy_and_an_intact_member_make_a_quorum() -> None:
+    """etcd2 answers, etcd3 is intact and down, etcd1 lost: start etcd3 and replace etcd1
+    loses nothing; forcing a new cluster (stopping etcd2) is not a way out at all."""
+    r = _report(corrupt=("etcd1",))
+    r.members[1].healthy, r.members[1].error_class, r.members[1].error = True, None, None
+    names = [s.name for s in strategies(r, r.restore_sources)]
+    assert names[0] == "replace" and "force-new-cluster" not in names
