@@ -22,6 +22,11 @@ SPAN = os.environ.get("BLACKSTART_KILL_MATRIX", "")
 TRIAL_BOUND = 240  # generous seconds per trial on a loaded 2-core box; the whole test's cap
 
 
+def coverage() -> str:
+    """How much of the matrix this run covers, for the printed figures."""
+    return ("slice " + SPAN) if FULL and "-" in SPAN else ("all" if FULL else "sampled")
+
+
 def boundaries(n: int) -> list[int]:
     """1-based boundaries to kill at, of a plan with `n` boundaries (its steps minus the
     last, after which the plan is done)."""

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from killmatrix import FULL, boundaries, plan_steps, run_killed, timeout_mark, truthful
+from killmatrix import boundaries, coverage, plan_steps, run_killed, timeout_mark, truthful
 from rbhelpers import cli, hashkvs, healthy_count, keys, need_debian_etcdctl, put_keys
 
 pytestmark = pytest.mark.lab
@@ -75,5 +75,5 @@ def test_restore_killed_at_step_boundaries(rb_lab: Any, mode: str) -> None:
         print(f"kill matrix restore ({mode}): boundary {k}/{n} after {step_id}: green "
               f"({time.monotonic() - t0:.0f}s)", flush=True)
     print(f"\nkill matrix restore ({mode}): {len(chosen)} of {n} boundaries "
-          f"({'all' if FULL else 'sampled'}) of a {len(steps)}-step restore, all green, "
+          f"({coverage()}) of a {len(steps)}-step restore, all green, "
           f"{time.monotonic() - t0:.0f}s")

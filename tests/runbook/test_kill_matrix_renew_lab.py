@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
-from killmatrix import FULL, boundaries, run_killed, timeout_mark, truthful
+from killmatrix import boundaries, coverage, run_killed, timeout_mark, truthful
 from rbhelpers import cli, healthy_count, need_debian_etcdctl
 
 pytestmark = pytest.mark.lab
@@ -108,5 +108,5 @@ def test_renew_killed_at_step_boundaries(rb_lab: Any, mode: str) -> None:
         print(f"kill matrix renew ({mode}): boundary {k}/{n} after {step_id}: green "
               f"({time.monotonic() - t0:.0f}s)", flush=True)
     print(f"\nkill matrix renew ({mode}): {len(chosen)} of {n} boundaries "
-          f"({'all' if FULL else 'sampled'}) of a {steps}-step renew, all green, "
+          f"({coverage()}) of a {steps}-step renew, all green, "
           f"{time.monotonic() - t0:.0f}s")
