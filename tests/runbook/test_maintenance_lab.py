@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 from pathlib import Path
 from typing import Any
@@ -40,9 +41,16 @@ def test_snapshot_save_prunes_by_moving_aside_and_deletes_only_when_told(
     r = cli(lab, "snapshot", "save", "--prune", "--delete", config=strict, check=False)
     assert r.returncode == 2 and "--yes" in r.stderr
     assert sorted(p.name for p in backup.glob("*.db")) == [new]  # refused: nothing changed
+    # an operator's plain-text file with a snapshot-like name, older than every snapshot:
+    # retention would pick it first if prune went by name (issue 13: it deleted notes.db)
+    notes = backup / "notes.db"
+    notes.write_text("restore drill notes, do not delete\n", encoding="utf-8")
+    os.utime(notes, (1_000_000_000, 1_000_000_000))
     out = cli(lab, "snapshot", "save", "--prune", "--delete", "--yes", config=strict).stdout
-    left = sorted(p.name for p in backup.glob("*.db"))
+    left = sorted(p.name for p in backup.glob("*.db") if p.name != "notes.db")
     assert len(left) == 1 and left != [new] and "delete" in out
+    assert notes.read_text(encoding="utf-8") == "restore drill notes, do not delete\n"
+    assert "notes.db" not in out
     assert len(list((backup / "pruned").iterdir())) == 2  # earlier pruned files untouched
 
 
