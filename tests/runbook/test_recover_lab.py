@@ -13,6 +13,7 @@ from rbhelpers import (
     audit_lines,
     cli,
     hashkvs,
+    hashkvs_agreeing,
     healthy_count,
     journals,
     keys,
@@ -167,7 +168,9 @@ def test_recover_scenario_end_to_end(rb_lab: Any, name: str) -> None:
     assert shown["plan"]["info"]["strategy"] == want, shown["plan"]["title"]
     cli(lab, "recover", "--yes", timeout=600)
     assert healthy_count(lab) == 3
-    assert len(set(hashkvs(lab).values())) == 1
+    # the member that joined last may still be applying its last entries for a moment (the
+    # plan's own check compares hashkv at one pinned revision); then all three agree
+    assert len(set(hashkvs_agreeing(lab).values())) == 1
     before, after = keys(lab, "/test/before-backup/"), keys(lab, "/test/after-backup/")
     print(f"\n{name}: {want}; kept {len(before)}+{len(after)} of 10+12 keys "
           f"(a restore from the backup would keep 10)")
