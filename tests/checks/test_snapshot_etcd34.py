@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from etcd_single import EtcdSingle
+from labnet import missing
 
 from blackstart.checks.formats.snapshot_file import verify_snapshot_file
 from blackstart.checks.formats.wal_local import scan_local_dir
@@ -27,10 +28,7 @@ def ctl34(*args: str) -> bytes:
 @pytest.fixture
 def etcd34(tmp_path: Path):
     if not (os.path.exists(ETCD34) and os.path.exists(ETCDCTL34)):
-        msg = "Debian etcd-server/etcd-client 3.4 not installed"
-        if os.environ.get("CI") == "true":
-            pytest.fail(msg)
-        pytest.skip(msg)
+        missing("Debian etcd-server/etcd-client 3.4")
     e = EtcdSingle(tmp_path / "d34", binary=ETCD34)
     yield e
     e.stop()
