@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 
 from blackstart.checks.model import Node
-from blackstart.checks.nodes import NodeError
+from blackstart.checks.nodes import CONNECT_TIMEOUT, NodeError
 from blackstart.checks.probe_results import NodeAccess
 from blackstart.checks.probes.context import ProbeContext
 
@@ -29,12 +29,22 @@ async def probe_access(ctx: ProbeContext) -> list[NodeAccess]:
 
 
 async def _one(ctx: ProbeContext, node: Node) -> NodeAccess:
+    """This node's answer, whatever happens: one node's surprise (an exception no client
+    maps, a login that never ends) must not erase the others' answers from the report."""
     if node.ssh is None:
         return NodeAccess(node.name, "local", True)
+    limit = CONNECT_TIMEOUT + ctx.deadline
     try:
-        res = await ctx.client(node.name).run(["true"], timeout=ctx.deadline)
+        res = await asyncio.wait_for(
+            ctx.client(node.name).run(["true"], timeout=ctx.deadline), limit)
     except NodeError as exc:
         return NodeAccess(node.name, via(node), False, exc.kind, exc.message)
+    except TimeoutError:
+        return NodeAccess(node.name, via(node), False, "timeout",
+                          f"{via(node)}: no login within {limit:g}s")
+    except Exception as exc:  # noqa: BLE001 - one node's answer, never the probe's end
+        return NodeAccess(node.name, via(node), False, "error",
+                          f"{via(node)}: {type(exc).__name__}: {exc}")
     if not res.ok:
         return NodeAccess(node.name, via(node), False, "error",
                           f"`true` exited {res.exit_code} on {node.name}")

@@ -50,6 +50,8 @@ def test_clock_off_and_changed_host_key_seen_from_master01(kubeadm_lab_factory: 
     assert clocks["master02"]["skew"] < -399 * 86400, clocks  # read over SSH, with `date`
     assert clocks["master03"]["epoch"] is None
     access = {a["node"]: a for a in report["access"]}
+    failed = [f["seen"] for f in report["findings"] if f["code"] == "probe-failed"]
+    assert set(access) == {"master01", "master02", "master03"}, (access, failed)
     assert access["master03"]["ok"] is False and "host key" in access["master03"]["error"]
     assert access["master02"]["ok"] is True
 
