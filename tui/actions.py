@@ -31,7 +31,9 @@ from blackstart.tui.screens.logs import LogsScreen
 from blackstart.tui.screens.main import MainScreen
 
 ROW_TABLES = {sel.removeprefix("#"): panel for panel, sel in TABLES.items()}
-ALWAYS = frozenset({"help", "quit", "refuse"})  # app keys that work on every screen
+# app keys that work on every screen; Tab/Shift+Tab (Textual's app.focus_next/previous) too,
+# or a keyboard-only operator never reaches a dialog's Confirm button
+ALWAYS = frozenset({"help", "quit", "refuse", "focus_next", "focus_previous"})
 COPY_SHOWN = 60  # characters of the copied text the toast repeats
 
 
