@@ -49,6 +49,12 @@ def no_access_reason(node: Node) -> str | None:
     return f"node {node.name}: no access (not this machine and no ssh configured)"
 
 
+def fact_of(exc: NodeError) -> str:
+    """What a failed read says about the file: it is not there, or nothing (a timeout, a
+    dropped session, a refusal say nothing about the bytes)."""
+    return "missing" if exc.kind == "missing" else "unknown"
+
+
 class RemoteReader:
     """`ReadAt` over a node client, for a sync walk running in a worker thread: each read
     is scheduled on the event loop and awaited from the thread."""
@@ -296,7 +302,8 @@ async def probe_snapshots(ctx: ProbeContext) -> list[SnapshotInfo]:
 async def _node_snapshots(ctx: ProbeContext, node: Node, until: float) -> list[SnapshotInfo]:
     reason = no_access_reason(node)
     if reason:
-        return [SnapshotInfo(d, node.name, error=reason) for d in node.backup_dirs]
+        return [SnapshotInfo(d, node.name, error=reason, fact="unknown")
+                for d in node.backup_dirs]
     client = ctx.client(node.name)
     per_dir = await asyncio.gather(*(_dir_snapshots(ctx, client, d, until)
                                      for d in node.backup_dirs))
@@ -309,7 +316,7 @@ async def _dir_snapshots(ctx: ProbeContext, client: NodeReader, d: str,
     try:
         entries = await client.list_dir(d, timeout=ctx.deadline)
     except NodeError as exc:
-        return [SnapshotInfo(d, client.name, error=str(exc))]
+        return [SnapshotInfo(d, client.name, error=str(exc), fact=fact_of(exc))]
     files = [e for e in entries if not e.is_dir and not e.name.endswith(SKIP_SUFFIXES)]
     files.sort(key=lambda e: e.mtime, reverse=True)
     return list(await asyncio.gather(*(_entry(ctx, client, e, until) for e in files)))
@@ -325,4 +332,5 @@ async def _entry(ctx: ProbeContext, client: NodeReader, e: DirEntry,
         return await verify_cached(ctx, client, e.path, e.size, e.mtime, kind="backup",
                                    until=until)
     except NodeError as exc:
-        return SnapshotInfo(e.path, client.name, size=e.size, mtime=e.mtime, error=str(exc))
+        return SnapshotInfo(e.path, client.name, size=e.size, mtime=e.mtime, error=str(exc),
+                            fact=fact_of(exc))

@@ -8,6 +8,7 @@ import time
 from collections.abc import Sequence
 
 from blackstart.checks.conclusions import Finding, Report
+from blackstart.checks.probe_results import SnapshotInfo
 from blackstart.checks.reasoning.sources import ago
 from blackstart.checks.severity import Severity
 
@@ -87,12 +88,18 @@ def _certs(r: Report) -> list[str]:
 
 
 def _snapshots(r: Report) -> list[str]:
-    rows = [[s.node, s.path, "valid" if s.valid else "INVALID (see findings)",
+    rows = [[s.node, s.path, _snapshot_state(s),
              _opt(s.revision, "{:,}"), _opt(s.total_keys, "{:,}"), _size(s.size),
              ago(r.taken_at - s.mtime) if s.mtime else "-"]
             for s in sorted(r.snapshots, key=lambda s: -s.mtime) if s.kind == "backup"]
     head = ["NODE", "PATH", "STATE", "REVISION", "KEYS", "SIZE", "AGE"]
     return ["Backup snapshots", *(_table(head, rows) if rows else ["  none found"]), ""]
+
+
+def _snapshot_state(s: SnapshotInfo) -> str:
+    """Only a file that was read and judged is valid or invalid."""
+    return {"ok": "valid", "bad": "INVALID (see findings)", "missing": "missing"}.get(
+        s.state, "not read" if not s.pending else "verifying")
 
 
 def _sources(r: Report) -> list[str]:

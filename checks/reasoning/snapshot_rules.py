@@ -18,10 +18,14 @@ BACKUP_STALE_SECONDS = 24 * 3600.0
 def rule_snapshots(f: DiagnosisFacts) -> list[Finding]:
     if "snapshots" in f.report.probe_errors:
         return []  # unknown is not "none": the probe failure is its own finding
-    backups = sorted((s for s in f.report.snapshots if s.kind == "backup"),
+    listed = [s for s in f.report.snapshots if s.kind == "backup"]
+    # a backup dir that is not there holds no snapshot: "none found", never "invalid"
+    gone = [s for s in listed if s.state == "missing"]
+    backups = sorted((s for s in listed if s.state != "missing"),
                      key=lambda s: s.mtime, reverse=True)
     if not backups:
         return [Finding(W, "no-backups", "backups", "No backup snapshot was found.",
+                        [f"{s.node}: {s.error}" for s in gone[:5]],
                         remedy="Take a snapshot now and schedule them.",
                         action=SnapshotSave() if f.quorum.held else None)]
     valid = [s for s in backups if s.valid]

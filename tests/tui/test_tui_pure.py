@@ -146,3 +146,30 @@ async def test_x_on_a_members_row_acts_on_that_member_only() -> None:
         table.move_cursor(row=1)
         await pilot.pause()
         assert request_for("restart", app.main, app.report) == StartMembers(("etcd2",))
+
+
+async def test_a_backup_dir_not_read_shows_why_never_invalid() -> None:
+    """A listing that timed out (seen inside a loaded master) and a dir that is not there
+    are shown as what they are: nothing was judged, so nothing is INVALID."""
+    from blackstart.tui.app import build_app
+    from blackstart.tui.panels.snapshots import SnapshotsPanel
+
+    app = build_app(cluster("seed-outage"), probes={}, clock=lambda: 1.0)
+    async with app.run_test(size=(160, 40)) as pilot:
+        await pilot.pause()
+        report = app.report
+        report.snapshots = [
+            SnapshotInfo("/backup/etcd", "etcd1", error="list /backup/etcd: no answer within 5s",
+                         fact="unknown"),
+            SnapshotInfo("/backup/etcd", "etcd2", error="no such directory", fact="missing"),
+            SnapshotInfo("/backup/etcd/x.db", "etcd3", error="bad magic")]
+        panel = app.main.query_one(SnapshotsPanel)
+        panel.show(report, 1.0)
+        await pilot.pause()
+        table = panel.query_one("DataTable")
+        rows = {str(table.get_row_at(i)[1]): " ".join(str(c) for c in table.get_row_at(i))
+                for i in range(table.row_count)}
+        assert "not read: list /backup/etcd: no answer" in rows["etcd1"], rows
+        assert "INVALID" not in rows["etcd1"] and "INVALID" not in rows["etcd2"], rows
+        assert "missing" in rows["etcd2"], rows
+        assert "INVALID" in rows["etcd3"], rows

@@ -26,6 +26,8 @@ from blackstart.tui.panels.base import Panel, selected_key, sync_table
 # status last: an invalid file's reason is the longest cell and may run past the edge
 COLUMNS = ("", "node", "file", "revision", "loses", "age", "keys", "size", "status")
 MARK = "★"
+# the states of a file whose bytes were never judged (checks SnapshotInfo.state)
+UNREAD = {"unknown": "not read", "missing": "missing"}
 LOCATION_LINES = 3  # backup locations shown under the table (the rest: findings)
 
 
@@ -140,6 +142,8 @@ class SnapshotsPanel(Panel):
         """What restoring it would lose: revisions behind the newest seen anywhere."""
         if s is not None and s.pending:
             return self.styled("verifying…", Severity.INFO)
+        if s is not None and s.state in UNREAD:
+            return self.styled(UNREAD[s.state], Severity.WARNING)
         if not valid:
             return self.styled("INVALID", Severity.CRITICAL)
         if src is None or src.behind_revisions is None:
@@ -151,6 +155,8 @@ class SnapshotsPanel(Panel):
     def _status(self, s: SnapshotInfo | None, valid: bool, src: RestoreSource | None) -> Text:
         if s is not None and s.pending:
             return self.styled("verifying…", Severity.INFO)
+        if s is not None and s.state in UNREAD:  # no verdict on the bytes: say why
+            return self.styled(f"{UNREAD[s.state]}: {s.error or 'no detail'}", Severity.WARNING)
         if not valid:
             reason = (s.error if s else None) or (src.reason if src else "") or "invalid"
             return self.styled(f"invalid: {reason}", Severity.CRITICAL)
