@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from blackstart.checks.conclusions import Finding
+from blackstart.checks.conclusions import Finding, Report
 from blackstart.checks.reasoning.facts import node_of
 from blackstart.checks.reasoning.fresh_backup import CODE as FRESH_BACKUP
 from blackstart.checks.reasoning.rule_facts import INFO, OK, C, DiagnosisFacts, W
@@ -41,15 +41,24 @@ def quorum_plan(f: DiagnosisFacts) -> list[str]:
     if waiting:
         steps.append(f"Keep etcd running on {', '.join(waiting)} (its data is intact; it "
                      "waits for a quorum).")
-    steps += [f"Get the facts first: fix access to {node_of(f.report, m.name) or m.name} — "
-              f"{m.name}'s data is unknown ({m.why}); no restore is advised on unknowns."
-              for m in unknown]
+    steps += [_unknown_step(f.report, m.name, m.why) for m in unknown]
     if blocked and not unknown:
         steps.append(f"Not recommended yet: {blocked[0]}.")
     if not f.strategies and not unknown and not f.quorum.held:
         steps.append("No intact member and no valid restore source was found: find a valid "
                      "backup before going on.")
     return steps
+
+
+def _unknown_step(report: Report, member: str, why: str) -> str:
+    """Get the facts first: by fixing access when the node is out of reach, else by reading
+    again (a node that answers but timed out once is not an access problem)."""
+    node = node_of(report, member) or member
+    reached = {a.node for a in report.access if a.ok}
+    fix = f"read {node}'s files again (the node answers; the read failed)" if node in reached \
+        else f"fix access to {node}"
+    return (f"Get the facts first: {fix} — {member}'s data is unknown ({why}); no restore "
+            "is advised on unknowns.")
 
 
 def _clock_steps(findings: Sequence[Finding]) -> list[str]:

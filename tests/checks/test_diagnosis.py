@@ -504,3 +504,20 @@ def test_members_down_and_unreadable_give_start_and_fix_access_never_a_restore()
     assert "Start etcd on etcd1" in steps and "fix access to etcd2" in steps
     assert "restore every member" not in steps.lower()
     assert by_code(findings, "restore-source") == []
+
+
+def test_data_unknown_on_a_node_that_answers_says_read_again_not_fix_access() -> None:
+    """Seen in the TUI inside a loaded master (the seed outage): master01's own WAL listing
+    timed out and the verdict said 'fix access to master01', the machine the operator is
+    on. A node that answers gets 'read again'; one out of reach still gets 'fix access'."""
+    r = seed()
+    r.wal[0] = wal("etcd1", "unreadable", detail="list /var/lib/etcd/member/snap: no answer")
+    r.member_dbs[0] = SnapshotInfo(f"{_dd('etcd1')}/member/snap/db", "etcd1", "member-db",
+                                   error="no answer within 5s", member="etcd1", fact="unknown")
+    r.access = [NodeAccess("etcd1", "local", True)]
+    _, verdict = diagnose(r, NOW)
+    steps = " ".join(verdict.next_steps)
+    assert "read etcd1's files again" in steps and "fix access to etcd1" not in steps, steps
+    r.access = [NodeAccess("etcd1", "ssh root@etcd1:22", False, "timeout", "timed out")]
+    _, verdict = diagnose(r, NOW)
+    assert "fix access to etcd1" in " ".join(verdict.next_steps), verdict.next_steps
