@@ -14,10 +14,11 @@ from dataclasses import dataclass, field
 
 from blackstart.checks.model import Cluster
 from blackstart.checks.nodes import NodeError
-from blackstart.runbook import lock, ops, ops_undo
+from blackstart.runbook import lock_plan, ops, ops_undo
 from blackstart.runbook.hooks import NO_HOOKS, Hooks
 from blackstart.runbook.journal import Journal, open_journal
 from blackstart.runbook.plan import Plan, Step
+from blackstart.runbook.preflight import PlanRefused
 from blackstart.runbook.runner import Outcome, Runner, StepEvent, StepFailed
 
 READ_ONLY_REFUSAL = ("read-only mode (--read-only or read_only = true): blackstart changes "
@@ -49,10 +50,10 @@ async def execute(plan: Plan, cluster: Cluster, *, operator: str,
                           error=f"the plan changed since it was confirmed (digest "
                                 f"{plan.digest()[:12]}… != confirmed {confirmed[:12]}…)")
     try:
-        held = lock.acquire(cluster.state_dir, operator, plan.id)
-    except lock.LockHeld as exc:
+        held = await lock_plan.acquire_plan(cluster, operator, plan)
+    except PlanRefused as exc:
         return PlanResult(False, plan.id, error=exc.reason, refused=True)
-    with held:
+    try:
         j = journal or open_journal(cluster.state_dir, plan, operator)
         runner = Runner(plan, cluster, operator, on_event)
         if journal is not None:
@@ -62,6 +63,8 @@ async def execute(plan: Plan, cluster: Cluster, *, operator: str,
             return await _run_from(runner, j, hooks)
         finally:
             await runner.close()
+    finally:
+        await held.release()
 
 
 async def run_step(runner: Runner, step: Step, previous: str | None = None) -> Outcome:
@@ -128,16 +131,18 @@ async def rollback(j: Journal, cluster: Cluster, *, operator: str,
     if cluster.read_only:
         return PlanResult(False, j.plan.id, refused=True, error=READ_ONLY_REFUSAL)
     try:
-        held = lock.acquire(cluster.state_dir, operator, j.plan.id)
-    except lock.LockHeld as exc:
+        held = await lock_plan.acquire_plan(cluster, operator, j.plan)
+    except PlanRefused as exc:
         return PlanResult(False, j.plan.id, error=exc.reason, refused=True)
-    with held:
+    try:
         runner = Runner(j.plan, cluster, operator, on_event)
         note_crashes(runner, j)
         try:
             return await _undo_all(runner, j)
         finally:
             await runner.close()
+    finally:
+        await held.release()
 
 
 async def _undo_all(runner: Runner, j: Journal) -> PlanResult:

@@ -16,6 +16,7 @@ import errno
 import fcntl
 import json
 import os
+import secrets
 import socket
 import time
 from dataclasses import dataclass, field
@@ -30,18 +31,37 @@ LOCK_FILE = "lock"
 class LockHeld(PlanRefused):
     """A refusal like any preflight one: it happens before any change."""
 
-    def __init__(self, holder: dict[str, Any], path: Path) -> None:
-        super().__init__(describe_holder(holder, path))
+    def __init__(self, holder: dict[str, Any], path: Path | str, node: str | None = None
+                 ) -> None:
+        super().__init__(describe_holder(holder, path, node))
         self.holder = holder
         self.path = path
+        self.node = node
 
 
-def describe_holder(h: dict[str, Any], path: Path) -> str:
-    when = time.strftime("%Y-%m-%d %H:%M:%SZ", time.gmtime(float(h.get("time") or 0)))
-    return (f"another operator holds the runbook lock {path}: user {h.get('user')!r} on host "
-            f"{h.get('host')!r} (pid {h.get('pid')}) since {when}, plan {h.get('plan')!r}. "
+def describe_holder(h: dict[str, Any], path: Path | str, node: str | None = None) -> str:
+    """`node`: the remote node whose lock is held (None: this machine's)."""
+    when = time.strftime("%Y-%m-%d %H:%M:%SZ", time.gmtime(_number(h.get("time"))))
+    where = f"on node {node}, " if node else ""
+    return (f"{where}another operator holds the runbook lock {path}: user {h.get('user')!r} "
+            f"on host {h.get('host')!r} (pid {h.get('pid')}) since {when}, plan {h.get('plan')!r}. "
             "It is released when that process ends; `blackstart unlock --yes` only clears "
             "a record left by a holder that is gone")
+
+
+def _number(value: object) -> float:
+    try:
+        t = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError, OverflowError):
+        return 0.0
+    return t if 0 <= t < 1e11 else 0.0  # NaN and out-of-range times: gmtime would raise
+
+
+def new_holder(operator: str, plan_id: str) -> dict[str, Any]:
+    """This process's record. `token` tells our own lock apart from another's when two
+    node names lead to one lock file (nodes that share a filesystem)."""
+    return {"user": operator, "host": socket.gethostname(), "pid": os.getpid(),
+            "time": time.time(), "plan": plan_id, "token": secrets.token_hex(8)}
 
 
 @dataclass
@@ -135,7 +155,8 @@ def check_free(state_dir: str, operator: str = "") -> None:
         raise LockHeld(holder, lock_path(state_dir))
 
 
-def acquire(state_dir: str, operator: str, plan_id: str) -> Lock:
+def acquire(state_dir: str, operator: str, plan_id: str,
+            holder: dict[str, Any] | None = None) -> Lock:
     from blackstart.runbook.safe_files import state_subdir
 
     state_subdir(state_dir)
@@ -144,14 +165,13 @@ def acquire(state_dir: str, operator: str, plan_id: str) -> Lock:
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except OSError as exc:
-        holder = _read_fd(fd) or {"plan": "?"}
+        live = _read_fd(fd) or {"plan": "?"}
         os.close(fd)
         if exc.errno in (errno.EWOULDBLOCK, errno.EAGAIN):
-            raise LockHeld(holder, path) from None
+            raise LockHeld(live, path) from None
         raise
     left = _read_fd(fd)
-    holder = {"user": operator, "host": socket.gethostname(), "pid": os.getpid(),
-              "time": time.time(), "plan": plan_id}
+    holder = holder or new_holder(operator, plan_id)
     data = json.dumps(holder).encode()
     # overwrite in place, then cut the tail: a reader never sees an empty record
     os.pwrite(fd, data, 0)

@@ -165,3 +165,24 @@ def unlock_cmd(yes: bool, **kw: Any) -> None:
         op="unlock", command="blackstart unlock --yes", exit_code=0, duration=0.0,
         output=b"", status="ok", error=None))
     click.echo(f"unlocked; the record left was:{what.split('. It is released')[0]}")
+    _unlock_remotes(cluster)
+
+
+def _unlock_remotes(cluster: Cluster) -> None:
+    """The same on every SSH node: a record a dead holder left there is cleared and told;
+    a live holder is never broken (exit 2 once every node has answered)."""
+    from blackstart.runbook import lock_plan
+    from blackstart.runbook.audit import append, audit_record, operator_name
+
+    live = []
+    for node, ans in run_on_own_loop(lock_plan.clear_remote_locks(cluster)):
+        line = lock_plan.describe_cleared(node, ans, cluster.state_dir)
+        click.echo(line)
+        live += [line] if ans.state == "busy" else []
+        append(cluster.state_dir, audit_record(
+            operator=operator_name(), plan_id="", action="unlock", node=node, step="unlock",
+            op="unlock", command="blackstart unlock --yes", exit_code=0 if ans.state == "free"
+            else 1, duration=0.0, output=line.encode(), status="ok" if ans.state == "free"
+            else "failed", error=None if ans.state == "free" else line))
+    if live:
+        raise PlanRefused("; ".join(live))
