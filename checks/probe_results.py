@@ -204,6 +204,9 @@ class ClockInfo:
     epoch: float | None
     skew: float | None = None  # seconds versus the local clock
     error: str | None = None
+    # ± seconds the reading may be off: half the round trip of the read it came from (a
+    # loaded node or link widens it; a skew inside it is no evidence of a wrong clock)
+    uncertainty: float = 0.0
 
 
 @dataclass

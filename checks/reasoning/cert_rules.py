@@ -72,15 +72,20 @@ def rule_certs(f: DiagnosisFacts) -> list[Finding]:
     return [x for c in f.report.certificates for x in _cert_findings(c, f.now)]
 
 
+def _within(uncertainty: float) -> str:
+    return f" (± {uncertainty:.1f} s)" if uncertainty >= 0.05 else ""
+
+
 def rule_clocks(f: DiagnosisFacts) -> list[Finding]:
     out = []
     for c in f.report.clocks:
         if c.error:
             out.append(Finding(INFO, "clock-unreadable", c.node, f"Clock of {c.node}: {c.error}"))
-        elif c.skew is not None and abs(c.skew) > CLOCK_SKEW_WARN:
+        elif c.skew is not None and abs(c.skew) - c.uncertainty > CLOCK_SKEW_WARN:
             out.append(Finding(W, "clock-skew", c.node,
                                f"{c.node}'s clock is {abs(c.skew):.1f} s "
-                               f"{'ahead' if c.skew > 0 else 'behind'}.",
+                               f"{'ahead' if c.skew > 0 else 'behind'}"
+                               f"{_within(c.uncertainty)}.",
                                remedy="Fix NTP on that node. A clock reset by a power cut "
                                       "makes valid certificates look expired or not yet valid."))
     return out
