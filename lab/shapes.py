@@ -4,6 +4,8 @@ with a kubelet) or `flat` (one filesystem, members started by the lab; fast)."""
 from __future__ import annotations
 
 import json
+import os
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +14,24 @@ from blackstart.lab.errors import LabError
 
 SHAPES = ("kubeadm", "systemd", "flat")
 DEFAULT_SHAPE = "kubeadm"
+
+
+def kubeadm_missing() -> str | None:
+    """What a kubeadm-shaped lab needs and this machine lacks (None: all there)."""
+    if os.geteuid() != 0:
+        return "root (the kubeadm-shaped lab makes mount/PID/UTS namespaces)"
+    for tool in ("unshare", "nsenter", "ssh-keygen", "ssh"):
+        if shutil.which(tool) is None:
+            return tool
+    if not os.path.exists("/usr/sbin/sshd"):
+        return "OpenSSH sshd (/usr/sbin/sshd)"
+    try:
+        with open("/proc/filesystems", encoding="ascii") as fh:
+            if "overlay" not in fh.read():
+                return "overlayfs"
+    except OSError:
+        return "overlayfs (/proc/filesystems unreadable)"
+    return None
 
 
 def saved_shape(dir_: str | Path) -> str | None:

@@ -116,17 +116,9 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
 
 def kubeadm_lab_missing() -> str | None:
     """What a kubeadm-shaped lab needs and this machine lacks (None: all there)."""
-    if os.geteuid() != 0:
-        return "root (the kubeadm-shaped lab makes mount/PID/UTS namespaces)"
-    for tool in ("unshare", "nsenter", "ssh-keygen", "ssh"):
-        if shutil.which(tool) is None:
-            return tool
-    if not os.path.exists("/usr/sbin/sshd"):
-        return "OpenSSH sshd (/usr/sbin/sshd)"
-    with open("/proc/filesystems") as fh:
-        if "overlay" not in fh.read():
-            return "overlayfs"
-    return None
+    from blackstart.lab.shapes import kubeadm_missing
+
+    return kubeadm_missing()
 
 
 @pytest.fixture

@@ -21,8 +21,9 @@ SERVICE_NAMES = ("etcd", "kube-apiserver", "kube-controller-manager", "kube-sche
 DEMO_DIR = Path("~/.local/state/blackstart/demo")
 # The seed's outage, in the order `blackstart demo` breaks a fresh lab (the screenshots'
 # recorder, tests/data/recorded/record.py, breaks its lab the same way).
-SEED_OUTAGE: tuple[tuple[str, str | None], ...] = (
-    ("power-cut", None), ("expire-cert", "etcd1"), ("corrupt-wal", "etcd2"))
+# Members by position: etcd1/etcd2 on the flat lab, master01/master02 on kubeadm's.
+SEED_OUTAGE: tuple[tuple[str, int | None], ...] = (
+    ("power-cut", None), ("expire-cert", 0), ("corrupt-wal", 1))
 
 dir_option = click.option("--dir", "dir_", required=True, type=click.Path(path_type=Path),
                           help="The lab's directory (DIR/blackstart.toml is its inventory).")
@@ -223,20 +224,69 @@ def break_cmd(fault: str, *, dir_: Path, member: str | None, cert: str, path: st
 @click.option("--dir", "dir_", default=str(DEMO_DIR), show_default=True,
               type=click.Path(path_type=Path))
 @click.option("--net", default="127.0.0", show_default=True)
-def demo_cmd(dir_: Path, net: str) -> None:
-    """A lab with the seed's outage (power cut, etcd1's cert expired, etcd2's WAL corrupt),
-    then the TUI on it."""
-    the_lab = _lab(dir_.expanduser(), shape="flat", net=net)
+@click.option("--shape", type=click.Choice(["auto", "kubeadm", "flat"]), default="auto",
+              show_default=True,
+              help="auto: kubeadm (the TUI opens inside master01, as on a real master) when "
+                   "this machine can run it (root, namespaces, sshd), else flat.")
+def demo_cmd(dir_: Path, net: str, shape: str) -> None:
+    """A lab with the seed's outage (power cut, the first master's server cert expired, the
+    second's WAL corrupt), then the TUI on it."""
+    from blackstart.lab.shapes import kubeadm_missing, saved_shape
+
+    dir_ = dir_.expanduser()
+    chosen = saved_shape(dir_) or _demo_shape(shape, kubeadm_missing())
+    the_lab = _lab(dir_, shape=chosen, net=net)
     fresh = not the_lab.params_path.exists()
-    click.echo(f"{'creating' if fresh else 'bringing back'} the demo lab in {the_lab.dir} ...")
+    click.echo(f"{'creating' if fresh else 'bringing back'} the demo lab ({chosen} shape) in "
+               f"{the_lab.dir} ...")
     _guard(the_lab.up)  # an existing lab comes back as far as it goes
     if fresh or _all_healthy(the_lab):
         # a new lab, or one the operator already recovered: the seed's outage (again)
-        for fault, member in SEED_OUTAGE:
+        names = [n.name for n in the_lab.nodes]
+        for fault, index in SEED_OUTAGE:
+            member = None if index is None else names[index]
             click.echo(_guard(the_lab.break_fault, fault, member, "server"))
     else:
         click.echo("the demo lab is still broken from before: showing it as it is")
-    _open(the_lab)
+    if chosen == "flat":
+        _open(the_lab)
+        return
+    # a powered-off master has no shell to open: the power comes back (kubelets start
+    # their pods; etcd on the first master serves its expired cert, the second crash-loops)
+    _power_back(the_lab)
+    _open_in_node(the_lab, the_lab.nodes[0].name)
+
+
+def _power_back(the_lab: Any) -> None:
+    import contextlib
+
+    from blackstart.lab.errors import LabError
+
+    with contextlib.suppress(LabError):  # the power comes back; quorum does not
+        the_lab.up(timeout=20)
+    click.echo("the power is back: the kubelets started their pods")
+
+
+def _demo_shape(asked: str, kubeadm_lacks: str | None) -> str:
+    if asked != "auto":
+        if asked == "kubeadm" and kubeadm_lacks:
+            raise click.UsageError(f"--shape kubeadm needs {kubeadm_lacks}; use --shape flat")
+        return asked
+    if kubeadm_lacks:
+        click.echo(f"(flat lab: the kubeadm-shaped one needs {kubeadm_lacks})")
+        return "flat"
+    return "kubeadm"
+
+
+def _open_in_node(the_lab: Any, node: str) -> None:
+    """The TUI as an operator runs it: `blackstart`, no options, as root on the master."""
+    import os
+
+    click.echo(f"opening blackstart inside {node} (zero configuration); "
+               f"a shell there: blackstart lab shell {node} --dir {the_lab.dir}")
+    argv = _guard(the_lab.shell_argv, node, ["blackstart"])
+    sys.stdout.flush()
+    os.execvp(argv[0], argv)
 
 
 def _all_healthy(the_lab: Any) -> bool:

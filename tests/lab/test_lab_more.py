@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import subprocess
 from collections.abc import Callable
 from pathlib import Path
 
@@ -91,7 +92,8 @@ def test_demo_injects_the_seed_outage_and_opens_the_tui(
     net, lock = claim_net()
     lab = Lab(tmp_path / "demo", net=net)
     try:
-        res = CliRunner().invoke(cli, ["demo", "--dir", str(lab.dir), "--net", net])
+        res = CliRunner().invoke(cli, ["demo", "--dir", str(lab.dir), "--net", net,
+                                       "--shape", "flat"])
         assert res.exit_code == 0, res.output
         assert opened == [str(lab.inventory_path)]
         assert "power cut" in res.output and "etcd2" in res.output
@@ -124,3 +126,40 @@ def test_cli_unknown_member_is_a_clean_error(healthy_lab: Lab) -> None:
     r = CliRunner().invoke(cli, ["lab", "break", "stop-member", "--dir", str(healthy_lab.dir),
                                  "--member", "etcd9"])
     assert r.exit_code == 1 and "no member 'etcd9'" in r.output
+
+
+@pytest.mark.lab
+@pytest.mark.kubeadm
+def test_demo_on_kubeadm_opens_blackstart_inside_the_first_master(
+        etcd_bins: dict[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`make demo` as root: the kubeadm-shaped lab with the seed outage, and the TUI exec'd
+    inside master01 with no options. The argv it would exec is run with `check --json`
+    instead: inside master01, with no configuration, blackstart sees the outage."""
+    import json
+
+    from blackstart.lab.kubeadm import KubeadmLab
+    from blackstart.lab.shapes import kubeadm_missing
+
+    if kubeadm_missing():
+        missing(str(kubeadm_missing()))
+    execs: list[list[str]] = []
+    monkeypatch.setattr(os, "execvp", lambda f, argv: execs.append(list(argv)))
+    net, lock = claim_net()
+    lab = KubeadmLab(tmp_path / "demo", net=net)
+    try:
+        res = CliRunner().invoke(cli, ["demo", "--dir", str(lab.dir), "--net", net])
+        assert res.exit_code == 0, res.output
+        assert "kubeadm shape" in res.output and "master02" in res.output
+        assert len(execs) == 1 and execs[0][0] == "nsenter" and execs[0][-1] == "blackstart"
+        argv = [*execs[0], "check", "--json", "--deadline", "30"]
+        out = subprocess.run(argv, capture_output=True, text=True, timeout=240, check=False)
+        doc = json.loads(out.stdout)
+        codes = {(f["code"], f["subject"]) for f in doc["findings"]}
+        assert ("cert-expired", "/etc/kubernetes/pki/etcd/server.crt") in codes, codes
+        assert not [f for f in doc["findings"] if f["code"] == "clock-skew"], doc["clocks"]
+        assert any(w["member"] == "master02" and w["state"] == "corrupt" for w in doc["wal"])
+        assert {m["name"] for m in doc["members"]} == {"master01", "master02", "master03"}
+    finally:
+        lab.down()
+        lock.close()
+    assert lab.stray_processes() == []

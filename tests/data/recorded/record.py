@@ -125,11 +125,13 @@ def main(argv: list[str]) -> int:
     args = ap.parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="blackstart-record-") as tmp:
-        lab = open_lab(Path(tmp) / "lab", shape="flat", net=args.net)  # as `blackstart demo`
+        lab = open_lab(Path(tmp) / "lab", shape="flat", net=args.net)  # as `demo --shape flat`
         try:
             lab.up()
             record(lab, "healthy", "a fresh lab, right after `blackstart lab up`", args.out)
-            done = [lab.break_fault(fault, member, "server") for fault, member in SEED_OUTAGE]
+            names = [n.name for n in lab.nodes]
+            done = [lab.break_fault(fault, None if i is None else names[i], "server")
+                    for fault, i in SEED_OUTAGE]
             rec = record(lab, "seed-outage", "the seed's outage as `blackstart demo` breaks a "
                          "fresh lab: " + "; ".join(done), args.out)
             record_restore_plan(lab, rec, args.out)
