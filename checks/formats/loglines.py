@@ -15,7 +15,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from blackstart.checks.formats import wordindex
+from blackstart.checks.formats import logcache, wordindex
 from blackstart.checks.reasoning.signature_type import Signature
 from blackstart.checks.reasoning.signatures import SIGNATURES
 
@@ -29,14 +29,59 @@ __all__ = [
 # (most lines of a healthy log) costs a few C calls instead of one test per table entry.
 _INDEX = wordindex.build([s.literals for s in SIGNATURES])
 
+# The answers per line template (checks.formats.logcache says why they are exact).
+_CACHEABLE = all(logcache.digit_blind(alt.pattern) for s in SIGNATURES
+                 for alt in s.alternatives if isinstance(alt, re.Pattern))
+_DIGIT_STRINGS = tuple(tuple(x for x in s.strings if logcache.has_digit(x))
+                       for s in SIGNATURES)
+_DIGITS_OF: dict[tuple[int, ...], logcache.DigitsMatter | None] = {}
+CACHE = logcache.AnswerCache()
+_ANSWERS = CACHE.answers
+_BY_FLAGS = CACHE.by_flags
+_UNSEEN = object()
+
 
 def classify(text: str) -> Signature | None:
     """The first signature (in table order) whose pattern occurs in `text`, else None.
-    (A signature's anchor word must occur as a whole word: see checks.formats.wordindex.)"""
-    for i in _INDEX.candidates(text):
+    (A signature's anchor word must occur as a whole word: see checks.formats.wordindex.)
+
+    The answer is remembered per template (the line with its digits masked): a log
+    repeats a few thousand templates whose times, ports, sizes and durations differ.
+    """
+    raw = wordindex.encode(text)
+    memo = CACHE
+    if memo.rest:  # the cache does not pay on this log just now
+        memo.rest -= 1
+        return _first_match(text, _INDEX.candidates(text, raw))
+    if len(raw) > logcache.MAX_KEY or not _CACHEABLE:
+        return _first_match(text, _INDEX.candidates(text, raw))
+    memo.calls += 1
+    key = raw.translate(logcache.DIGITS_TO_ZERO)
+    sig = _ANSWERS.get(key, _UNSEEN)
+    if sig.__class__ is logcache.DigitsMatter:
+        sig = _BY_FLAGS.get((key, sig.flags(text)), _UNSEEN)
+    if sig is _UNSEEN:
+        candidates = _INDEX.candidates(text, raw)
+        sig = _first_match(text, candidates)
+        CACHE.put(key, sig, _digits_of(candidates), text)
+    return sig  # type: ignore[return-value]
+
+
+def _first_match(text: str, candidates: tuple[int, ...]) -> Signature | None:
+    for i in candidates:
         if SIGNATURES[i].matches(text):
             return SIGNATURES[i]
     return None
+
+
+def _digits_of(candidates: tuple[int, ...]) -> logcache.DigitsMatter | None:
+    """The table strings with digits that these candidates look for, if any."""
+    if candidates not in _DIGITS_OF:
+        if len(_DIGITS_OF) >= logcache.LIMIT:  # bounded: odd lines can combine many words
+            _DIGITS_OF.clear()
+        strings = tuple(sorted({x for i in candidates for x in _DIGIT_STRINGS[i]}))
+        _DIGITS_OF[candidates] = logcache.DigitsMatter(strings) if strings else None
+    return _DIGITS_OF[candidates]
 
 
 # --------------------------------------------------------------------------- tail

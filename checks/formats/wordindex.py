@@ -32,9 +32,15 @@ COMMON = frozenset(
     b"connection".split())
 
 
+def encode(text: str) -> bytes:
+    """`text` as the index reads it: UTF-8, lone surrogates kept (as their 3 bytes, so two
+    different texts never give the same bytes: the classifier's cache relies on it)."""
+    return text.encode("utf-8", "surrogatepass")
+
+
 def words(text: str) -> set[bytes]:
     """The whole words of `text` (runs of letters, `_` and non-ASCII), as UTF-8 bytes."""
-    return set(text.encode("utf-8", "replace").translate(_WORD_BYTES).split())
+    return set(encode(text).translate(_WORD_BYTES).split())
 
 
 def anchor(literal: str) -> bytes | None:
@@ -49,16 +55,18 @@ class WordIndex:
     anchors: frozenset[bytes]
     substrings: tuple[tuple[str, int], ...]  # literals without an anchor: (text, index)
 
-    def candidates(self, text: str) -> tuple[int, ...]:
-        """Indices of the entries that may match `text`, in table order."""
-        words = text.encode("utf-8", "replace").translate(_WORD_BYTES).split()
+    def candidates(self, text: str, raw: bytes | None = None) -> tuple[int, ...]:
+        """Indices of the entries that may match `text`, in table order. (`raw`: `text`
+        already encoded by the caller, as `encode(text)` does, to save doing it twice.)"""
+        if raw is None:
+            raw = encode(text)
+        hits = self.anchors.intersection(raw.translate(_WORD_BYTES).split())
         subs: tuple[int, ...] = ()
         for lit, i in self.substrings:  # a handful: plain loop, no allocation
             if lit in text:
                 subs = (*subs, i)
-        if self.anchors.isdisjoint(words):  # the common case: no entry can match
+        if not hits:  # the common case: no entry can match
             return subs
-        hits = self.anchors.intersection(words)
         if len(hits) == 1 and not subs:
             return self.by_word[next(iter(hits))]
         return tuple(sorted({i for w in hits for i in self.by_word[w]}.union(subs)))

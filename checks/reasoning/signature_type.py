@@ -98,6 +98,17 @@ class Signature:
         return (*out, *self.keys)
 
     @property
+    def strings(self) -> tuple[str, ...]:
+        """Every plain string the entry looks for (its substrings, all AllOf groups, keys)."""
+        out: list[str] = []
+        for alt in self.alternatives:
+            if isinstance(alt, str):
+                out.append(alt)
+            elif isinstance(alt, AllOf):
+                out.extend(s for group in alt.groups for s in group)
+        return (*out, *self.keys)
+
+    @property
     def benign(self) -> bool:
         """Harmless when seen: the panel shows it dimmed, never as a problem."""
         return self.severity <= Severity.INFO
