@@ -1,7 +1,8 @@
 """bbolt's on-disk layout and how the reader gets at it: the page header and element
 structs, the page types and flags, random access to the file (`ReadAt`), and a page with
 its overflow pages (`Span`), loaded whole when small and read piecewise above
-`_SPAN_LOAD_LIMIT` so memory stays bounded whatever the file size.
+`_SPAN_LOAD_LIMIT` so memory stays bounded whatever the file size, or only the range a
+leaf's keys and values occupy (`Span.window`).
 """
 
 from __future__ import annotations
@@ -61,23 +62,56 @@ class BytesReader:
 
 
 class Span:
-    """One page with its overflow pages; loaded whole when small, else read piecewise."""
+    """One page with its overflow pages. Its first page (`head`) is read up front (its
+    header gives the span's length); the rest on first use: whole when small, else
+    piecewise. `window` reads one range without loading the rest."""
 
     def __init__(self, src: ReadAt, base: int, length: int, head: bytes) -> None:
         self.src = src
         self.base = base
-        self.length = length
-        self.buf: bytes | None = None
-        if length <= len(head):
-            self.buf = head[:length]
-        elif length <= _SPAN_LOAD_LIMIT:
-            self.buf = head + src.read_at(base + len(head), length - len(head))
-            if len(self.buf) < length:
-                self.length = len(self.buf)  # the file ended early; bounds checks catch it
+        self.declared = length  # from the page header; `length` is what the file holds
+        self.head = head[:length]
+        self._length = length
+        self._buf: bytes | None = self.head if length <= len(head) else None
+        self._loaded = self._buf is not None
+
+    def _load(self) -> None:
+        self._loaded = True
+        if self._length <= _SPAN_LOAD_LIMIT:  # one read, the head again included
+            self._buf = self.src.read_at(self.base, self._length)
+            # the file may end early: bounds checks against the shorter length catch it
+            self._length = min(self._length, len(self._buf))
+
+    @property
+    def length(self) -> int:
+        if not self._loaded:
+            self._load()
+        return self._length
+
+    @property
+    def buf(self) -> bytes | None:
+        """The whole span, unless it is above `_SPAN_LOAD_LIMIT` bytes."""
+        if not self._loaded:
+            self._load()
+        return self._buf
+
+    @staticmethod
+    def holdable(n: int) -> bool:
+        """Whether n bytes of a span may be held in memory at once."""
+        return n <= _SPAN_LOAD_LIMIT
+
+    def window(self, off: int, end: int) -> bytes:
+        """Bytes off..end of the span, from the head or in one read (short if the file is)."""
+        if end <= len(self.head):
+            return self.head[off:end]
+        if self._loaded and self._buf is not None:
+            return self._buf[off:end]
+        return self.src.read_at(self.base + off, end - off)
 
     def get(self, off: int, n: int) -> bytes:
-        if self.buf is not None:
-            return self.buf[off : off + n]
+        buf = self.buf
+        if buf is not None:
+            return buf[off : off + n]
         return self.src.read_at(self.base + off, n)
 
     def bounded(self, off: int, n: int) -> bytes:
@@ -85,8 +119,9 @@ class Span:
         return self.get(off, min(n, _SPAN_LOAD_LIMIT))
 
     def crc(self, crc: int, off: int, n: int) -> int:
-        if self.buf is not None:
-            return int(google_crc32c.extend(crc, self.buf[off : off + n]))
+        buf = self.buf
+        if buf is not None:
+            return int(google_crc32c.extend(crc, buf[off : off + n]))
         end = off + n
         while off < end:
             step = min(_CRC_CHUNK, end - off)
