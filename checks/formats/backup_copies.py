@@ -7,7 +7,7 @@ from __future__ import annotations
 import io
 import json
 import tarfile
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any
 
 from blackstart.checks.probe_results import BackupCopy, BackupLocationState
@@ -91,7 +91,15 @@ def is_kit_name(name: str) -> bool:
 def cache_record(state: BackupLocationState) -> dict[str, Any]:
     """What the state dir keeps of a location: its listing and every copy's verdict."""
     return {"name": state.name, "kind": state.kind, "listed_at": state.listed_at,
-            "copies": [asdict(c) for c in state.copies]}
+            "copies": [_copy_record(c) for c in state.copies]}
+
+
+def _copy_record(c: BackupCopy) -> dict[str, Any]:
+    """asdict() without its deep copy of every value (a third of a 1,000-copy cache
+    write): the fields are flat, only kit and meta are containers."""
+    rec = dict(vars(c))
+    rec["kit"], rec["meta"] = list(c.kit), dict(c.meta)
+    return rec
 
 
 def copies_from_record(rec: dict[str, Any]) -> list[BackupCopy]:

@@ -1,8 +1,9 @@
 """Probe: every copy in every backup location, local and S3, with its state.
 
 Read-only. Dir locations: the node's files, verified as the snapshots probe does (same
-cache, so a file is verified once). S3 locations: one listing (bounded by the deadline),
-a HEAD per object not seen before (by ETag), compared with the local copy of the same
+cache, so a file is verified once). S3 locations: one listing (bounded by the deadline)
+with one client per location kept across runs, a HEAD per object not seen before (by
+ETag; 16 at a time), compared with the local copy of the same
 name; the newest object without a local copy gets a full download-and-verify in the
 background. Everything S3 is remembered by ETag, in memory (`ctx.cache`) and in the state
 dir (written by the CLI and the runbook, never here): a slow or dead store shows the last
@@ -56,7 +57,8 @@ else:
 SNAPSHOT_SUFFIXES = (".db", ".snap", ".snapshot")
 KIT_MAX = 64 << 20
 # HEADs and full verifications outlive a probe run (their futures sit in ctx.cache).
-_POOL = ThreadPoolExecutor(max_workers=16, thread_name_prefix="blackstart-s3")
+_POOL = ThreadPoolExecutor(max_workers=16, thread_name_prefix="blackstart-s3")  # = client's
+# POOL_CONNECTIONS (s3client), so every HEAD thread keeps its connection open
 _VERIFY_POOL = ThreadPoolExecutor(max_workers=1, thread_name_prefix="blackstart-s3-verify")
 
 
@@ -185,13 +187,14 @@ async def _local_refs(ctx: ProbeContext, dirs: list[BackupLocation],
 async def _s3_listing(ctx: ProbeContext, loc: BackupLocation) -> BackupLocationState:
     """The live listing within the deadline; else the cached one, marked stale."""
     st = _state(ctx.cluster, loc)
-    cached = read_cache(ctx.cluster.state_dir, loc.name)
+    listing = asyncio.ensure_future(asyncio.wait_for(asyncio.to_thread(_list_live, loc),
+                                                     ctx.deadline * 1.5))
+    cached = read_cache(ctx.cluster.state_dir, loc.name)  # while the store answers
     known = {c.etag: c for c in copies_from_record(cached) if c.etag}
     try:
-        client = s3read.s3_client(loc, timeout=ctx.deadline)
-        objs = await asyncio.wait_for(asyncio.to_thread(s3read.list_objects, client, loc),
-                                      ctx.deadline * 1.5)
+        client, objs = await listing
     except (s3read.S3Error, TimeoutError) as exc:
+        s3read.forget_shared(loc)  # the next try starts from a fresh credential lookup
         st.error = str(exc) or f"backup location {loc.name}: listing took longer than " \
                                f"{ctx.deadline * 1.5:g}s"
         st.copies = copies_from_record(cached)
@@ -216,6 +219,13 @@ async def _s3_listing(ctx: ProbeContext, loc: BackupLocation) -> BackupLocationS
     ctx.cache[f"s3kits|{loc.name}"] = kits
     ctx.cache[f"s3client|{loc.name}"] = client
     return st
+
+
+def _list_live(loc: BackupLocation) -> tuple[Any, list[s3read.S3Object]]:
+    """In a worker thread: boto3's import (first time), the location's client (made once
+    per process and credential chain) and the listing."""
+    client = s3read.shared_client(loc)
+    return client, s3read.list_objects(client, loc)
 
 
 async def _s3_judge(ctx: ProbeContext, loc: BackupLocation, st: BackupLocationState,

@@ -1,6 +1,6 @@
 """Read-only S3 access for the checks: list, head, ranged and streamed GETs — nothing else.
 
-The same boto3 client the runbook writes with (`s3_client`), so tests against a moto
+The same boto3 client the runbook writes with (`s3client`), so tests against a moto
 server exercise the production path. Credentials come only from boto3's own chain or the
 location's named profile. Timeouts are short and retries few: a listing must come back
 within the probe's deadline or be reported as slow, never hang the TUI.
@@ -15,12 +15,14 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
 
-import boto3
-import botocore.config
 import botocore.exceptions
 
 from blackstart.checks.formats.snapshot_file import SnapshotVerdict, verify_snapshot
 from blackstart.checks.model import BackupLocation
+from blackstart.checks.probes.s3client import S3Error, forget_shared, s3_client, shared_client
+
+__all__ = ["S3Error", "forget_shared", "s3_client", "shared_client"]  # re-exported; the
+# rest of this module's names are public as well
 
 PRUNED = "pruned/"
 KIT_SUFFIX = ".kit.tar.gz"
@@ -34,10 +36,6 @@ META_KEYS = "blackstart-keys"
 META_KIT = "blackstart-kit"  # on a kit object: its parts, comma-separated
 
 
-class S3Error(Exception):
-    """An S3 call failed; the message names the location and says what to do."""
-
-
 @dataclass
 class S3Object:
     key: str
@@ -45,27 +43,6 @@ class S3Object:
     size: int
     mtime: float
     etag: str
-
-
-def s3_client(loc: BackupLocation, timeout: float = 5.0, retries: int = 2,
-              read_timeout: float = 30.0) -> Any:
-    """A boto3 S3 client for `loc`: its endpoint, region and profile; path-style keys for
-    S3-compatible stores (they rarely have wildcard DNS). `read_timeout` bounds one
-    response: writers give more (completing a big multipart upload takes a while)."""
-    try:
-        session = boto3.session.Session(profile_name=loc.profile, region_name=loc.region)
-    except botocore.exceptions.ProfileNotFound as exc:
-        raise S3Error(f"backup location {loc.name}: AWS profile {loc.profile!r} not found "
-                      "in ~/.aws/config or ~/.aws/credentials") from exc
-    cfg = botocore.config.Config(
-        connect_timeout=timeout, read_timeout=max(timeout, read_timeout),
-        retries={"max_attempts": retries, "mode": "standard"},
-        s3={"addressing_style": "path" if loc.endpoint else "auto"},
-        request_checksum_calculation="when_required",
-        response_checksum_validation="when_required",
-    )
-    return session.client("s3", endpoint_url=loc.endpoint, config=cfg,
-                          region_name=loc.region or "us-east-1")
 
 
 def error_code(exc: BaseException) -> str:
