@@ -116,7 +116,8 @@ class NodeHostLab(Lab):
     @staticmethod
     def _record(pidfile: Path, p: psutil.Process) -> None:
         pidfile.write_text(json.dumps({"pid": p.pid, "argv": p.cmdline(),
-                                       "started": p.create_time()}))
+                                       "started": p.create_time(),
+                                       "ticks": procs.start_ticks(p.pid)}))
 
     @property
     def namespaces_path(self) -> Path:

@@ -3,6 +3,17 @@
 A pid file records pid, argv and start time. A process counts as ours only while its
 cmdline and start time still match the record, so a reused pid is never signalled.
 Processes get their own session, so they outlive the `lab up` command that started them.
+
+The start time compared is the kernel's own (`/proc/PID/stat` field 22, clock ticks since
+boot), not psutil's wall-clock `create_time()`: that one is ticks + the `btime` of
+/proc/stat, a whole second that moves whenever the wall clock is stepped (a VM resumed,
+NTP; on this box REALTIME - BOOTTIME sat 34 ms above the second, so a 35 ms step back
+shifts it by 1, and the float sum then lands either side of the old `> 1` tolerance).
+A live process judged gone that way is not signalled by `lab stop` (the likeliest cause
+of the rollback once seen to run on under a live etcd at restore kill boundary 32).
+A pid file is replaced atomically, so a reader never sees it half written, and it is kept
+while its process is still alive after `stop` (a dying etcd stuck in I/O stays tracked:
+`start` will not spawn a second one beside it).
 """
 
 from __future__ import annotations
@@ -24,7 +35,25 @@ import psutil
 class Record:
     pid: int
     argv: list[str]
-    started: float  # psutil create_time
+    started: float  # psutil create_time (wall clock: shown, and for records without ticks)
+    ticks: int | None = None  # /proc/PID/stat starttime: clock ticks since boot
+
+
+def starttime_ticks(stat_text: str) -> int | None:
+    """Pure: field 22 (starttime) of a /proc/PID/stat line. The command name (field 2)
+    may hold spaces and parentheses, so fields are counted after its last ')'."""
+    _, sep, rest = stat_text.rpartition(")")
+    fields = rest.split()
+    if not sep or len(fields) < 20 or not fields[19].isdigit():
+        return None
+    return int(fields[19])
+
+
+def start_ticks(pid: int) -> int | None:
+    try:
+        return starttime_ticks(Path(f"/proc/{pid}/stat").read_text())
+    except OSError:
+        return None
 
 
 def _reap(pid: int) -> None:
@@ -36,7 +65,9 @@ def _reap(pid: int) -> None:
 def read_record(pidfile: Path) -> Record | None:
     try:
         d = json.loads(pidfile.read_text())
-        return Record(int(d["pid"]), [str(a) for a in d["argv"]], float(d["started"]))
+        ticks = d.get("ticks")
+        return Record(int(d["pid"]), [str(a) for a in d["argv"]], float(d["started"]),
+                      int(ticks) if ticks is not None else None)
     except (OSError, ValueError, KeyError, TypeError):
         return None
 
@@ -47,7 +78,10 @@ def _write_record(pidfile: Path, proc: subprocess.Popen[bytes], argv: list[str])
     except psutil.Error:
         started = 0.0
     pidfile.parent.mkdir(parents=True, exist_ok=True)
-    pidfile.write_text(json.dumps({"pid": proc.pid, "argv": argv, "started": started}))
+    doc = {"pid": proc.pid, "argv": argv, "started": started, "ticks": start_ticks(proc.pid)}
+    tmp = pidfile.with_name(f".{pidfile.name}.{os.getpid()}.tmp")
+    tmp.write_text(json.dumps(doc))
+    os.replace(tmp, pidfile)  # a reader sees the old record or the new one, never ""
 
 
 def process_of(pidfile: Path) -> psutil.Process | None:
@@ -62,11 +96,17 @@ def process_of(pidfile: Path) -> psutil.Process | None:
             return None
         if not _same_command(p.cmdline(), rec.argv):
             return None
-        if rec.started and abs(p.create_time() - rec.started) > 1:
+        if not _same_start(p, rec):
             return None
         return p
     except psutil.Error:
         return None
+
+
+def _same_start(p: psutil.Process, rec: Record) -> bool:
+    if rec.ticks is not None:
+        return start_ticks(p.pid) == rec.ticks
+    return not rec.started or abs(p.create_time() - rec.started) <= 1  # an older record
 
 
 def _same_command(cmdline: list[str], argv: list[str]) -> bool:
@@ -147,9 +187,12 @@ def stop(pidfiles: list[Path], timeout: float = 5.0) -> None:
     """SIGTERM, wait, then SIGKILL what is left; pid files are removed."""
     signal_all(pidfiles, signal.SIGTERM)
     left = wait_gone(pidfiles, timeout)
+    alive: list[Path] = []
     if left:
         signal_all(left, signal.SIGKILL)
-        wait_gone(left, 2.0)
+        alive = wait_gone(left, 10.0)  # SIGKILLed but still in the kernel (I/O): wait
     for pf in pidfiles:
+        if pf in alive:
+            continue  # still alive: keep tracking it rather than forget a live process
         with contextlib.suppress(FileNotFoundError):
             pf.unlink()
