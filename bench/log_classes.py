@@ -18,7 +18,11 @@ makes a new template nearly every line; ports and digits glued to letters are ke
 classes do not change), which times the classifier itself. The figures print how many
 answers were computed rather than remembered.
 
+`--file LOG` also times the first N lines of a log of your own (e.g. the 1 GiB CRI
+kube-apiserver log that bench/log_tail.py generates: random ids, ports and latencies).
+
     .venv/bin/python bench/log_classes.py [--dir DIR] [--lines N] [--corpus PATH]
+                                          [--file LOG ...] [--no-mixes]
 
 Without --dir the file goes to a fresh temporary directory that is removed afterwards.
 """
@@ -26,6 +30,7 @@ Without --dir the file goes to a fresh temporary directory that is removed after
 from __future__ import annotations
 
 import argparse
+import itertools
 import os
 import random
 import re
@@ -61,10 +66,10 @@ def main() -> int:
         _heldout(log_corpus.load(args.heldout), args.heldout)
     if args.dir:
         args.dir.mkdir(parents=True, exist_ok=True)
-        return _speed(rows, args.dir, args.lines)
+        return _speed(rows, args.dir, args)
     tmp = Path(tempfile.mkdtemp(prefix="blackstart-log-classes-"))
     try:
-        return _speed(rows, tmp, args.lines)
+        return _speed(rows, tmp, args)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
@@ -76,6 +81,10 @@ def _args() -> argparse.Namespace:
     p.add_argument("--corpus", type=Path, default=log_corpus.CORPUS)
     p.add_argument("--heldout", type=Path, default=log_corpus.HELDOUT,
                    help="lines gathered after the table was written, scored apart")
+    p.add_argument("--file", type=Path, action="append", default=[],
+                   help="also time the first --lines lines of this log (e.g. the 1 GiB "
+                        "kube-apiserver log bench/log_tail.py generates, or a real one)")
+    p.add_argument("--no-mixes", action="store_true", help="time only the --file logs")
     return p.parse_args()
 
 
@@ -121,7 +130,22 @@ def _heldout(rows: list[log_corpus.Row], path: Path) -> None:
         print(f"  {n:4d}  {exp} -> {pred}")
 
 
-def _speed(rows: list[log_corpus.Row], where: Path, n: int) -> int:
+def _speed(rows: list[log_corpus.Row], where: Path, args: argparse.Namespace) -> int:
+    n = args.lines
+    print(f"\nspeed, {n:,} lines per file (load average {os.getloadavg()[0]:.1f} on "
+          f"{os.cpu_count()} CPUs; CPU-time rates are less sensitive to the load):")
+    ok = True
+    if not args.no_mixes:
+        ok &= _speed_mixes(rows, where, n)
+    for i, log in enumerate(args.file):
+        head = where / f"log-classes-file-{i}.log"
+        with log.open("rb") as src, head.open("wb") as dst:
+            dst.writelines(itertools.islice(src, n))
+        ok &= _speed_one(f"{log} (its first {n:,} lines)", head)
+    return 0 if ok else 1
+
+
+def _speed_mixes(rows: list[log_corpus.Row], where: Path, n: int) -> bool:
     quiet = [r.text for r in rows if r.cls == "none"]
     loud = [r.text for r in rows if r.cls != "none"]
     mixes = {
@@ -130,14 +154,12 @@ def _speed(rows: list[log_corpus.Row], where: Path, n: int) -> int:
         # An outage log: one classified line in ten, the rest the corpus's unmatched lines.
         "outage mix (10 % classified)": _interleave(quiet, loud),
     }
-    print(f"\nspeed, {n:,} lines per file (load average {os.getloadavg()[0]:.1f} on "
-          f"{os.cpu_count()} CPUs; CPU-time rates are less sensitive to the load):")
     ok = True
     for i, (name, pool) in enumerate(mixes.items()):
         path = where / f"log-classes-{i}.log"
         ok &= _speed_one(name, _write(path, pool, n, distinct=False))
         ok &= _speed_one(name + ", every line distinct", _write(path, pool, n, distinct=True))
-    return 0 if ok else 1
+    return ok
 
 
 _NUMBER = re.compile(r"(?<![A-Za-z])\d+")  # not x509, etcd3, v3: those are names
@@ -175,7 +197,7 @@ def _interleave(quiet: list[str], loud: list[str]) -> list[str]:
 
 
 def _speed_one(name: str, path: Path) -> bool:
-    lines = path.read_text(encoding="utf-8").splitlines()
+    lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
     distinct = len(set(lines))
     CACHE.clear()
     w0, c0 = time.perf_counter(), time.process_time()

@@ -16,13 +16,15 @@ in `xNOSPACEy`.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 # Word characters: ASCII letters, `_`, and every byte of a non-ASCII character. Digits
 # split words like punctuation does: no anchor needs one, and the times, ids, ports and
 # sizes of a log line then make no words at all (a third fewer to look up).
 _WORD_BYTES = bytes(c if c >= 128 or chr(c).isalpha() or c == 0x5F else 0x20
                     for c in range(256))
+
+COMBOS_LIMIT = 4096  # combinations of anchors remembered (odd lines can hold many)
 
 # Words too frequent in etcd/kube logs to pick an entry out of all lines.
 COMMON = frozenset(
@@ -54,13 +56,17 @@ class WordIndex:
     by_word: dict[bytes, tuple[int, ...]]  # anchor word -> entry indices
     anchors: frozenset[bytes]
     substrings: tuple[tuple[str, int], ...]  # literals without an anchor: (text, index)
+    # (anchors found, substring hits) -> candidates, for lines with several anchors: a log
+    # repeats a few such combinations, and merging them costs more than a lookup.
+    combos: dict[tuple[frozenset[bytes], tuple[int, ...]], tuple[int, ...]] = field(
+        default_factory=dict, compare=False, repr=False)
 
     def candidates(self, text: str, raw: bytes | None = None) -> tuple[int, ...]:
         """Indices of the entries that may match `text`, in table order. (`raw`: `text`
         already encoded by the caller, as `encode(text)` does, to save doing it twice.)"""
         if raw is None:
             raw = encode(text)
-        hits = self.anchors.intersection(raw.translate(_WORD_BYTES).split())
+        hits: frozenset[bytes] = self.anchors.intersection(raw.translate(_WORD_BYTES).split())
         subs: tuple[int, ...] = ()
         for lit, i in self.substrings:  # a handful: plain loop, no allocation
             if lit in text:
@@ -69,7 +75,13 @@ class WordIndex:
             return subs
         if len(hits) == 1 and not subs:
             return self.by_word[next(iter(hits))]
-        return tuple(sorted({i for w in hits for i in self.by_word[w]}.union(subs)))
+        found = self.combos.get((hits, subs))
+        if found is None:
+            if len(self.combos) >= COMBOS_LIMIT:
+                self.combos.clear()
+            found = tuple(sorted({i for w in hits for i in self.by_word[w]}.union(subs)))
+            self.combos[(hits, subs)] = found
+        return found
 
 
 def build(literals: Sequence[Sequence[str]]) -> WordIndex:
