@@ -154,8 +154,10 @@ class CockpitActions(App[None]):
             return
         from blackstart.runbook.observations import record
 
+        # A description of our own: Textual's default is repr(work), which would format
+        # the whole report (every log line and snapshot) on the UI thread each time.
         self.run_worker(partial(record, self.cluster.state_dir, report), group="observe",
-                        thread=True, exit_on_error=False)
+                        description="record the report", thread=True, exit_on_error=False)
 
     def action_export(self) -> None:
         self.run_worker(partial(post_mortem, self.cluster.state_dir, self.cluster.name,

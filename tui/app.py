@@ -40,7 +40,7 @@ from blackstart.tui.panels.certificates import CertificatesPanel
 from blackstart.tui.panels.findings import FindingsPanel
 from blackstart.tui.panels.logs import LogsPanel
 from blackstart.tui.panels.members import MembersPanel
-from blackstart.tui.panels.snapshots import SnapshotsPanel
+from blackstart.tui.panels.snapshots import SnapshotsPanel, snapshots_slice
 from blackstart.tui.panels.verdict import VerdictBanner
 from blackstart.tui.plan_runs import PlanRuns
 from blackstart.tui.plans import Planner, propose
@@ -86,6 +86,8 @@ class BlackstartApp(PlanRuns):
         self._held = []  # toasts held while a dialog is open
         self._stale: set[str] = set()  # running probes that started before an action ended
         self._dirty = False
+        self._render_queued = False
+        self._shown: dict[str, object] = {}  # each panel's last rendered slice of the report
         self._cache: dict[str, Any] = {}
         self._store = store  # verification results across runs (the state dir's cache)
         self._host = host  # the real probes' child processes (off the UI's GIL)
@@ -127,6 +129,7 @@ class BlackstartApp(PlanRuns):
     def _restyle_now(self) -> None:
         if self.main.is_attached and self.results:
             self.main.query_one(LogsPanel).restyle()
+            self._shown.clear()  # the same data, new colours: every panel again
             self._render_report()
 
     def on_main_screen_painted(self) -> None:
@@ -178,7 +181,7 @@ class BlackstartApp(PlanRuns):
         # Its own thread and event loop per probe run; a daemon thread, so quitting never
         # waits for a call stuck on a blackholed member.
         self.run_worker(in_daemon_thread(work), name=name, group=f"probe-{name}",
-                        exclusive=True, exit_on_error=False)
+                        description=f"probe {name}", exclusive=True, exit_on_error=False)
 
     @on(Worker.StateChanged)
     def _worker_state_changed(self, event: Worker.StateChanged) -> None:
@@ -219,12 +222,24 @@ class BlackstartApp(PlanRuns):
     def on_probe_finished(self, message: ProbeFinished) -> None:
         self.results[message.name] = message.results
         self.errors.pop(message.name, None)
-        self._render_report()
+        self._render_soon()
         if message.name == "logs":
             self._show_failed_step_logs()
 
     def on_probe_failed(self, message: ProbeFailed) -> None:
         self.errors[message.name] = message.error
+        self._render_soon()
+
+    def _render_soon(self) -> None:
+        """Render once the messages already queued are handled: results that piled up
+        while the UI was busy (or arrived together) become one render, not one each, and
+        the keys queued among them are not kept waiting behind several renders."""
+        if not self._render_queued:
+            self._render_queued = True
+            self.call_later(self._render_queued_report)
+
+    def _render_queued_report(self) -> None:
+        self._render_queued = False
         self._render_report()
 
     # ------------------------------------------------------------------ rendering
@@ -248,22 +263,35 @@ class BlackstartApp(PlanRuns):
         self.post_message(ReportUpdated(report, len(self.running)))  # tests wait on it
 
     def _fill_panels(self, report: Report, now: float) -> None:
-        m = self.main
-        fed = {panel_of(n) for n in self.results}
-        if "members" in fed or report.members:
+        """Each panel re-renders only when its own slice of the report changed: a result
+        for one panel costs that panel (and the findings and banner), not all of them."""
+        m, fed = self.main, {panel_of(n) for n in self.results}
+        if ("members" in fed or report.members) and self._changed(
+                "members", (report.members, report.quorum)):
             m.query_one(MembersPanel).show(report.members, report.quorum)
-        if "certificates" in fed or report.certificates:
+        if ("certificates" in fed or report.certificates) and self._changed(
+                "certificates", report.certificates):
             m.query_one(CertificatesPanel).show(report.certificates)
-        if "logs" in fed or report.logs:
+        if ("logs" in fed or report.logs) and self._changed("logs", report.logs):
             m.query_one(LogsPanel).show(report.logs)
-        if "snapshots" in fed or report.snapshots or report.restore_sources:
-            m.query_one(SnapshotsPanel).show(report, now)
-        m.query_one(FindingsPanel).show(report.findings)
+        if ("snapshots" in fed or report.snapshots or report.restore_sources) and \
+                self._changed("snapshots", (snapshots_slice(report), int(now))):
+            m.query_one(SnapshotsPanel).show(report, now)  # ages move with the clock
+        if self._changed("findings", report.findings):
+            m.query_one(FindingsPanel).show(report.findings)
         for name, error in self.errors.items():
-            panel = m.query_one(f"#{panel_of(name)}")
-            panel.set_status(f"{name} probe failed: {error}", error=True)  # type: ignore[attr-defined]
+            panel = m.query_one(f"#{panel_of(name)}", Panel)
+            panel.set_status(f"{name} probe failed: {error}", error=True)
         never = len(set(self.probes) - set(self.results) - set(self.errors))
         m.query_one(VerdictBanner).show(report.verdict, report.taken_at, never)
+
+    def _changed(self, panel: str, inputs: object) -> bool:
+        """Whether `panel`'s inputs differ from the ones it last rendered (and remember
+        them). Results are compared, not re-rendered: equal data is most of the polls."""
+        if panel in self._shown and self._shown[panel] == inputs:
+            return False
+        self._shown[panel] = inputs
+        return True
 
     # ------------------------------------------------------------------ the action registry
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:

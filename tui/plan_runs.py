@@ -60,8 +60,8 @@ class PlanRuns(CockpitActions):
             return
         self.notify(f"Planning: {describe(request)}…", timeout=3)
         self.run_worker(partial(self.planner, request, self.cluster, self.report),
-                        name=name, group="propose", thread=True, exclusive=True,
-                        exit_on_error=False)
+                        name=name, group="propose", description=f"plan {name}",
+                        thread=True, exclusive=True, exit_on_error=False)
 
     def _proposed(self, worker: Worker[Any], state: WorkerState) -> None:
         if state == WorkerState.SUCCESS:
@@ -85,7 +85,8 @@ class PlanRuns(CockpitActions):
         self.run_worker(partial(_execute, view, self.cluster, self.operator,
                                 lambda ev: _ignore(post(StepEventReceived(ev))),
                                 journal=journal, mode=mode),
-                        group="plan", thread=True, exit_on_error=False)
+                        group="plan", description=f"{mode} the plan", thread=True,
+                        exit_on_error=False)
 
     def on_progress_screen_requested(self, message: ProgressScreen.Requested) -> None:
         if self._progress is not None:

@@ -26,9 +26,11 @@ from multiprocessing.process import BaseProcess
 from typing import Any
 
 from blackstart.checks.model import Cluster
+from blackstart.tui.probe_delta import Encoder, decode
 from blackstart.tui.probing import PROBE_TIMEOUT, ProbeTimedOut
 
 _CHILD_POOL = 4  # parser workers per lane in one probe's child
+_CHILD_NICE = 5  # probe children run at this much lower priority than the cockpit
 _PRELOAD = ["blackstart.checks.probes.engine", "blackstart.tui.probing",
             "blackstart.runbook.verify_cache"]
 
@@ -87,10 +89,20 @@ def _serve(conn: Connection, name: str, state_dir: str | None, read_only: bool) 
         workers.prestart(lanes)
     cache: dict[str, Any] = {}
     store = VerifyCache(state_dir, read_only=read_only) if state_dir else None
+    _lower_priority()
     try:
         _loop(conn, name, cache, store)
     finally:
         workers.shutdown()  # its parsers end with it (never joined while still idle)
+
+
+def _lower_priority() -> None:
+    """Probes yield the CPU to the cockpit: on a loaded master the keys stay answered and
+    the probes take a little longer (their parser workers inherit it)."""
+    try:
+        os.nice(_CHILD_NICE)
+    except OSError:
+        pass
 
 
 def _loop(conn: Connection, name: str, cache: dict[str, Any], store: Any) -> None:
@@ -98,6 +110,7 @@ def _loop(conn: Connection, name: str, cache: dict[str, Any], store: Any) -> Non
     from blackstart.checks.probes.engine import PROBES
     from blackstart.tui.probing import run_probe
 
+    encoder = Encoder()
     while True:
         try:
             req = conn.recv()
@@ -105,14 +118,18 @@ def _loop(conn: Connection, name: str, cache: dict[str, Any], store: Any) -> Non
             return
         cluster, clock, timeout = req
         try:
-            reply: tuple[str, Any] = ("ok", run_probe(PROBES[name], cluster, clock, cache,
-                                                      timeout, store=store))
+            results = run_probe(PROBES[name], cluster, clock, cache, timeout, store=store)
+            reply: tuple[str, Any] = ("ok", encoder.encode(results))
         except BaseException as exc:  # noqa: BLE001 - handed to the UI as the probe's error
             reply = ("error", exc)
         try:
             conn.send(reply)
         except Exception as exc:  # noqa: BLE001 - an unpicklable result or error
             conn.send(("error", RuntimeError(f"{type(exc).__name__}: {exc}")))
+            encoder.forget()
+        else:
+            if reply[0] == "ok":
+                encoder.sent()
 
 
 class ProbeHost:
@@ -122,6 +139,7 @@ class ProbeHost:
         self._ctx = _context()
         _start_server()
         self._procs: dict[str, tuple[BaseProcess, Connection]] = {}
+        self._last: dict[str, list[Any]] = {}  # each child's last answer (probe_delta)
         self._lock = threading.Lock()
         # Before multiprocessing's own exit hook, which would join (wait for) every child.
         atexit.register(self.close)
@@ -157,11 +175,19 @@ class ProbeHost:
             raise ProbeTimedOut(f"the probe process ended ({exc or 'no reply'})") from exc
         if kind == "error":
             raise value
-        return list(value)
+        refs, fresh = value
+        try:
+            results = decode(refs, fresh, self._last.get(name, []))
+        except (IndexError, StopIteration, TypeError) as exc:  # out of step: start afresh
+            self._stop(name)
+            raise ProbeTimedOut(f"the probe process answered out of step ({exc})") from exc
+        self._last[name] = results
+        return results
 
     def _stop(self, name: str) -> None:
         with self._lock:
             got = self._procs.pop(name, None)
+            self._last.pop(name, None)  # a fresh child sends everything whole
         if got is not None:
             got[1].close()
             got[0].terminate()

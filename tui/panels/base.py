@@ -25,11 +25,16 @@ class Panel(Vertical):
         super().__init__(id=id, classes="panel")
         self.border_title = title
         self._checking = checking
+        self._status_shown: tuple[str, bool] | None = None  # what the status line shows now
 
     def status_widget(self) -> Static:
         return Static(self._checking, classes="panel-status", markup=False)
 
     def set_status(self, text: str, *, error: bool = False) -> None:
+        """Only a change touches the widget: each update of a Static is a layout pass."""
+        if self._status_shown == (text, error):
+            return
+        self._status_shown = (text, error)
         status = self.query_one(".panel-status", Static)
         status.update(Text(text))
         status.set_class(error, "-error")

@@ -28,6 +28,10 @@ MAX_LINE_CHARS = 400  # very long lines are cut: the start says what happened
 # Lines rendered into the view at once: rendering is main-thread work, so a 2000-line
 # tail must not stall the UI. All MAX_LINES stay searchable with the `/` filter.
 RENDER_LINES = 300
+# Rows (wrapped) the view keeps for scrolling back; each holds rendered segments and
+# caches, so this, not MAX_LINES, bounds the panel's memory. The Logs view (`l`) and the
+# `/` filter reach every kept line.
+VIEW_LINES = 1000
 
 LineKey = tuple[str, str, str | None, str]
 
@@ -69,7 +73,7 @@ class LogsPanel(Panel):
         yield self.status_widget()
         yield Input(placeholder="class (e.g. refused, tls, critical) or text; Esc clears",
                     id="log-filter")
-        yield LogView(id="log-view", max_lines=MAX_LINES, auto_scroll=False, markup=False,
+        yield LogView(id="log-view", max_lines=VIEW_LINES, auto_scroll=False, markup=False,
                       wrap=True, min_width=20)
         yield Static("", id="log-marker", markup=False)
 

@@ -24,6 +24,7 @@ class MembersPanel(Panel):
         super().__init__("Members", f"Checking members: {names}…", id="members")
         self._member_nodes = {m.name: m.node for m in cluster.members}  # each row's own node
         self._states: dict[str, MemberState] = {}
+        self._quorum_text = ""
 
     def compose(self) -> ComposeResult:
         yield self.status_widget()
@@ -38,10 +39,15 @@ class MembersPanel(Panel):
         self._states = {m.name: m for m in members}
         rows = {m.name: self._cells(m) for m in members}
         sync_table(self.query_one(DataTable), rows)
-        line = self.query_one("#quorum-line", Static)
-        line.update(Text(quorum_line(quorum)))
-        line.set_class(not quorum.held, "-error")
+        self._show_quorum(quorum_line(quorum), quorum.held)
         self.set_status("")
+
+    def _show_quorum(self, text: str, held: bool) -> None:
+        line = self.query_one("#quorum-line", Static)
+        if text != self._quorum_text:  # an update is a layout pass: only on a change
+            self._quorum_text = text
+            line.update(Text(text))
+        line.set_class(not held, "-error")
 
     def _cells(self, m: MemberState) -> list[Text]:
         return [

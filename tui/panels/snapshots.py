@@ -55,6 +55,12 @@ def source_rows(report: Report) -> list[SourceRow]:
     return rows
 
 
+def snapshots_slice(report: Report) -> tuple[object, ...]:
+    """Every part of the report this panel shows (with the clock, for the ages)."""
+    return (report.snapshots, report.member_dbs, report.restore_sources, report.best_source,
+            report.backups, report.drills)
+
+
 class SnapshotsPanel(Panel):
     def __init__(self, cluster: Cluster) -> None:
         dirs = sum(len(n.backup_dirs) for n in cluster.nodes)

@@ -18,6 +18,7 @@ class VerdictBanner(Static):
         super().__init__(id="verdict")
         self._cluster = cluster
         self._read_only = read_only
+        self._shown = Text()
 
     def on_mount(self) -> None:
         self.show_checking()
@@ -34,9 +35,9 @@ class VerdictBanner(Static):
 
     def _render_lines(self, level: Severity, summary: str, step: str, at: float | None,
                       ways: str = "") -> None:
+        # Classes only when the level changes: each change restyles the banner.
         for cls in LEVEL_CLASSES.values():
-            self.remove_class(cls)
-        self.add_class(LEVEL_CLASSES[level])
+            self.set_class(cls == LEVEL_CLASSES[level], cls)
         # What is wrong and how fresh that is, then what to do, then the other ways out;
         # every step shown, wrapping: past the box's max-height it scrolls, never cut
         # (blackstart.tcss #verdict-box).
@@ -49,7 +50,9 @@ class VerdictBanner(Static):
         if ways:
             text.append("\n Ways out, least loss first: ", style="bold")
             text.append(ways)
-        self.update(text)
+        if text != self._shown or str(text.style) != str(self._shown.style):
+            self._shown = text  # an update is a layout pass: only on a change
+            self.update(text)
 
     def _meta(self, at: float | None) -> str:
         when = time.strftime("%H:%M:%S UTC", time.gmtime(at)) if at else "—"
