@@ -142,12 +142,16 @@ def parse_cri_line(line: str) -> tuple[str, str, bool, str] | None:
     `:`), then the message. None when the line is not in that format. (str.split, not a
     regex: this runs once per line of a 10,000-line tail.)
     """
+    if not line[:1].isdigit():  # most lines that are not CRI, before any allocation
+        return None
     parts = line.split(" ", 3)
-    if len(parts) < 3 or parts[1] not in _STREAMS or not parts[0][:1].isdigit():
+    if len(parts) < 3 or parts[1] not in _STREAMS:
         return None
-    tag = parts[2].split(":", 1)[0]
-    if tag not in ("P", "F"):
-        return None
+    tag = parts[2]
+    if tag != "F" and tag != "P":
+        tag = tag.split(":", 1)[0]
+        if tag not in ("P", "F"):
+            return None
     return parts[0], parts[1], tag == "P", parts[3] if len(parts) == 4 else ""
 
 

@@ -33,8 +33,10 @@ class Level(enum.IntEnum):
 
     @property
     def label(self) -> str:
-        return self.name.lower()
+        return _LABELS[self]
 
+
+_LABELS = {lvl: lvl.name.lower() for lvl in Level}  # Enum.name is slow, the probe asks a lot
 
 _WORDS: dict[str, Level] = {
     "d": Level.DEBUG, "debug": Level.DEBUG, "trace": Level.DEBUG,
@@ -125,6 +127,8 @@ def line_level(text: str) -> Level:
     if body[:1] == "{":
         z = _ZAP_LEVEL.search(body)
         return level_of(z[1]) if z is not None and _ZAP_MSG.search(body) else Level.UNKNOWN
+    if _KLOG_HEAD.match(body, 0, 256) is not None:  # most lines: skip building the parts
+        return _KLOG_LEVELS[body[0]]
     return parse_inner(body[:256]).level
 
 
@@ -154,6 +158,9 @@ def _plain(body: str) -> _Inner:
 
 _KLOG = re.compile(r"([IWEF])(\d\d)(\d\d) (\d\d:\d\d:\d\d\.\d{6})\s+\d+ [^\]\s]+\] ?(.*)",
                    re.DOTALL)
+# What `_KLOG` needs to match (its `(.*)` always does), for `line_level`.
+_KLOG_HEAD = re.compile(r"[IWEF]\d\d\d\d \d\d:\d\d:\d\d\.\d{6}\s+\d+ [^\]\s]+\]")
+_KLOG_LEVELS = {c: level_of(c) for c in "IWEF"}
 
 
 def _klog(body: str) -> _Inner | None:
