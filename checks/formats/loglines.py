@@ -132,6 +132,7 @@ def _decode_line(raw: bytes, max_line: int) -> str:
 
 
 _STREAMS = ("stdout", "stderr")
+_TAGS = frozenset(("P", "F"))
 
 
 def parse_cri_line(line: str) -> tuple[str, str, bool, str] | None:
@@ -148,9 +149,9 @@ def parse_cri_line(line: str) -> tuple[str, str, bool, str] | None:
     if len(parts) < 3 or parts[1] not in _STREAMS:
         return None
     tag = parts[2]
-    if tag != "F" and tag != "P":
-        tag = tag.split(":", 1)[0]
-        if tag not in ("P", "F"):
+    if tag not in _TAGS:
+        tag = tag.split(":", 1)[0]  # `F:x`: more tags may follow
+        if tag not in _TAGS:
             return None
     return parts[0], parts[1], tag == "P", parts[3] if len(parts) == 4 else ""
 
