@@ -60,7 +60,7 @@ async def execute(plan: Plan, cluster: Cluster, *, operator: str,
             note_crashes(runner, j)
             j.finish("running")
         try:
-            return await _run_from(runner, j, hooks)
+            return await _run_from(runner, j, hooks, held)
         finally:
             await runner.close()
     finally:
@@ -94,7 +94,8 @@ def note_crashes(runner: Runner, j: Journal) -> None:
     j.save()
 
 
-async def _run_from(runner: Runner, j: Journal, hooks: Hooks) -> PlanResult:
+async def _run_from(runner: Runner, j: Journal, hooks: Hooks,
+                    locks: lock_plan.PlanLocks | None = None) -> PlanResult:
     plan = runner.plan
     result = PlanResult(True, plan.id, journal=str(j.path))
     for i in range(j.first_pending(), len(plan.steps)):
@@ -108,7 +109,8 @@ async def _run_from(runner: Runner, j: Journal, hooks: Hooks) -> PlanResult:
         j.set(step.id, "running")
         runner.emit("running")
         t0 = time.monotonic()
-        out = await run_step(runner, step, previous)
+        lost = await locks.lost_on(step.node) if locks is not None else None
+        out = Outcome("failed", error=lost) if lost else await run_step(runner, step, previous)
         runner.audit(step, out, time.monotonic() - t0)
         j.set(step.id, "failed" if out.status == "crashed" else out.status)
         result.outputs[step.id] = out.output.decode("utf-8", "replace")[-4000:]
@@ -138,14 +140,15 @@ async def rollback(j: Journal, cluster: Cluster, *, operator: str,
         runner = Runner(j.plan, cluster, operator, on_event)
         note_crashes(runner, j)
         try:
-            return await _undo_all(runner, j)
+            return await _undo_all(runner, j, held)
         finally:
             await runner.close()
     finally:
         await held.release()
 
 
-async def _undo_all(runner: Runner, j: Journal) -> PlanResult:
+async def _undo_all(runner: Runner, j: Journal,
+                    locks: lock_plan.PlanLocks | None = None) -> PlanResult:
     order = list(reversed(range(len(j.plan.steps))))
     starts = [i for i in order if ops_undo.undo_starts(j.plan.steps[i])]
     for i in [i for i in order if i not in starts] + starts:
@@ -158,7 +161,9 @@ async def _undo_all(runner: Runner, j: Journal) -> PlanResult:
             continue
         runner.emit("running", f"undo: {step.undo} ({decision})")
         t0 = time.monotonic()
-        out, command = await ops_undo.undo_step(runner, step)
+        lost = await locks.lost_on(step.node) if locks is not None else None
+        out, command = ((Outcome("failed", error=lost), step.undo) if lost
+                        else await ops_undo.undo_step(runner, step))
         runner.audit(step, out, time.monotonic() - t0, prefix="undo:", command=command)
         runner.emit(out.status, out.error)
         if out.status == "failed":

@@ -53,6 +53,15 @@ class PlanLocks:
     def left_by(self) -> dict[str, Any] | None:
         return self.local.left_by if self.local else None
 
+    async def lost_on(self, node: str) -> str | None:
+        """Why the plan must not change `node` now (its lock there was lost), or None."""
+        for r in self.remote:
+            if r.node == node and await r.lost():
+                return (f"lost the runbook lock {lock_remote.remote_path(node, r.path)} (its "
+                        f"SSH session ended): not changing {node} without it; fix the "
+                        "connection, then `blackstart resume` takes it again")
+        return None
+
     async def release(self) -> None:
         for r in reversed(self.remote):
             with contextlib.suppress(Exception):

@@ -35,7 +35,9 @@ from blackstart.runbook.preflight import PlanRefused
 
 # $1: the lock file; $2: "hold" (take it for the plan) or "clear" (unlock: take it, print
 # and clear the record a dead holder left, let go). First output line: locked | busy | free
-# | refused: WHY. After busy/free: the record found in the file.
+# | refused: WHY. After busy/free: the record found in the file. While held, each `ping`
+# line is answered `pong` (the plan asks before each step on the node); end of file
+# (the session lost) lets go and keeps the record, `release` clears it first.
 LOCK_SCRIPT = r"""umask 077
 f=$1
 if [ -L "$f" ] || { [ -e "$f" ] && [ ! -f "$f" ]; }; then
@@ -48,12 +50,17 @@ if [ "$2" = clear ]; then echo free; head -c 65536 "$f"; : >"$f"; exit 0; fi
 IFS= read -r rec || exit 74
 printf '%s\n' "$rec" >"$f"
 echo locked
-IFS= read -r cmd
-[ "$cmd" = release ] && : >"$f"
+while IFS= read -r cmd; do
+  case $cmd in
+    ping) echo pong ;;
+    release) : >"$f"; exit 0 ;;
+  esac
+done
 exit 0
 """
 ANSWER_TIMEOUT = 20.0
 RELEASE_TIMEOUT = 10.0
+PING_TIMEOUT = 10.0
 
 
 def lock_command(path: str, mode: str) -> str:
@@ -103,6 +110,19 @@ class RemoteLock:
         self.node, self.path = node, path
         self.client, self.process = client, process
         self.released = False
+
+    async def lost(self) -> bool:
+        """Is the lock on the node no longer ours? Asked of the node itself (ping, pong
+        within PING_TIMEOUT): a session that ended, or a script that is gone, is lost."""
+        p = self.process
+        try:
+            if p.exit_status is not None or p.channel.is_closing():
+                return True
+            p.stdin.write("ping\n")
+            answer = await asyncio.wait_for(p.stdout.readline(), PING_TIMEOUT)
+        except Exception:  # noqa: BLE001 - a torn-down channel or no answer: lost
+            return True
+        return bool(answer.strip() != "pong")
 
     async def release(self) -> None:
         if self.released:

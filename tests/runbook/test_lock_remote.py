@@ -184,7 +184,10 @@ def test_a_clean_release_clears_the_record_a_lost_session_keeps_it(tmp_path: Pat
     path = tmp_path / "lock"
     p = _hold(path, RECORD)
     assert _answer(p) == Answer("locked")
-    assert p.stdin is not None
+    assert p.stdin is not None and p.stdout is not None
+    p.stdin.write("ping\n")  # what the plan asks before each step on the node
+    p.stdin.flush()
+    assert p.stdout.readline() == "pong\n"
     p.stdin.write("release\n")
     p.stdin.close()
     assert p.wait(10) == 0 and path.read_text() == ""

@@ -18,13 +18,18 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
+import psutil
 import pytest
 
 from blackstart.checks.discovery.inventory import load_inventory
-from blackstart.runbook import lock, lock_plan, lock_remote
+from blackstart.runbook import executor, lock, lock_plan, lock_remote
+from blackstart.runbook.hooks import Hooks
+from blackstart.runbook.journal import open_journal
 from blackstart.runbook.plan import Plan, Step
+from blackstart.runbook.runner import Runner
 
 pytestmark = [pytest.mark.lab, pytest.mark.ssh, pytest.mark.timeout(120)]
 
@@ -109,3 +114,52 @@ def test_the_lock_over_ssh(lab_factory: Callable[..., Any]) -> None:
               f"record left: {json.dumps(got.left_by)[:120]}")
     finally:
         got.release()
+
+
+class _KillLockAfterFirst(Hooks):
+    """After step 1: kill the node-side lock script, as a lost session would."""
+
+    def __init__(self, state_dir: str) -> None:
+        self.state_dir = state_dir
+
+    def after_step(self, index: int, step: Step) -> None:
+        if index != 0:
+            return
+        for p in psutil.process_iter(["cmdline"]):
+            cmd = p.info["cmdline"] or []
+            if "blackstart-lock" in cmd and f"{self.state_dir}/lock" in cmd:
+                p.kill()
+
+
+def test_a_step_on_a_node_whose_lock_was_lost_is_not_run(lab_factory: Callable[..., Any],
+                                                         tmp_path: Path) -> None:
+    """The lock's own session to a node ends mid-plan: the next step on that node fails
+    with a message saying so, and does not run (its mark file is never made)."""
+    lab = lab_factory(ssh=True)
+    cluster = load_inventory(config=str(lab.inventory_path))
+    node = sorted(n.name for n in cluster.nodes if n.ssh is not None)[0]
+    remote_sd = str(tmp_path / "remote-state")  # not the local lock's file: a real holder
+    mark = tmp_path / "second-step-ran"
+    plan = Plan("p-lost", "defrag", "t", "c", "t", True, [
+        Step("01-a", node, "a", "run", argv=("true",)),
+        Step("02-b", node, "b", "run", argv=("touch", str(mark)))])
+
+    async def scenario() -> tuple[Any, str]:
+        rl = await lock_remote.acquire_remote(cluster.node(node), remote_sd,
+                                              lock.new_holder("alice", plan.id))
+        locks = lock_plan.PlanLocks(lock.new_holder("alice", plan.id), remote=[rl])
+        runner = Runner(plan, cluster, "alice", None)
+        j = open_journal(cluster.state_dir, plan, "alice")
+        hooks = _KillLockAfterFirst(remote_sd)
+        try:
+            res = await executor._run_from(runner, j, hooks, locks)
+        finally:
+            await runner.close()
+            await locks.release()
+        return res, j.status["02-b"]
+
+    res, status = asyncio.run(scenario())
+    assert not res.ok and res.failed_step is not None and res.failed_step.id == "02-b"
+    assert res.error and "lost the runbook lock" in res.error and node in res.error
+    assert status == "failed" and not mark.exists()
+
