@@ -111,11 +111,13 @@ def shared_client(loc: BackupLocation) -> Any:
     key = (*_key(loc), chain_fingerprint(dict(os.environ)))
     with _LOCK:
         client = _SHARED.get(key)
-        if client is None:
-            for old in [k for k in _SHARED if k[:-1] == key[:-1]]:
-                del _SHARED[old]  # the chain changed: the old client's keys may be stale
-            client = _SHARED[key] = s3_client(loc)
-    return client
+    if client is not None:
+        return client
+    made = s3_client(loc)  # outside the lock: two locations' clients are made at once
+    with _LOCK:
+        for old in [k for k in _SHARED if k[:-1] == key[:-1] and k != key]:
+            del _SHARED[old]  # the chain changed: the old client's keys may be stale
+        return _SHARED.setdefault(key, made)
 
 
 def forget_shared(loc: BackupLocation | None = None) -> None:
