@@ -54,7 +54,7 @@ def _build(host: NodeRoot, found: Found) -> Cluster:
         nodes=tuple(nodes),
         members=(local, *others),
         client=_client_tls(host, found),
-        certificates=tuple(_cert_specs(host, found)),
+        certificates=tuple(_cert_specs(host, found, [m for m in others if reachable(nodes, m)])),
         logs=tuple(_log_sources(host, found)),
         services=tuple(found.services),
         state_dir="/var/lib/blackstart" if host.root == "/"
@@ -62,6 +62,11 @@ def _build(host: NodeRoot, found: Found) -> Cluster:
         token=cfg.token,
         source=f"discovery: {found.source}",
     )
+
+
+def reachable(nodes: list[Node], m: Member) -> bool:
+    """A peer blackstart can read (it has a key for it): only there are its files listed."""
+    return any(n.name == m.node and n.has_access for n in nodes)
 
 
 def _local_member(host: NodeRoot, found: Found) -> Member:
@@ -132,35 +137,45 @@ def _client_tls(host: NodeRoot, found: Found) -> TLSFiles | None:
     return _tls_of(host, cfg.cert_file, cfg.key_file, cfg.trusted_ca_file)
 
 
-def _cert_specs(host: NodeRoot, found: Found) -> list[CertSpec]:
-    """kubeadm's etcd cert list (ETCD_FACTS §4), at the paths the manifests name."""
-    cfg, api, node = found.cfg, found.api, found.cfg.name
+def _cert_specs(host: NodeRoot, found: Found, others: list[Member]) -> list[CertSpec]:
+    """kubeadm's etcd cert list (ETCD_FACTS §4), at the paths the manifests name: this
+    node's, then the same files on every other master (kubeadm lays them out alike), read
+    there over SSH. Without them a peer's expired cert is invisible and `certs renew
+    --member` it has nothing to renew."""
+    ours = _cert_files(host, found)
+    out = [CertSpec(node=found.cfg.name, role=role, path=host.path(path),
+                    key=host.path(key) if key else None,
+                    ca=host.path(ca) if ca else None, member=found.cfg.name if own else None)
+           for role, path, key, ca, own in ours]
+    for m in others:
+        out += [CertSpec(node=m.node, role=role, path=path, key=key, ca=ca,
+                         member=m.name if own else None) for role, path, key, ca, own in ours]
+    return out
+
+
+def _cert_files(host: NodeRoot, found: Found
+                ) -> list[tuple[str, str, str | None, str | None, bool]]:
+    """(role, path, key, ca, whether the member's URLs must be in its SANs), as written."""
+    cfg, api = found.cfg, found.api
     ca = cfg.trusted_ca_file or f"{PKI}/etcd/ca.crt"
-    wanted = [
-        ("etcd-ca", ca, None, None, None),
+    wanted: list[tuple[str, str, str | None, str | None, bool]] = [
+        ("etcd-ca", ca, None, None, False),
         ("etcd-server", cfg.cert_file or f"{PKI}/etcd/server.crt",
-         cfg.key_file or f"{PKI}/etcd/server.key", ca, cfg.name),
+         cfg.key_file or f"{PKI}/etcd/server.key", ca, True),
         ("etcd-peer", cfg.peer_cert_file or f"{PKI}/etcd/peer.crt",
-         cfg.peer_key_file or f"{PKI}/etcd/peer.key", cfg.peer_trusted_ca_file or ca, cfg.name),
+         cfg.peer_key_file or f"{PKI}/etcd/peer.key", cfg.peer_trusted_ca_file or ca, True),
         ("etcd-healthcheck-client", f"{PKI}/etcd/healthcheck-client.crt",
-         f"{PKI}/etcd/healthcheck-client.key", ca, None),
+         f"{PKI}/etcd/healthcheck-client.key", ca, False),
         ("apiserver-etcd-client",
          (api.etcd_certfile if api else None) or f"{PKI}/apiserver-etcd-client.crt",
          (api.etcd_keyfile if api else None) or f"{PKI}/apiserver-etcd-client.key",
-         (api.etcd_cafile if api else None) or ca, None),
+         (api.etcd_cafile if api else None) or ca, False),
     ]
     named = {cfg.cert_file, cfg.peer_cert_file, cfg.trusted_ca_file,
              api.etcd_certfile if api else None}
-    out = []
-    for role, path, key, role_ca, member in wanted:
-        real = host.path(path)
-        # A file a manifest names is checked even when missing (that is a finding);
-        # kubeadm's defaults only when they exist.
-        if path in named or os.path.isfile(real):
-            out.append(CertSpec(node=node, role=role, path=real,
-                                key=host.path(key) if key else None,
-                                ca=host.path(role_ca) if role_ca else None, member=member))
-    return out
+    # A file a manifest names is checked even when missing (that is a finding);
+    # kubeadm's defaults only when they exist (here: the other masters are alike).
+    return [w for w in wanted if w[1] in named or os.path.isfile(host.path(w[1]))]
 
 
 def _log_sources(host: NodeRoot, found: Found) -> list[LogSource]:

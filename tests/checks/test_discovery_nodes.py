@@ -90,3 +90,19 @@ def test_ssh_config_port_is_honoured() -> None:
     assert peers.ssh_port(text, "m2") == 2222
     assert peers.ssh_port(text, "127.0.77.3") == 22
     assert peers.ssh_port("", "x") == 22
+
+
+def test_the_other_masters_certificates_are_listed_at_their_own_paths(tmp_path: Path) -> None:
+    """Their expired cert must be seen and renewable from this node (`certs renew --member
+    m2`): kubeadm's files, as written, on each master blackstart can reach. Red before:
+    only this node's certificates were listed."""
+    root = _master(tmp_path / "m1", ssh=True)
+    c = discover(str(root))
+    by_node = {n: [(s.role, s.path, s.member) for s in c.certificates if s.node == n]
+               for n in ("m1", "m2", "m3")}
+    assert ("etcd-server", "/etc/passwd", "m2") in by_node["m2"]
+    assert ("etcd-peer", "/etc/passwd", "m3") in by_node["m3"]
+    assert all(p.startswith(f"{root}/") for _, p, _ in by_node["m1"])
+    # a master without a key is not read: nothing listed there
+    bare = discover(str(_master(tmp_path / "n1")))
+    assert {s.node for s in bare.certificates} == {"m1"}
