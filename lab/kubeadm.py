@@ -42,7 +42,10 @@ from blackstart.lab.manifest import MemberSpec
 from blackstart.lab.nodehost import NodeHostLab, node_env
 
 NODE_SERVICES = (*SERVICES, "sshd", "kubelet")
-PARKED = "etc/kubernetes/parked"  # where a stopped pod's manifest waits, host side
+# Where a stopped pod's manifest waits (host side): where blackstart parks one
+# (checks.discovery.kubeadm_manifests.PARKED_MANIFESTS), so a pod `lab stop` stopped is one
+# blackstart can find, start and discover the cluster from, as if it had stopped it
+PARKED = "etc/kubernetes/blackstart-parked"
 
 
 def node_name(i: int) -> str:
