@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 from blackstart.runbook import cert_signing as certs
 from blackstart.runbook import etcdapi
@@ -86,7 +87,10 @@ def verify_cluster(r: Runner, min_revision: int) -> tuple[list[str], list[str]]:
     if problems:
         return problems, lines
     rev = min(h.revision or 0 for h in health)
-    hashes = {m.name: etcdapi.hashkv(cl, m, rev) for m in cl.members}
+    # each member hashes its whole db for this: asked all at once, not one after another
+    with ThreadPoolExecutor(len(cl.members), thread_name_prefix="hashkv") as pool:
+        got = list(pool.map(lambda m: etcdapi.hashkv(cl, m, rev), cl.members))
+    hashes = {m.name: h for m, h in zip(cl.members, got, strict=True)}
     lines += [f"{n}: hashkv@{rev} = {h[0]}" for n, h in hashes.items()]
     if len({h[0] for h in hashes.values()}) != 1:
         problems.append(f"hashkv differs between members at revision {rev}")

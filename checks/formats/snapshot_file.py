@@ -50,6 +50,9 @@ class SnapshotVerdict:
     term: int | None = None
     error: str | None = None
     note: str | None = None
+    # sha256 of the whole file, trailer included (what sha256sum prints), when the verifier
+    # read it all: a restore compares every node's copy with it, without a second read
+    file_sha256: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -68,11 +71,14 @@ def verify_snapshot_file(path: str) -> SnapshotVerdict:
     digest: _Background | None = None
     try:
         size = os.fstat(fd).st_size
-        digest = _hash_if_trailer(lambda n: _sha256_fd(fd, n), size)
+        hashes = _FileHashes(fd, size)
+        digest = _hash_if_trailer(hashes.body, size)
         from blackstart.checks.formats.bbolt_pages import FileReader  # while it hashes
 
         with os.fdopen(os.dup(fd), "rb") as fh:
-            return _verify(FileReader(fh), size, path, digest)
+            v = _verify(FileReader(fh), size, path, digest)
+        v.file_sha256 = hashes.whole
+        return v
     except OSError as exc:
         return SnapshotVerdict(path, False, "unknown", 0, error=f"{path}: {exc.strerror or exc}")
     finally:
@@ -179,7 +185,25 @@ class _Background:
         return self.value
 
 
-def _sha256_fd(fd: int, n: int) -> bytes:
+class _FileHashes:
+    """The body's sha256 (checked against the trailer) and, from the same read, the whole
+    file's (`whole`, set once `body` ran, when the trailer could be read too)."""
+
+    def __init__(self, fd: int, size: int) -> None:
+        self.fd, self.size = fd, size
+        self.whole: str | None = None
+
+    def body(self, n: int) -> bytes:
+        h = _sha256_fd(self.fd, n)
+        digest = h.digest()
+        rest = os.pread(self.fd, self.size - n, n)
+        if len(rest) == self.size - n:
+            h.update(rest)
+            self.whole = h.hexdigest()
+        return digest
+
+
+def _sha256_fd(fd: int, n: int) -> hashlib._Hash:
     """sha256 of the first n bytes, read sequentially with preadv (shares no offset) into
     one buffer reused for every chunk (no allocation and page faults per chunk)."""
     h = hashlib.sha256()
@@ -191,4 +215,4 @@ def _sha256_fd(fd: int, n: int) -> bytes:
             raise OSError(f"file ended at {off} of {n} bytes while hashing")
         h.update(view[:got])
         off += got
-    return h.digest()
+    return h
