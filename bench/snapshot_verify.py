@@ -110,18 +110,22 @@ def build_snapshot(target: Path = SNAPSHOT, fill: object = fill_big) -> None:
         shutil.rmtree(data, ignore_errors=True)
 
 
-def measure(argv: list[str]) -> tuple[float, float, bytes]:
-    """(wall seconds, peak RSS in MB, stdout) of one run of argv. The peak comes from
-    /usr/bin/time: a child's own wait4 rusage would include this Python's RSS (Linux
-    records the pre-exec high-water mark of the forked or vforked image)."""
+Result = tuple[float, float, bytes, float]  # wall s, peak RSS MB, stdout, CPU s (user+sys)
+
+
+def measure(argv: list[str]) -> Result:
+    """(wall seconds, peak RSS in MB, stdout, CPU seconds) of one run of argv. The peak
+    and the CPU come from /usr/bin/time: a child's own wait4 rusage would include this
+    Python's RSS (Linux records the pre-exec high-water mark of the forked image)."""
     with tempfile.NamedTemporaryFile("r") as tf:
         start = time.perf_counter()
-        res = subprocess.run(["/usr/bin/time", "-f", "%M", "-o", tf.name, *argv],
+        res = subprocess.run(["/usr/bin/time", "-f", "%M %U %S", "-o", tf.name, *argv],
                              capture_output=True, timeout=600, check=False)
         wall = time.perf_counter() - start
         if res.returncode != 0:
             raise SystemExit(f"{argv[0]} exited {res.returncode}: {res.stderr[-300:]!r}")
-        return wall, int(tf.read().split()[-1]) / 1024, res.stdout
+        rss, user, system = tf.read().split()[-3:]
+        return wall, int(rss) / 1024, res.stdout, float(user) + float(system)
 
 
 def blackstart_argv(snap: Path = SNAPSHOT) -> list[str]:
@@ -140,15 +144,16 @@ def tools_for(snap: Path) -> dict[str, list[str]]:
     }
 
 
-def run_tools(snap: Path) -> dict[str, tuple[float, float, bytes]]:
+def run_tools(snap: Path) -> dict[str, Result]:
     tools = tools_for(snap)
     for argv in tools.values():
         measure(argv)  # warm the page cache (and the binaries)
-    runs: dict[str, list[tuple[float, float, bytes]]] = {name: [] for name in tools}
+    runs: dict[str, list[Result]] = {name: [] for name in tools}
     for _ in range(RUNS):  # interleaved, so load from elsewhere hits every tool alike
         for name, argv in tools.items():
             runs[name].append(measure(argv))
-    return {name: (median([r[0] for r in rs]), max(r[1] for r in rs), rs[-1][2])
+    return {name: (median([r[0] for r in rs]), max(r[1] for r in rs), rs[-1][2],
+                   median([r[3] for r in rs]))
             for name, rs in runs.items()}
 
 
@@ -166,17 +171,17 @@ def main() -> None:
     print(load())
 
 
-def report(snap: Path, size: int, results: dict[str, tuple[float, float, bytes]]) -> None:
+def report(snap: Path, size: int, results: dict[str, Result]) -> None:
     base = results["sha256sum"][0]
     fast = results["python hashlib sha256"][0]
     util = results["etcdutl snapshot status"][0]
     print(f"\nsnapshot: {snap} ({size / 1e6:.0f} MB), median of {RUNS} warm interleaved runs, "
           f"{os.cpu_count()} cores")
     print(f"{'tool':30} {'wall s':>8} {'vs sha256sum':>13} {'vs hashlib':>11} {'vs etcdutl':>11} "
-          f"{'peak RSS MB':>12}")
-    for name, (wall, rss, _) in results.items():
+          f"{'peak RSS MB':>12} {'CPU s':>7}")
+    for name, (wall, rss, _, cpu) in results.items():
         print(f"{name:30} {wall:8.3f} {wall / base:12.2f}x {wall / fast:10.2f}x "
-              f"{wall / util:10.2f}x {rss:12.1f}")
+              f"{wall / util:10.2f}x {rss:12.1f} {cpu:7.2f}")
     ours = json.loads(results["blackstart snapshot verify"][2])
     theirs = json.loads(results["etcdutl snapshot status"][2])
     same = (ours["revision"], ours["total_keys"], ours["hash"]) == (
@@ -187,6 +192,10 @@ def report(snap: Path, size: int, results: dict[str, tuple[float, float, bytes]]
     wall = results["blackstart snapshot verify"][0]
     print(f"ratios: {wall / fast:.2f}x hashlib sha256 (target <= 1.1x for >= 500 MB), "
           f"{wall / util:.2f}x etcdutl status (target <= 1.5x for small keys)")
+    cpu = results["blackstart snapshot verify"][3]
+    print(f"CPU (user+sys, steadier than wall on a loaded box): "
+          f"{cpu / results['python hashlib sha256'][3]:.2f}x hashlib, "
+          f"{cpu / results['etcdutl snapshot status'][3]:.2f}x etcdutl")
 
 
 if __name__ == "__main__":

@@ -17,7 +17,7 @@ from __future__ import annotations
 import operator
 import sys
 from array import array
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from blackstart.checks.formats.bbolt_pages import ELEMENT_SIZE, PAGE_HEADER, Span
 
@@ -26,8 +26,7 @@ from blackstart.checks.formats.bbolt_pages import ELEMENT_SIZE, PAGE_HEADER, Spa
 _USABLE = sys.byteorder == "little" and array("I").itemsize == 4
 
 
-@dataclass(frozen=True)
-class Run:
+class Run(NamedTuple):  # a tuple: made once per page, and cheaper to make than a dataclass
     """A leaf's plain elements laid out back to back: their keys and the bytes they span."""
 
     keys: list[bytes]

@@ -207,8 +207,7 @@ class Walker:
             b.count += len(keys)
             self.crc = int(google_crc32c.extend(self.crc, run.data))
             if b.name == "key":
-                self.out.revision = next((int.from_bytes(k[:8], "big") for k in reversed(keys)
-                                          if len(k) >= 8), self.out.revision)
+                self.out.revision = _last_revision(keys, self.out.revision)
         return True
 
     def elements(self, page: Page, st: struct.Struct, where: str) -> list[tuple[int, ...]]:
@@ -326,6 +325,13 @@ class Walker:
         while i >= 0:
             self.error(f"page {i} is neither reachable nor freed")
             i = either.find(0, i + 1)
+
+
+def _last_revision(keys: list[bytes], before: int) -> int:
+    """The main revision of the last key that has one (as the element walk sets it)."""
+    if len(keys[-1]) >= 8:
+        return int.from_bytes(keys[-1][:8], "big")
+    return next((int.from_bytes(k[:8], "big") for k in reversed(keys) if len(k) >= 8), before)
 
 
 def mark_metas(w: Walker) -> None:
