@@ -25,7 +25,7 @@ from __future__ import annotations
 import re
 
 MAX_KEY = 2048  # longer lines are classified every time (a huge line must not be kept)
-LIMIT = 16_384  # templates remembered; when full the memory starts again (no LRU upkeep)
+LIMIT = 4096  # templates remembered (<= 2 x 4096 x MAX_KEY bytes); when full, start again
 
 DIGITS_TO_ZERO = bytes.maketrans(b"123456789", b"000000000")
 _QUANTIFIER = re.compile(r"\{\d*,?\d*\}")
