@@ -30,12 +30,27 @@ def snapshot_verify(file: str, as_json: bool) -> None:
         verify_snapshot_file,  # here: `blackstart` starts faster
     )
 
+    keep_freed_heap()
     v = verify_snapshot_file(file)
     if as_json:
         click.echo(json.dumps(v.to_json(), indent=2))
     else:
         click.echo("\n".join(snapshot_lines(v)))
     raise SystemExit(0 if v.valid else 2)
+
+
+def keep_freed_heap() -> None:
+    """This process only verifies, then exits: let glibc keep 16 MB of slack at the top of
+    the heap. By default it grows and trims the heap around each ~100 KB page span read,
+    faulting fresh pages in every time: a quarter of the CPU of verifying a 500 MB
+    snapshot (bench/snapshot_verify: sys 0.5 s -> 0.3 s). Not glibc: nothing to tune."""
+    import ctypes
+
+    m_top_pad = -2  # glibc malloc.h
+    try:
+        ctypes.CDLL(None).mallopt(m_top_pad, 16 << 20)
+    except (OSError, AttributeError):
+        pass
 
 
 def snapshot_lines(v: SnapshotVerdict) -> list[str]:
