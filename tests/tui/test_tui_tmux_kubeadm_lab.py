@@ -91,10 +91,10 @@ def test_seed_outage_on_screen_keys_and_quit_in_tmux_inside_master01(
     ui.start()
     shown = ui.wait("Quorum lost", "master01", "master02", "master03")
     print(f"\nkubeadm lab, tmux in master01: first verdict after {time.monotonic() - t0:.1f}s")
-    shown = ui.wait("corrupt; member master02 is lost", "expired")
-    assert re.search(r"master01\s+server\.crt\s+expired", shown), shown
-    assert "master02's WAL (/var/lib/etcd/member/wal on master02): corrupt" in re.sub(
-        r"\s*│\s*", " ", shown) or "corrupt; member master02 is lost" in shown, shown
+    # the verdict names the expired cert and its node (a first round on a loaded machine
+    # can miss a node's files: then the operator refreshes, and so does the test)
+    ui.wait_refreshing("Renew /etc/kubernetes/pki/etcd/server.crt on master01")
+    shown = ui.wait("master02): corrupt; member master02 is lost")  # the WAL finding
     for m in ("master01", "master02", "master03"):
         assert re.search(rf"│\s+{m}\s+127\.0\.\d+\.\d:2379", shown), (m, shown)
     ui.remember_processes()
@@ -115,11 +115,7 @@ def test_seed_outage_on_screen_keys_and_quit_in_tmux_inside_master01(
         assert [p.name for p in (lab.node(n).root / "var/lib").iterdir()
                 if p.name.startswith("etcd") and p.name != "etcd"] == [], n
 
-    ui.keys("q")
-    deadline = time.monotonic() + 30
-    while ui.session_alive() and time.monotonic() < deadline:
-        time.sleep(0.3)
-    assert not ui.session_alive(), ui.screen()
+    ui.quit()
     assert ui.wait_gone() == [], "processes of the app outlived `q`"
     for n in ("master02", "master03"):  # and no SSH session it opened lingers there
         end = time.monotonic() + 15

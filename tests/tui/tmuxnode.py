@@ -98,6 +98,15 @@ class TmuxCockpit:
         self.host_pids = {pid, *(c.pid for c in p.children(recursive=True))}
         return self.host_pids
 
+    def quit(self, timeout: float = 60.0) -> None:
+        """`q` on the main screen (its footer lists it); the session ends with the app."""
+        self.wait("q Quit", timeout=60)
+        self.keys("q")
+        deadline = time.monotonic() + timeout
+        while self.session_alive() and time.monotonic() < deadline:
+            time.sleep(0.3)
+        assert not self.session_alive(), f"still running after q:\n{self.screen()}"
+
     def session_alive(self) -> bool:
         return self.tmux("has-session", "-t", SESSION).returncode == 0
 
