@@ -68,6 +68,20 @@ async def keys_latency(app: Any, pilot: Any, n: int) -> list[float]:
     return out
 
 
+def count_renders(app: Any) -> list[float]:
+    """The UI thread's CPU seconds of each report render (a load-independent figure)."""
+    spent: list[float] = []
+    real = app._render_report
+
+    def render() -> None:
+        t = time.thread_time()
+        real()
+        spent.append(time.thread_time() - t)
+
+    app._render_report = render
+    return spent
+
+
 async def run(a: Any, config: Path) -> None:
     from blackstart.cli.check import cluster_from_options
     from blackstart.runbook.verify_cache import VerifyCache
@@ -77,32 +91,45 @@ async def run(a: Any, config: Path) -> None:
     app = build_app(cluster, refresh_interval=2.0, store=VerifyCache(cluster.state_dir))
     async with app.run_test(size=(140, 44)) as pilot:
         await asyncio.sleep(1.0)  # the first probe round is under way
+        renders = count_renders(app)
+        cpu0, wall0 = time.thread_time(), time.perf_counter()
         lat = sorted(await keys_latency(app, pilot, a.keys))
+        cpu, wall = time.thread_time() - cpu0, time.perf_counter() - wall0
         p50, p90 = lat[len(lat) // 2], lat[int(len(lat) * 0.9) - 1]
         print(f"key-to-repaint over {len(lat)} keys while probes run: p50 {p50 * 1e3:.1f} ms, "
               f"p90 {p90 * 1e3:.1f} ms, max {lat[-1] * 1e3:.1f} ms "
               f"({'OK' if p90 <= 0.05 else 'MISSED'} p90 <= 50 ms)")
-        tracemalloc.start()
-        await asyncio.sleep(20)  # warm: caches filled, every probe ran a few times
-        start, snap0 = rss_mb(), tracemalloc.take_snapshot()
-        t0 = time.monotonic()
-        samples = []
-        while time.monotonic() - t0 < a.minutes * 60:
-            await asyncio.sleep(10)
-            samples.append(rss_mb())
-        snap1 = tracemalloc.take_snapshot()
-        end = rss_mb()
-        print(f"RSS over {a.minutes:g} min of polling (every 2 s): {start:.1f} -> {end:.1f} MB "
-              f"(min {min(samples):.1f}, max {max(samples):.1f}; "
-              f"{'OK' if abs(end - start) <= 5 else 'MISSED'} +-5 MB)")
-        for stat in snap1.compare_to(snap0, "lineno")[:5]:
-            print(f"  tracemalloc {stat}")
+        print(f"  UI thread CPU {cpu:.2f} s over {wall:.1f} s ({cpu / wall:.0%}); "
+              f"{len(renders)} report renders, {sum(renders) * 1e3:.0f} ms CPU "
+              f"({sum(renders) / max(1, len(renders)) * 1e3:.1f} ms each)")
+        if a.minutes > 0:
+            await memory(a)
         await pilot.press("q")
+
+
+async def memory(a: Any) -> None:
+    """RSS with tracemalloc on (bench/tui_memory.py measures it alone, with a slope)."""
+    tracemalloc.start()
+    await asyncio.sleep(20)  # warm: caches filled, every probe ran a few times
+    start, snap0 = rss_mb(), tracemalloc.take_snapshot()
+    t0 = time.monotonic()
+    samples = []
+    while time.monotonic() - t0 < a.minutes * 60:
+        await asyncio.sleep(10)
+        samples.append(rss_mb())
+    snap1 = tracemalloc.take_snapshot()
+    end = rss_mb()
+    print(f"RSS over {a.minutes:g} min of polling (every 2 s): {start:.1f} -> {end:.1f} MB "
+          f"(min {min(samples):.1f}, max {max(samples):.1f}; "
+          f"{'OK' if abs(end - start) <= 5 else 'MISSED'} +-5 MB)")
+    for stat in snap1.compare_to(snap0, "lineno")[:5]:
+        print(f"  tracemalloc {stat}")
 
 
 def main() -> None:
     a = options(__doc__.splitlines()[0], config=(str, None, "lab inventory to use"),
-                keys=(int, 60, "keys to send"), minutes=(float, 2.0, "minutes of polling"))
+                keys=(int, 60, "keys to send"),
+                minutes=(float, 2.0, "minutes of polling (0: keys only)"))
     print(load())
     config = lab_config(a)
     asyncio.run(run(a, config))

@@ -17,8 +17,10 @@ import click
 from blackstart.cli.errors import BlackstartGroup
 from blackstart.cli.options import INVENTORY_KEYS, inventory_options, tui_options
 
-# "group command" -> the one module it needs; any other command loads them all
-_OWN_MODULE = {"snapshot verify": "verify", "wal verify": "verify"}
+# "group command" -> the one module it needs; any other command loads them all. `check`
+# and the cockpit need none of the runbook's commands (plan runner, journals, lab).
+_OWN_MODULE = {"snapshot verify": "verify", "wal verify": "verify", "cli check": "check",
+               "cli tui": "tui"}
 _MODULES = ("lab", "verify", "check", "runbook", "journal_commands", "report", "tui", "backups")
 
 

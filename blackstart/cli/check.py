@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import sys
 from typing import Any
 
 import click
@@ -84,7 +85,9 @@ def check(as_json: bool, deadline: float, textfile: str | None, **inv: Any) -> N
 
         write_textfile(textfile, report, report.taken_at)
     if as_json:
-        click.echo(json.dumps(report.to_json(), indent=2, default=str))
+        # Not click.echo: off a terminal it runs an ANSI-stripping regex over the whole
+        # text (megabytes with every log line), and JSON never holds a raw escape.
+        sys.stdout.write(json.dumps(report.to_json(), indent=2, default=str) + "\n")
     else:
         click.echo(render(report), nl=False)
     raise SystemExit(exit_code(report.verdict.level))
