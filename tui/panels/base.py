@@ -6,12 +6,29 @@ from collections.abc import Mapping, Sequence
 
 from rich.style import Style
 from rich.text import Text
+from textual.cache import LRUCache
 from textual.containers import Vertical
 from textual.widgets import DataTable, Static
 
 from blackstart.checks.severity import Severity
 
 Cells = Sequence[Text]
+
+# Rendered cells and lines a table keeps: a few screens' worth. Every cell update changes
+# every cache key of the table (Textual keys them by its update count), so old entries
+# only leave by eviction: at Textual's 10,000 cells per table the cockpit's memory grew
+# for the better part of an hour of polling (bench/tui_memory.py) before it levelled.
+CELL_CACHE = 2000
+LINE_CACHE = 500
+
+
+class Table(DataTable[Text]):
+    """A DataTable of node data whose render caches are bounded to a few screens."""
+
+    def __init__(self, *, id: str) -> None:  # noqa: A002 - Textual's name
+        super().__init__(id=id, cursor_type="row", zebra_stripes=True)
+        self._cell_render_cache = LRUCache(CELL_CACHE)
+        self._line_cache = LRUCache(LINE_CACHE)
 
 
 class Panel(Vertical):

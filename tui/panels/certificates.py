@@ -12,7 +12,7 @@ from blackstart.checks.model import Cluster
 from blackstart.checks.probe_results import CertInfo
 from blackstart.checks.severity import Severity
 from blackstart.tui.formatting import days_left_text
-from blackstart.tui.panels.base import Panel, selected_key, sync_table
+from blackstart.tui.panels.base import Panel, Table, selected_key, sync_table
 
 COLUMNS = ("where", "file", "days left", "problems", "role", "node")
 WARN_DAYS = 30
@@ -26,7 +26,7 @@ class CertificatesPanel(Panel):
 
     def compose(self) -> ComposeResult:
         yield self.status_widget()
-        table: DataTable[Text] = DataTable(id="certs-table", cursor_type="row", zebra_stripes=True)
+        table = Table(id="certs-table")
         for col in COLUMNS:
             table.add_column(col, key=col)
         yield table

@@ -12,7 +12,7 @@ from blackstart.checks.probe_results import MemberState
 from blackstart.checks.requests import Request, RestartService, StartMembers
 from blackstart.checks.severity import Severity
 from blackstart.tui.formatting import human_size, quorum_line
-from blackstart.tui.panels.base import Panel, selected_key, sync_table
+from blackstart.tui.panels.base import Panel, Table, selected_key, sync_table
 
 COLUMNS = ("member", "endpoint", "health", "leader", "term", "index", "db size", "version",
            "alarms", "error")
@@ -28,8 +28,7 @@ class MembersPanel(Panel):
 
     def compose(self) -> ComposeResult:
         yield self.status_widget()
-        table: DataTable[Text] = DataTable(id="members-table", cursor_type="row",
-                                           zebra_stripes=True)
+        table = Table(id="members-table")
         for col in COLUMNS:
             table.add_column(col, key=col)
         yield table

@@ -21,7 +21,7 @@ from blackstart.checks.reasoning.backup_findings import last_drill
 from blackstart.checks.requests import SourceRef
 from blackstart.checks.severity import Severity
 from blackstart.tui.formatting import human_age, human_size
-from blackstart.tui.panels.base import Panel, selected_key, sync_table
+from blackstart.tui.panels.base import Panel, Table, selected_key, sync_table
 
 # status last: an invalid file's reason is the longest cell and may run past the edge
 COLUMNS = ("", "node", "file", "revision", "loses", "age", "keys", "size", "status")
@@ -71,8 +71,7 @@ class SnapshotsPanel(Panel):
 
     def compose(self) -> ComposeResult:
         yield self.status_widget()
-        table: DataTable[Text] = DataTable(id="snapshots-table", cursor_type="row",
-                                           zebra_stripes=True)
+        table = Table(id="snapshots-table")
         for col in COLUMNS:
             table.add_column(col, key=col or "mark")
         yield table
