@@ -94,7 +94,8 @@ def test_seed_outage_on_screen_keys_and_quit_in_tmux_inside_master01(
     # the verdict names the expired cert and its node (a first round on a loaded machine
     # can miss a node's files: then the operator refreshes, and so does the test)
     ui.wait_refreshing("Renew /etc/kubernetes/pki/etcd/server.crt on master01")
-    shown = ui.wait("master02): corrupt; member master02 is lost")  # the WAL finding
+    ui.wait_refreshing("master02): corrupt; member master02 is lost")  # the WAL finding
+    shown = ui.screen()
     for m in ("master01", "master02", "master03"):
         assert re.search(rf"│\s+{m}\s+127\.0\.\d+\.\d:2379", shown), (m, shown)
     ui.remember_processes()
