@@ -17,7 +17,7 @@ import os
 import shlex
 import stat as stat_mod
 import time
-from collections.abc import Awaitable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -125,6 +125,29 @@ async def deadline(coro: Awaitable[T], timeout: float, client: NodeReader, what:
         raise client._err(f"{what}: no answer within {timeout:g}s", "timeout") from exc
 
 
+async def in_thread(fn: Callable[[], T], timeout: float, client: NodeReader, what: str) -> T:
+    """`fn` in a worker thread, its deadline counted from when the thread starts it: a
+    local stat or listing that waited for a free thread or a CPU (a loaded master, the
+    probes at a lower priority) has not been refused an answer by the disk. The wait for a
+    thread is bounded by the caller's own probe budget."""
+    loop = asyncio.get_running_loop()
+    started = asyncio.Event()
+
+    def run() -> T:
+        loop.call_soon_threadsafe(started.set)
+        return fn()
+
+    task = asyncio.ensure_future(asyncio.to_thread(run))
+    try:
+        await started.wait()
+        return await asyncio.wait_for(asyncio.shield(task), timeout)
+    except TimeoutError as exc:
+        raise client._err(f"{what}: no answer within {timeout:g}s", "timeout") from exc
+    finally:
+        if not task.done():
+            task.cancel()  # our await ends; the thread finishes on its own
+
+
 # --------------------------------------------------------------------------- local
 
 
@@ -154,9 +177,8 @@ class LocalNode(NodeReader):
         self, path: str, max_bytes: int | None = None, offset: int = 0,
         timeout: float = DEFAULT_TIMEOUT,
     ) -> bytes:
-        return await deadline(
-            asyncio.to_thread(self._read, path, max_bytes, offset), timeout, self, f"read {path}"
-        )
+        return await in_thread(lambda: self._read(path, max_bytes, offset), timeout, self,
+                               f"read {path}")
 
     def _read(self, path: str, max_bytes: int | None, offset: int) -> bytes:
         try:
@@ -182,7 +204,7 @@ class LocalNode(NodeReader):
                 raise self._err(f"{path}: {exc.strerror or exc}") from exc
             return FileStat(path, st.st_size, st.st_mtime, stat_mod.S_ISDIR(st.st_mode), st.st_mode)
 
-        return await deadline(asyncio.to_thread(_stat), timeout, self, f"stat {path}")
+        return await in_thread(_stat, timeout, self, f"stat {path}")
 
     async def list_dir(self, path: str, timeout: float = DEFAULT_TIMEOUT) -> list[DirEntry]:
         def _list() -> list[DirEntry]:
@@ -202,7 +224,7 @@ class LocalNode(NodeReader):
             except OSError as exc:
                 raise self._err(f"{path}: {exc.strerror or exc}") from exc
 
-        return await deadline(asyncio.to_thread(_list), timeout, self, f"list {path}")
+        return await in_thread(_list, timeout, self, f"list {path}")
 
     async def now(self, timeout: float = DEFAULT_TIMEOUT) -> float:
         return time.time()
