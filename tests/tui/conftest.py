@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
 from textual.pilot import Pilot
+from tmuxnode import TmuxCockpit
 
 from blackstart.tui.app import BlackstartApp
 from screenshots import recorded_app
@@ -33,3 +34,18 @@ async def settle(pilot: Pilot[Any], timeout: float = 30.0,
 @pytest.fixture
 def make_recorded() -> Callable[..., BlackstartApp]:
     return recorded_app
+
+
+@pytest.fixture
+def cockpit_factory() -> Iterator[Callable[[Any], TmuxCockpit]]:
+    """`make(lab)`: the cockpit in tmux inside master01 of `lab`; stopped after."""
+    made: list[TmuxCockpit] = []
+
+    def make(lab: Any) -> TmuxCockpit:
+        c = TmuxCockpit(lab)
+        made.append(c)
+        return c
+
+    yield make
+    for c in made:
+        c.stop()

@@ -14,7 +14,7 @@ from __future__ import annotations
 import contextlib
 import re
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -30,20 +30,6 @@ pytestmark = [pytest.mark.lab, pytest.mark.kubeadm, pytest.mark.timeout(900)]
 
 PARKED = "etc/kubernetes/blackstart-parked/etcd.yaml"
 LIVE = "etc/kubernetes/manifests/etcd.yaml"
-
-
-@pytest.fixture
-def cockpit_factory() -> Iterator[Callable[[Any], TmuxCockpit]]:
-    made: list[TmuxCockpit] = []
-
-    def make(lab: Any) -> TmuxCockpit:
-        c = TmuxCockpit(lab)
-        made.append(c)
-        return c
-
-    yield make
-    for c in made:
-        c.stop()
 
 
 def _confirm(ui: TmuxCockpit, title: str) -> None:

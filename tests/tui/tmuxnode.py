@@ -110,6 +110,16 @@ class TmuxCockpit:
     def session_alive(self) -> bool:
         return self.tmux("has-session", "-t", SESSION).returncode == 0
 
+    def wait_without(self, text: str, timeout: float = 30.0) -> str:
+        """The screen once `text` has left it (a bounded poll: keys take a while to land
+        on a loaded machine)."""
+        deadline, shown = time.monotonic() + timeout, self.screen()
+        while text in shown and time.monotonic() < deadline:
+            time.sleep(0.3)
+            shown = self.screen()
+        assert text not in shown, f"still on screen after {timeout:g}s: {text!r}\n{shown}"
+        return shown
+
     def wait_gone(self, timeout: float = 30.0) -> list[int]:
         """Host pids still alive (not zombies) after `timeout`; [] once all ended."""
         deadline = time.monotonic() + timeout
