@@ -9,6 +9,7 @@ import asyncio
 import time
 from concurrent.futures import ThreadPoolExecutor
 
+from blackstart.checks.model import Cluster
 from blackstart.runbook import cert_signing as certs
 from blackstart.runbook import etcdapi
 from blackstart.runbook.plan import Step
@@ -77,6 +78,17 @@ async def _verify_cluster(r: Runner, step: Step) -> Outcome:
     return Outcome("ok", out)
 
 
+HASHKV_TRIES = 10
+HASHKV_PAUSE = 1.5
+
+
+def _hashkvs(cl: Cluster, rev: int) -> dict[str, tuple[int, int, int]]:
+    """Each member's hashkv at `rev`, asked all at once (each hashes its whole db)."""
+    with ThreadPoolExecutor(len(cl.members), thread_name_prefix="hashkv") as pool:
+        got = list(pool.map(lambda m: etcdapi.hashkv(cl, m, rev), cl.members))
+    return {m.name: h for m, h in zip(cl.members, got, strict=True)}
+
+
 def verify_cluster(r: Runner, min_revision: int) -> tuple[list[str], list[str]]:
     """Exactly one leader, hashkv equal on every member, revision ≥ the snapshot's."""
     cl = r.cluster
@@ -87,13 +99,18 @@ def verify_cluster(r: Runner, min_revision: int) -> tuple[list[str], list[str]]:
     if problems:
         return problems, lines
     rev = min(h.revision or 0 for h in health)
-    # each member hashes its whole db for this: asked all at once, not one after another
-    with ThreadPoolExecutor(len(cl.members), thread_name_prefix="hashkv") as pool:
-        got = list(pool.map(lambda m: etcdapi.hashkv(cl, m, rev), cl.members))
-    hashes = {m.name: h for m, h in zip(cl.members, got, strict=True)}
-    lines += [f"{n}: hashkv@{rev} = {h[0]}" for n, h in hashes.items()]
-    if len({h[0] for h in hashes.values()}) != 1:
-        problems.append(f"hashkv differs between members at revision {rev}")
+    # A member that has just joined may still be applying what it was sent: agreement is
+    # asked again (bounded) before a difference counts, and every reading is shown.
+    for attempt in range(HASHKV_TRIES):
+        hashes = _hashkvs(cl, rev)
+        lines += [f"{n}: hashkv@{rev} = {h[0]}" for n, h in hashes.items()]
+        if len({h[0] for h in hashes.values()}) == 1:
+            break
+        if attempt + 1 < HASHKV_TRIES:
+            time.sleep(HASHKV_PAUSE)
+    else:
+        problems.append(f"hashkv differs between members at revision {rev} "
+                        f"({HASHKV_TRIES} readings, {HASHKV_PAUSE:g} s apart)")
     if rev < min_revision:
         problems.append(f"revision {rev} is below the snapshot's {min_revision}")
     return problems, lines
