@@ -21,9 +21,6 @@ SERVICE_NAMES = ("etcd", "kube-apiserver", "kube-controller-manager", "kube-sche
 DEMO_DIR = Path("~/.local/state/blackstart/demo")
 # The seed's outage, in the order `blackstart demo` breaks a fresh lab (the screenshots'
 # recorder, tests/data/recorded/record.py, breaks its lab the same way).
-# Members by position: etcd1/etcd2 on the flat lab, master01/master02 on kubeadm's.
-SEED_OUTAGE: tuple[tuple[str, int | None], ...] = (
-    ("power-cut", None), ("expire-cert", 0), ("corrupt-wal", 1))
 
 dir_option = click.option("--dir", "dir_", required=True, type=click.Path(path_type=Path),
                           help="The lab's directory (DIR/blackstart.toml is its inventory).")
@@ -242,10 +239,10 @@ def demo_cmd(dir_: Path, net: str, shape: str) -> None:
     _guard(the_lab.up)  # an existing lab comes back as far as it goes
     if fresh or _all_healthy(the_lab):
         # a new lab, or one the operator already recovered: the seed's outage (again)
-        names = [n.name for n in the_lab.nodes]
-        for fault, index in SEED_OUTAGE:
-            member = None if index is None else names[index]
-            click.echo(_guard(the_lab.break_fault, fault, member, "server"))
+        from blackstart.lab.outage import break_seed_outage
+
+        for said in _guard(break_seed_outage, the_lab):
+            click.echo(said)
     else:
         click.echo("the demo lab is still broken from before: showing it as it is")
     if chosen == "flat":
@@ -258,12 +255,9 @@ def demo_cmd(dir_: Path, net: str, shape: str) -> None:
 
 
 def _power_back(the_lab: Any) -> None:
-    import contextlib
+    from blackstart.lab.outage import power_back
 
-    from blackstart.lab.errors import LabError
-
-    with contextlib.suppress(LabError):  # the power comes back; quorum does not
-        the_lab.up(timeout=20)
+    power_back(the_lab)
     click.echo("the power is back: the kubelets started their pods")
 
 

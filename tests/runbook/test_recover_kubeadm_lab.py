@@ -15,6 +15,7 @@ import pytest
 from rbhelpers import etcdctl, hashkvs, healthy_count, keys, need_debian_etcdctl, put_keys
 
 from blackstart.lab.errors import LabError
+from blackstart.lab.outage import break_seed_outage, power_back
 
 pytestmark = [pytest.mark.lab, pytest.mark.kubeadm]
 
@@ -26,11 +27,8 @@ def test_seed_outage_on_kubeadm_recovers_by_start_and_replace(
     put_keys(lab, "/test/before-backup/", 10)
     r = lab.node_run("master03", ["blackstart", "snapshot", "save", "--json"], timeout=120)
     put_keys(lab, "/test/after-backup/", 15)
-    lab.break_fault("power-cut")
-    lab.break_fault("expire-cert", "master01")
-    lab.break_fault("corrupt-wal", "master02")
-    with contextlib.suppress(LabError):  # the power comes back; quorum does not
-        lab.up(timeout=20)
+    break_seed_outage(lab)
+    power_back(lab)
     dry = lab.node_run("master01", ["blackstart", "recover", "--dry-run", "--json"],
                        timeout=240)
     assert dry.returncode == 0, dry.stdout[-3000:] + dry.stderr[-3000:]

@@ -24,7 +24,7 @@ import psutil
 import pytest
 from tmuxnode import TmuxCockpit, need_tmux
 
-from blackstart.lab.errors import LabError
+from blackstart.lab.outage import break_seed_outage, power_back
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "runbook"))
 from rbhelpers import put_keys  # noqa: E402
@@ -33,11 +33,8 @@ pytestmark = [pytest.mark.lab, pytest.mark.kubeadm, pytest.mark.timeout(600)]
 
 def _seed_outage(lab: Any) -> None:
     put_keys(lab, "/test/before/", 10)
-    lab.break_fault("power-cut")
-    lab.break_fault("expire-cert", "master01")
-    lab.break_fault("corrupt-wal", "master02")
-    with contextlib.suppress(LabError):  # the power comes back; quorum does not
-        lab.up(timeout=20)
+    break_seed_outage(lab)
+    power_back(lab)
 
 
 def _no_config(lab: Any) -> None:

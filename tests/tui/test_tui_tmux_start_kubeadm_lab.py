@@ -11,7 +11,6 @@ master03, never master02), confirmed from the keyboard (Tab, Enter), and quorum 
 
 from __future__ import annotations
 
-import contextlib
 import re
 import sys
 from collections.abc import Callable
@@ -21,7 +20,7 @@ from typing import Any
 import pytest
 from tmuxnode import TmuxCockpit, need_tmux
 
-from blackstart.lab.errors import LabError
+from blackstart.lab.outage import break_seed_outage, power_back
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "runbook"))
 from rbhelpers import etcdctl, need_debian_etcdctl, put_keys  # noqa: E402
@@ -52,11 +51,8 @@ def test_start_members_key_starts_only_the_intact_members_in_tmux_inside_master0
     need_debian_etcdctl()
     lab = kubeadm_lab_factory()
     put_keys(lab, "/test/before/", 10)
-    lab.break_fault("power-cut")
-    lab.break_fault("expire-cert", "master01")
-    lab.break_fault("corrupt-wal", "master02")
-    with contextlib.suppress(LabError):  # the power comes back; quorum does not
-        lab.up(timeout=20)
+    break_seed_outage(lab)
+    power_back(lab)
     for m in ("master01", "master02", "master03"):  # "stop etcd everywhere"
         lab.stop(m)
     assert not (Path(lab.node("master01").root) / "etc/blackstart/blackstart.toml").exists()

@@ -8,7 +8,7 @@ writes one JSON recording (blackstart.checks.recording) per scenario:
 
 - healthy.json: right after `lab up`;
 - seed-outage.json: then the seed's outage exactly as `blackstart demo` breaks a fresh lab
-  (blackstart.cli.lab.SEED_OUTAGE: power cut, etcd1's server cert expired, etcd2's WAL
+  (blackstart.lab.outage.SEED_OUTAGE: power cut, etcd1's server cert expired, etcd2's WAL
   corrupt), members left as the power cut left them;
 - power-back.json: then `lab up` (what `blackstart demo` shows when run again on the
   still-broken lab): etcd1 serves an expired cert, etcd2 cannot start, etcd3 is up;
@@ -43,8 +43,8 @@ from blackstart.checks.probes.engine import PROBES, run_probe
 from blackstart.checks.reasoning.report import assemble_report
 from blackstart.checks.recording import Recording, recording_to_json
 from blackstart.checks.requests import BestSource, Restore
-from blackstart.cli.lab import SEED_OUTAGE
 from blackstart.lab.cluster import Lab
+from blackstart.lab.outage import break_seed_outage
 from blackstart.lab.shapes import open_lab
 from blackstart.runbook.planner import plan_for
 
@@ -129,9 +129,7 @@ def main(argv: list[str]) -> int:
         try:
             lab.up()
             record(lab, "healthy", "a fresh lab, right after `blackstart lab up`", args.out)
-            names = [n.name for n in lab.nodes]
-            done = [lab.break_fault(fault, None if i is None else names[i], "server")
-                    for fault, i in SEED_OUTAGE]
+            done = break_seed_outage(lab)
             rec = record(lab, "seed-outage", "the seed's outage as `blackstart demo` breaks a "
                          "fresh lab: " + "; ".join(done), args.out)
             record_restore_plan(lab, rec, args.out)
